@@ -1,0 +1,56 @@
+//! The one error type of the protocol layer.
+//!
+//! Every parser in this crate turns untrusted text into a typed value or into a
+//! [`ProtocolError`] that names what was wrong. The server maps these to
+//! `400 request_invalid` (or `401 write_authorization_invalid` for signature
+//! problems) in one place; the protocol layer never decides HTTP status codes.
+
+use thiserror::Error;
+
+/// Why a piece of protocol input was rejected.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// The bytes are not acceptable JSON for a hashed or signed document.
+    #[error(transparent)]
+    Json(#[from] crate::json::JsonError),
+    /// A field failed a protocol rule; `field` is a JSON-pointer-like path.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Which field or value failed, e.g. `package` or `keys[0].kid`.
+        field: String,
+        /// What rule it broke, in words a publisher can act on.
+        reason: String,
+    },
+    /// A signature or key was malformed or did not verify.
+    #[error("{0}")]
+    Signature(String),
+}
+
+impl ProtocolError {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Returns a copy whose field path is prefixed with `parent`, so nested
+    /// validators can report `keys[1].publicKeyJwk.x` rather than just `x`.
+    #[must_use]
+    pub fn within(self, parent: &str) -> Self {
+        match self {
+            Self::Invalid { field, reason } => Self::Invalid {
+                field: if field.is_empty() {
+                    parent.to_owned()
+                } else {
+                    format!("{parent}.{field}")
+                },
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ProtocolError> = std::result::Result<T, E>;

@@ -1,0 +1,95 @@
+use proptest::prelude::*;
+use regesta_protocol::PackageId;
+use regesta_protocol::ids::decode_path_segment;
+use regesta_protocol::json::{parse_strict, to_canonical_string};
+use regesta_protocol::reference_json::canonicalize_reference_text;
+use serde_json::Value;
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite, non-integral", |f| f.is_finite()
+                && f.fract() != 0.0)
+            .prop_map(Value::from),
+        "\\PC{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn shuffled(value: &Value, seed: u64) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            let n = entries.len();
+            if n > 1 {
+                entries.rotate_left(usize::try_from(seed).unwrap_or(0) % n);
+                entries.reverse();
+            }
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            shuffled(v, seed.wrapping_mul(31).wrapping_add(7)),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| shuffled(v, seed + 1)).collect()),
+        other => other.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn canonical_output_is_stable_under_reparse(value in json_value()) {
+        let once = to_canonical_string(&value).unwrap();
+        let reparsed = parse_strict(once.as_bytes(), 1 << 20).unwrap();
+        prop_assert_eq!(to_canonical_string(&reparsed).unwrap(), once);
+    }
+
+    #[test]
+    fn key_order_never_matters(value in json_value(), seed in any::<u64>()) {
+        prop_assert_eq!(
+            to_canonical_string(&value).unwrap(),
+            to_canonical_string(&shuffled(&value, seed)).unwrap()
+        );
+    }
+
+    #[test]
+    fn crate_canonicalizer_agrees_with_reference_reproduction(value in json_value()) {
+        let text = serde_json::to_string(&value).unwrap();
+        prop_assert_eq!(
+            to_canonical_string(&value).unwrap(),
+            canonicalize_reference_text(&text).unwrap()
+        );
+    }
+
+    #[test]
+    fn accepted_ids_round_trip_through_url_paths(
+        eco in "[a-z0-9-]{1,8}",
+        labels in prop::collection::vec("[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?", 2..4),
+        segments in prop::collection::vec("[^/@\\x00-\\x1f\\x7f%][^/\\x00-\\x1f\\x7f]{0,10}", 1..4),
+    ) {
+        let raw = format!("{eco}:{}/{}", labels.join("."), segments.join("/"));
+        if let Ok(id) = PackageId::parse(&raw) {
+            let segment = id.to_path_segment();
+            prop_assert!(!segment.contains('/'));
+            let decoded = decode_path_segment(&segment).unwrap();
+            prop_assert_eq!(PackageId::parse(&decoded).unwrap(), id);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The layer table of `STYLE.md`, checked against `cargo metadata`.
+
+use serde_json::Value;
+
+/// Which workspace crates each layer may depend on (normal and build
+/// dependencies). `regesta-testkit` is dev-only and allowed as a
+/// dev-dependency anywhere.
+pub const ALLOWED: &[(&str, &[&str])] = &[
+    ("regesta-protocol", &[]),
+    ("regesta-trust", &["regesta-protocol"]),
+    ("regesta-tlog", &["regesta-protocol"]),
+    ("regesta-store", &["regesta-protocol"]),
+    (
+        "regesta-core",
+        &[
+            "regesta-protocol",
+            "regesta-trust",
+            "regesta-tlog",
+            "regesta-store",
+        ],
+    ),
+    (
+        "regesta-server",
+        &[
+            "regesta-core",
+            "regesta-protocol",
+            "regesta-trust",
+            "regesta-store",
+            "regesta-tlog",
+        ],
+    ),
+    ("regesta-client", &["regesta-protocol"]),
+    (
+        "regesta-cli",
+        &["regesta-client", "regesta-protocol", "regesta-server"],
+    ),
+    ("regesta-testkit", &[]),
+];
+
+/// Projection crates may depend on protocol and core only.
+const PROJECTION_ALLOWED: &[&str] = &["regesta-protocol", "regesta-core"];
+
+/// External crates a pure layer must never pull in directly.
+pub const FORBIDDEN_EXTERNAL: &[(&str, &[&str])] = &[
+    (
+        "regesta-protocol",
+        &["tokio", "axum", "reqwest", "sqlx", "hyper", "object_store"],
+    ),
+    (
+        "regesta-tlog",
+        &["tokio", "axum", "reqwest", "sqlx", "hyper"],
+    ),
+];
+
+/// Returns one message per forbidden arrow in `cargo metadata` output.
+pub fn violations(metadata: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(packages) = metadata["packages"].as_array() else {
+        return vec!["cargo metadata has no packages".into()];
+    };
+    for package in packages {
+        let name = package["name"].as_str().unwrap_or_default();
+        if !name.starts_with("regesta-") {
+            continue;
+        }
+        let allowed: Vec<&str> = if name.starts_with("regesta-projection-") {
+            PROJECTION_ALLOWED.to_vec()
+        } else if let Some((_, list)) = ALLOWED.iter().find(|(n, _)| *n == name) {
+            list.to_vec()
+        } else {
+            out.push(format!(
+                "{name} is not in the layer table (crates/regesta-testkit/src/arrows.rs)"
+            ));
+            continue;
+        };
+        let forbidden_ext = FORBIDDEN_EXTERNAL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[][..], |(_, l)| *l);
+        for dep in package["dependencies"].as_array().into_iter().flatten() {
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            let is_dev = dep["kind"].as_str() == Some("dev");
+            if dep_name.starts_with("regesta-") {
+                if is_dev && dep_name == "regesta-testkit" {
+                    continue;
+                }
+                let permitted =
+                    allowed.contains(&dep_name) || (is_dev && allowed_dev(name, dep_name));
+                if !permitted {
+                    out.push(format!("{name} must not depend on {dep_name}"));
+                }
+            } else if !is_dev && forbidden_ext.contains(&dep_name) {
+                out.push(format!("{name} must not depend on {dep_name} (pure layer)"));
+            }
+        }
+    }
+    out
+}
+
+/// Dev-dependencies may reach one layer further up for end-to-end tests of
+/// the binary against the server, but never create a runtime arrow.
+fn allowed_dev(from: &str, to: &str) -> bool {
+    matches!((from, to), ("regesta-client", "regesta-server"))
+}

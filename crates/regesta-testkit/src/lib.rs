@@ -1,0 +1,62 @@
+//! Dev-only helpers shared by Regesta's tests.
+//!
+//! The wire vectors produced by the reference implementation live outside
+//! the repository (`../shared/vectors`, overridable with
+//! `REGESTA_VECTORS_DIR`). Tests read them in place. Where the directory is
+//! missing a test skips loudly — except under `CI=true`, where a missing
+//! directory fails the run, so CI can never pass by skipping.
+
+use std::path::{Path, PathBuf};
+
+/// The vectors directory, or `None` (after a loud note) when it is absent
+/// outside CI.
+///
+/// # Panics
+/// When the directory is missing and `CI=true`.
+pub fn vectors_dir() -> Option<PathBuf> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of external fixtures, not configuration"
+    )]
+    let configured = std::env::var_os("REGESTA_VECTORS_DIR").map(PathBuf::from);
+    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let dir = configured
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"));
+    if dir.join("README.md").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        !in_ci,
+        "wire vectors not found at {} (set REGESTA_VECTORS_DIR); CI must not skip vector tests",
+        dir.display()
+    );
+    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
+    {
+        eprintln!(
+            "SKIPPED: wire vectors not found at {} (set REGESTA_VECTORS_DIR)",
+            dir.display()
+        );
+    }
+    None
+}
+
+/// Reads a vector file as bytes.
+///
+/// # Panics
+/// When the file cannot be read (a broken vectors directory is a test failure).
+pub fn read(dir: &Path, relative: &str) -> Vec<u8> {
+    std::fs::read(dir.join(relative))
+        .unwrap_or_else(|e| panic!("cannot read vector {relative}: {e}"))
+}
+
+/// Reads and parses a JSON vector file.
+///
+/// # Panics
+/// When the file is missing or not JSON.
+pub fn read_json(dir: &Path, relative: &str) -> serde_json::Value {
+    serde_json::from_slice(&read(dir, relative))
+        .unwrap_or_else(|e| panic!("vector {relative} is not JSON: {e}"))
+}
+
+pub mod arrows;
