@@ -1,3 +1,21 @@
-//! Regesta storage traits and adapters (SQLite + filesystem, memory; PostgreSQL + S3 to come) with one conformance suite.
+//! Regesta's storage layer: the registry database and blob store ports, their
+//! adapters (SQLite + filesystem for the embedded default, memory for unit
+//! tests) and one conformance suite every adapter must pass.
 //!
-//! This layer is being built; see the workspace README for what works today.
+//! Storage knows no package-manager protocol and no trust rules: it stores
+//! what core hands it, atomically, and reports conflicts as typed errors.
+
+pub mod conformance;
+pub mod error;
+pub mod fs;
+pub mod memory;
+pub mod model;
+pub mod sqlite;
+pub mod traits;
+
+pub use error::{Result, StoreError};
+pub use model::{
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
+    StoredEvent,
+};
+pub use traits::{BlobStore, RegistryDb};

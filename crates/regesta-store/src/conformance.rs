@@ -1,0 +1,349 @@
+//! The storage conformance suite. Every [`RegistryDb`] adapter runs these
+//! checks from its own tests; a new adapter is done when they all pass.
+#![expect(
+    clippy::unwrap_used,
+    clippy::similar_names,
+    reason = "the suite is test code: a failed step must panic at its line"
+)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use regesta_protocol::{
+    ChannelName, Digest, ObjectDescriptor, PackageId, Text, Timestamp, Version,
+};
+
+use crate::error::StoreError;
+use crate::model::{ChannelCommit, PublishCommit};
+use crate::traits::RegistryDb;
+
+fn pkg(name: &str) -> PackageId {
+    PackageId::parse(&format!("npm:example.com/{name}")).expect("valid test id")
+}
+
+fn ver(v: &str) -> Version {
+    Version::parse(v).expect("valid test version")
+}
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_unix_millis(1_700_000_000_000 + millis).expect("valid test time")
+}
+
+fn object(seed: &str) -> ObjectDescriptor {
+    ObjectDescriptor {
+        digest: Digest::of(seed.as_bytes()),
+        media_type: Text::parse("application/octet-stream").expect("valid media type"),
+        size: seed.len() as u64,
+    }
+}
+
+/// A publish commit with synthetic, unique contents.
+pub fn sample_publish(package: &str, version: &str, millis: i64) -> PublishCommit {
+    let tag = format!("{package}@{version}");
+    PublishCommit {
+        package: pkg(package),
+        version: ver(version),
+        manifest_digest: Digest::of(format!("manifest {tag}").as_bytes()),
+        created_at: at(millis),
+        channel: ChannelName::latest(),
+        event_id: Digest::of(format!("event {tag}").as_bytes()),
+        event_bytes: Bytes::from(format!("{{\"event\":\"{tag}\"}}\n")),
+        payload_digest: Some(Digest::of(format!("payload {tag}").as_bytes())),
+        objects: vec![
+            object(&format!("manifest {tag}")),
+            object(&format!("source {tag}")),
+        ],
+    }
+}
+
+/// A channel commit with synthetic contents.
+pub fn sample_channel(
+    package: &str,
+    channel: &str,
+    expected: Option<&str>,
+    target: Option<&str>,
+    nonce: &str,
+) -> ChannelCommit {
+    let tag = format!("{package}/{channel}/{nonce}");
+    ChannelCommit {
+        package: pkg(package),
+        channel: ChannelName::parse(channel).expect("valid channel"),
+        expected: expected.map(ver),
+        target: target.map(ver),
+        timestamp: at(1_000_000),
+        event_id: Digest::of(format!("channel event {tag}").as_bytes()),
+        event_bytes: Bytes::from(format!("{{\"channel\":\"{tag}\"}}\n")),
+        payload_digest: Some(Digest::of(format!("channel payload {tag}").as_bytes())),
+    }
+}
+
+/// Runs every check that needs only a fresh, empty database per check.
+///
+/// # Panics
+/// On the first failed check, naming it.
+pub async fn run_all<F, Fut>(open: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn RegistryDb>>,
+{
+    publish_is_atomic_and_readable(open().await.as_ref()).await;
+    duplicate_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
+    replayed_authorization_is_rejected(open().await.as_ref()).await;
+    channel_moves_are_compare_and_swap(open().await.as_ref()).await;
+    events_page_in_sequence_order(open().await.as_ref()).await;
+    objects_page_in_digest_order(open().await.as_ref()).await;
+    concurrent_publishers_of_one_version_have_one_winner(open().await).await;
+}
+
+async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
+    let commit = sample_publish("a", "1.0.0", 0);
+    assert_eq!(db.commit_publish(&commit).await.expect("publish"), 1);
+    let state = db
+        .package(&commit.package)
+        .await
+        .unwrap()
+        .expect("package exists");
+    assert_eq!(state.head_event, commit.event_id);
+    assert_eq!(state.head_time, commit.created_at);
+    assert_eq!(state.releases.len(), 1);
+    assert_eq!(state.releases[0].manifest_digest, commit.manifest_digest);
+    assert_eq!(state.channels.len(), 1);
+    assert_eq!(state.channels[0].version, commit.version);
+    let release = db
+        .release(&commit.package, &commit.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(release.event_id, commit.event_id);
+    let channel = db
+        .channel(&commit.package, &ChannelName::latest())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(channel.version, commit.version);
+    let event = db.event(&commit.event_id).await.unwrap().unwrap();
+    assert_eq!(event.bytes, commit.event_bytes);
+    assert_eq!(event.seq, 1);
+    for object in &commit.objects {
+        assert_eq!(
+            db.object(&object.digest).await.unwrap().as_ref(),
+            Some(object)
+        );
+    }
+    let stats = db.stats().await.unwrap();
+    assert_eq!(
+        (stats.packages, stats.releases, stats.events, stats.objects),
+        (1, 1, 1, 2)
+    );
+    assert!(db.package(&pkg("missing")).await.unwrap().is_none());
+    assert!(
+        db.release(&commit.package, &ver("9.9.9"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.ping().await.expect("ping");
+}
+
+async fn duplicate_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) {
+    db.commit_publish(&sample_publish("a", "1.0.0", 0))
+        .await
+        .unwrap();
+    let before = db.stats().await.unwrap();
+    let mut again = sample_publish("a", "1.0.0", 5);
+    again.event_id = Digest::of(b"another event");
+    again.payload_digest = Some(Digest::of(b"another payload"));
+    again.objects = vec![object("new object")];
+    assert!(matches!(
+        db.commit_publish(&again).await,
+        Err(StoreError::ReleaseExists)
+    ));
+    assert_eq!(db.stats().await.unwrap(), before);
+    assert!(db.event(&again.event_id).await.unwrap().is_none());
+    assert!(db.object(&again.objects[0].digest).await.unwrap().is_none());
+}
+
+async fn replayed_authorization_is_rejected(db: &dyn RegistryDb) {
+    let first = sample_publish("a", "1.0.0", 0);
+    db.commit_publish(&first).await.unwrap();
+    let mut replay = sample_publish("a", "2.0.0", 1);
+    replay.payload_digest = first.payload_digest;
+    assert!(matches!(
+        db.commit_publish(&replay).await,
+        Err(StoreError::Replayed)
+    ));
+    assert!(
+        db.release(&replay.package, &replay.version)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut channel = sample_channel("a", "beta", None, Some("1.0.0"), "x");
+    channel.payload_digest = first.payload_digest;
+    assert!(matches!(
+        db.commit_channel(&channel).await,
+        Err(StoreError::Replayed)
+    ));
+    assert!(
+        db.channel(&channel.package, &channel.channel)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn channel_moves_are_compare_and_swap(db: &dyn RegistryDb) {
+    db.commit_publish(&sample_publish("a", "1.0.0", 0))
+        .await
+        .unwrap();
+    db.commit_publish(&sample_publish("a", "1.1.0", 1))
+        .await
+        .unwrap();
+    let create = sample_channel("a", "beta", None, Some("1.0.0"), "1");
+    assert_eq!(db.commit_channel(&create).await.unwrap(), 3);
+    let stale = sample_channel("a", "beta", None, Some("1.1.0"), "2");
+    assert!(matches!(
+        db.commit_channel(&stale).await,
+        Err(StoreError::StaleChannel)
+    ));
+    let wrong = sample_channel("a", "beta", Some("1.1.0"), Some("1.1.0"), "3");
+    assert!(matches!(
+        db.commit_channel(&wrong).await,
+        Err(StoreError::StaleChannel)
+    ));
+    let moved = sample_channel("a", "beta", Some("1.0.0"), Some("1.1.0"), "4");
+    db.commit_channel(&moved).await.unwrap();
+    let record = db
+        .channel(&moved.package, &moved.channel)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.version.as_str(), record.event_id),
+        ("1.1.0", moved.event_id)
+    );
+    let state = db.package(&moved.package).await.unwrap().unwrap();
+    assert_eq!(state.head_event, moved.event_id);
+    let delete = sample_channel("a", "beta", Some("1.1.0"), None, "5");
+    db.commit_channel(&delete).await.unwrap();
+    assert!(
+        db.channel(&delete.package, &delete.channel)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let missing = sample_channel("a", "beta", Some("1.1.0"), None, "6");
+    assert!(matches!(
+        db.commit_channel(&missing).await,
+        Err(StoreError::StaleChannel)
+    ));
+    assert_eq!(db.stats().await.unwrap().events, 5);
+}
+
+async fn events_page_in_sequence_order(db: &dyn RegistryDb) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let c = sample_publish(&format!("p{}", 4 - i), "1.0.0", i);
+        db.commit_publish(&c).await.unwrap();
+        ids.push(c.event_id);
+    }
+    let all = db.events_after(None, 999).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    let page = db.events_after(Some(&ids[1]), 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[2..4].to_vec()
+    );
+    assert!(db.events_after(Some(&ids[4]), 10).await.unwrap().is_empty());
+    assert!(matches!(
+        db.events_after(Some(&Digest::of(b"nope")), 10).await,
+        Err(StoreError::CursorNotFound)
+    ));
+    let head = db.log_head().await.unwrap().unwrap();
+    assert_eq!((head.last, head.count), (ids[4], 5));
+}
+
+async fn objects_page_in_digest_order(db: &dyn RegistryDb) {
+    for i in 0..4 {
+        db.commit_publish(&sample_publish("o", &format!("1.0.{i}"), i))
+            .await
+            .unwrap();
+    }
+    let all = db.objects_after(None, 999).await.unwrap();
+    assert_eq!(all.len(), 8);
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|o| o.digest);
+    assert_eq!(all, sorted);
+    let next = db.objects_after(Some(&all[2].digest), 3).await.unwrap();
+    assert_eq!(next, all[3..6].to_vec());
+    assert!(matches!(
+        db.objects_after(Some(&Digest::of(b"nope")), 10).await,
+        Err(StoreError::CursorNotFound)
+    ));
+}
+
+async fn concurrent_publishers_of_one_version_have_one_winner(db: Arc<dyn RegistryDb>) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let db = Arc::clone(&db);
+        tasks.push(tokio::spawn(async move {
+            let mut c = sample_publish("race", "1.0.0", i);
+            c.event_id = Digest::of(format!("race event {i}").as_bytes());
+            c.payload_digest = Some(Digest::of(format!("race payload {i}").as_bytes()));
+            db.commit_publish(&c).await
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => wins += 1,
+            Err(StoreError::ReleaseExists) => {}
+            Err(other) => panic!("unexpected error in race: {other}"),
+        }
+    }
+    assert_eq!(wins, 1, "exactly one publisher wins");
+    assert_eq!(db.stats().await.unwrap().events, 1);
+}
+
+/// Writes, drops the handle, reopens with `reopen` and checks everything
+/// acknowledged is still there.
+///
+/// # Panics
+/// When data is lost across the reopen.
+pub async fn durable_across_reopen<F, Fut>(reopen: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn RegistryDb>>,
+{
+    let first = sample_publish("durable", "1.0.0", 0);
+    let channel = sample_channel("durable", "beta", None, Some("1.0.0"), "d");
+    {
+        let db = reopen().await;
+        db.commit_publish(&first).await.unwrap();
+        db.commit_channel(&channel).await.unwrap();
+    }
+    let db = reopen().await;
+    assert!(
+        db.release(&first.package, &first.version)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        db.channel(&channel.package, &channel.channel)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        first.version
+    );
+    assert_eq!(db.log_head().await.unwrap().unwrap().count, 2);
+    assert!(matches!(
+        db.commit_publish(&first).await,
+        Err(StoreError::ReleaseExists)
+    ));
+}

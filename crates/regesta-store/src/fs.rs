@@ -1,0 +1,83 @@
+//! Filesystem blob store: `objects/sha256/ab/<hex>`, each written to a
+//! temporary file, fsync'd, renamed into place and the directory fsync'd, so
+//! a crash leaves either no object or the complete object, never a torn one.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use regesta_protocol::Digest;
+
+use crate::error::{Result, StoreError};
+use crate::traits::BlobStore;
+
+/// Blobs under a directory.
+#[derive(Debug, Clone)]
+pub struct FsBlobs {
+    root: PathBuf,
+}
+
+impl FsBlobs {
+    /// Opens (creating) `root/objects`.
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        let root = data_dir.join("objects");
+        std::fs::create_dir_all(root.join("sha256"))?;
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.root.join("sha256").join(&hex[..2]).join(hex)
+    }
+}
+
+fn write_atomically(tmp_dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if target.exists() {
+        return Ok(());
+    }
+    let dir = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("object path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[async_trait]
+impl BlobStore for FsBlobs {
+    async fn put(&self, digest: &Digest, bytes: Bytes) -> Result<()> {
+        if Digest::of(&bytes) != *digest {
+            return Err(StoreError::Corrupt(format!(
+                "bytes do not hash to {digest}"
+            )));
+        }
+        let target = self.path(digest);
+        let tmp_dir = self.root.join("tmp");
+        tokio::task::spawn_blocking(move || write_atomically(&tmp_dir, &target, &bytes))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        Ok(())
+    }
+
+    async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {
+        match tokio::fs::read(self.path(digest)).await {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        tokio::fs::metadata(self.root.join("sha256")).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! What the core writes in one transaction and what it reads back.
+
+use bytes::Bytes;
+use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
+
+/// One event as stored: its id, global sequence number, package, and the
+/// canonical bytes served for a single-event read (canonical JSON + `\n`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// 1-based position in the global event sequence.
+    pub seq: u64,
+    /// The event id.
+    pub id: Digest,
+    /// The package the event is about.
+    pub package: PackageId,
+    /// Canonical JSON with `id`, plus `\n`.
+    pub bytes: Bytes,
+}
+
+/// Everything a publish commits atomically.
+#[derive(Debug, Clone)]
+pub struct PublishCommit {
+    /// The package.
+    pub package: PackageId,
+    /// The new version.
+    pub version: Version,
+    /// Digest of the manifest object.
+    pub manifest_digest: Digest,
+    /// Release time (the signed intent's timestamp).
+    pub created_at: Timestamp,
+    /// The channel the publish moves.
+    pub channel: ChannelName,
+    /// The event id.
+    pub event_id: Digest,
+    /// The event's served bytes.
+    pub event_bytes: Bytes,
+    /// Replay marker: the authorization's payload digest.
+    pub payload_digest: Option<Digest>,
+    /// Objects the release references (manifest, source, artifacts); their
+    /// bytes must already be durable in the blob store.
+    pub objects: Vec<ObjectDescriptor>,
+}
+
+/// A channel move or deletion, committed atomically with its event.
+#[derive(Debug, Clone)]
+pub struct ChannelCommit {
+    /// The package.
+    pub package: PackageId,
+    /// The channel.
+    pub channel: ChannelName,
+    /// The version the writer saw (`None`: the channel must not exist).
+    pub expected: Option<Version>,
+    /// The new target (`None`: delete the channel).
+    pub target: Option<Version>,
+    /// The signed time of the write.
+    pub timestamp: Timestamp,
+    /// The event id.
+    pub event_id: Digest,
+    /// The event's served bytes.
+    pub event_bytes: Bytes,
+    /// Replay marker.
+    pub payload_digest: Option<Digest>,
+}
+
+/// A release row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRecord {
+    /// Version.
+    pub version: Version,
+    /// Manifest object digest.
+    pub manifest_digest: Digest,
+    /// Publish time.
+    pub created_at: Timestamp,
+    /// The `release.published` event.
+    pub event_id: Digest,
+}
+
+/// A channel row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRecord {
+    /// Channel name.
+    pub channel: ChannelName,
+    /// Target version.
+    pub version: Version,
+    /// The event that last moved it.
+    pub event_id: Digest,
+}
+
+/// A package's materialized view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRecord {
+    /// Releases in `createdAt`, version order.
+    pub releases: Vec<ReleaseRecord>,
+    /// Channels by name.
+    pub channels: Vec<ChannelRecord>,
+    /// The last event about this package (validators derive from it).
+    pub head_event: Digest,
+    /// That event's timestamp.
+    pub head_time: Timestamp,
+}
+
+/// Deployment statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Packages with at least one event.
+    pub packages: u64,
+    /// Releases.
+    pub releases: u64,
+    /// Events.
+    pub events: u64,
+    /// Indexed objects.
+    pub objects: u64,
+}
+
+/// The newest event of the whole log, for page validators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHead {
+    /// Id of the newest event.
+    pub last: Digest,
+    /// Number of events.
+    pub count: u64,
+}

@@ -1,0 +1,528 @@
+//! The embedded registry database: SQLite in WAL mode with full
+//! synchronous commits, one writer at a time (`BEGIN IMMEDIATE`), the
+//! views updated in the same transaction as the event insert.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use regesta_protocol::{
+    ChannelName, Digest, ObjectDescriptor, PackageId, Text, Timestamp, Version,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::error::{Result, StoreError};
+use crate::model::{
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
+    StoredEvent,
+};
+use crate::traits::RegistryDb;
+
+/// Schema version this build writes; opening a newer database is refused.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        package TEXT NOT NULL,
+        bytes BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS releases (
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        manifest_digest TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (package, version))",
+    "CREATE TABLE IF NOT EXISTS channels (
+        package TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        version TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (package, channel))",
+    "CREATE TABLE IF NOT EXISTS packages (
+        id TEXT PRIMARY KEY,
+        head_event TEXT NOT NULL,
+        head_time TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS replay (payload_digest TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS objects (
+        digest TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL)",
+];
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(backend)`; taking ownership keeps call sites short"
+)]
+fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn is_unique(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(sqlx::error::DatabaseError::is_unique_violation)
+}
+
+fn corrupt(what: &str) -> impl Fn(regesta_protocol::ProtocolError) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// SQLite registry metadata.
+#[derive(Debug, Clone)]
+pub struct SqliteDb {
+    pool: SqlitePool,
+}
+
+impl SqliteDb {
+    /// Opens (creating and migrating) `data_dir/registry.sqlite3`.
+    ///
+    /// # Errors
+    /// The file cannot be opened, or its schema is newer than this build.
+    pub async fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(backend)?
+            .filename(data_dir.join("registry.sqlite3"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        let db = Self { pool };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for statement in SCHEMA {
+            sqlx::query(*statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let found: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema'")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::Backend(format!(
+                    "database schema {v} is newer than this build ({SCHEMA_VERSION}); upgrade regesta"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema', ?1)")
+                    .bind(SCHEMA_VERSION)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
+    }
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &Digest,
+    package: &PackageId,
+    bytes: &Bytes,
+    time: Timestamp,
+) -> Result<u64> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO events (seq, id, package, bytes)
+         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?1, ?2, ?3) RETURNING seq",
+    )
+    .bind(id.to_string())
+    .bind(package.as_str())
+    .bind(bytes.as_ref())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique(&e) {
+            StoreError::ReleaseExists
+        } else {
+            backend(e)
+        }
+    })?;
+    sqlx::query(
+        "INSERT INTO packages (id, head_event, head_time) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET head_event = excluded.head_event, head_time = excluded.head_time",
+    )
+    .bind(package.as_str())
+    .bind(id.to_string())
+    .bind(time.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    u64::try_from(seq).map_err(|_| StoreError::Corrupt("negative sequence".into()))
+}
+
+async fn insert_replay(
+    tx: &mut Transaction<'static, Sqlite>,
+    digest: Option<Digest>,
+) -> Result<()> {
+    if let Some(d) = digest {
+        sqlx::query("INSERT INTO replay (payload_digest) VALUES (?1)")
+            .bind(d.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if is_unique(&e) {
+                    StoreError::Replayed
+                } else {
+                    backend(e)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+fn stored_event(row: &SqliteRow) -> Result<StoredEvent> {
+    let seq: i64 = row.get("seq");
+    Ok(StoredEvent {
+        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("negative sequence".into()))?,
+        id: Digest::parse(row.get("id")).map_err(corrupt("event id"))?,
+        package: PackageId::parse(row.get("package")).map_err(corrupt("event package"))?,
+        bytes: Bytes::from(row.get::<Vec<u8>, _>("bytes")),
+    })
+}
+
+fn release_row(row: &SqliteRow) -> Result<ReleaseRecord> {
+    Ok(ReleaseRecord {
+        version: Version::parse(row.get("version")).map_err(corrupt("version"))?,
+        manifest_digest: Digest::parse(row.get("manifest_digest")).map_err(corrupt("manifest"))?,
+        created_at: Timestamp::parse(row.get("created_at")).map_err(corrupt("created_at"))?,
+        event_id: Digest::parse(row.get("event_id")).map_err(corrupt("event id"))?,
+    })
+}
+
+fn channel_row(row: &SqliteRow) -> Result<ChannelRecord> {
+    Ok(ChannelRecord {
+        channel: ChannelName::parse(row.get("channel")).map_err(corrupt("channel"))?,
+        version: Version::parse(row.get("version")).map_err(corrupt("version"))?,
+        event_id: Digest::parse(row.get("event_id")).map_err(corrupt("event id"))?,
+    })
+}
+
+fn object_row(row: &SqliteRow) -> Result<ObjectDescriptor> {
+    let size: i64 = row.get("size");
+    Ok(ObjectDescriptor {
+        digest: Digest::parse(row.get("digest")).map_err(corrupt("object digest"))?,
+        media_type: Text::parse(row.get("media_type")).map_err(corrupt("media type"))?,
+        size: u64::try_from(size).map_err(|_| StoreError::Corrupt("negative size".into()))?,
+    })
+}
+
+fn to_i64(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| StoreError::Backend("value out of range".into()))
+}
+
+#[async_trait]
+impl RegistryDb for SqliteDb {
+    async fn commit_publish(&self, c: &PublishCommit) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO releases (package, version, manifest_digest, created_at, created_ms, event_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(c.package.as_str())
+        .bind(c.version.as_str())
+        .bind(c.manifest_digest.to_string())
+        .bind(c.created_at.to_string())
+        .bind(c.created_at.unix_millis())
+        .bind(c.event_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| if is_unique(&e) { StoreError::ReleaseExists } else { backend(e) })?;
+        insert_replay(&mut tx, c.payload_digest).await?;
+        let seq = insert_event(
+            &mut tx,
+            &c.event_id,
+            &c.package,
+            &c.event_bytes,
+            c.created_at,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO channels (package, channel, version, event_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (package, channel) DO UPDATE SET version = excluded.version, event_id = excluded.event_id",
+        )
+        .bind(c.package.as_str())
+        .bind(c.channel.as_str())
+        .bind(c.version.as_str())
+        .bind(c.event_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for object in &c.objects {
+            sqlx::query(
+                "INSERT INTO objects (digest, media_type, size) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (digest) DO NOTHING",
+            )
+            .bind(object.digest.to_string())
+            .bind(object.media_type.as_str())
+            .bind(to_i64(object.size)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(seq)
+    }
+
+    async fn commit_channel(&self, c: &ChannelCommit) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT version FROM channels WHERE package = ?1 AND channel = ?2")
+                .bind(c.package.as_str())
+                .bind(c.channel.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if current.as_deref() != c.expected.as_ref().map(Version::as_str) {
+            return Err(StoreError::StaleChannel);
+        }
+        insert_replay(&mut tx, c.payload_digest).await?;
+        let seq = insert_event(
+            &mut tx,
+            &c.event_id,
+            &c.package,
+            &c.event_bytes,
+            c.timestamp,
+        )
+        .await?;
+        match &c.target {
+            Some(version) => sqlx::query(
+                "INSERT INTO channels (package, channel, version, event_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (package, channel) DO UPDATE SET version = excluded.version, event_id = excluded.event_id",
+            )
+            .bind(c.package.as_str())
+            .bind(c.channel.as_str())
+            .bind(version.as_str())
+            .bind(c.event_id.to_string()),
+            None => sqlx::query("DELETE FROM channels WHERE package = ?1 AND channel = ?2")
+                .bind(c.package.as_str())
+                .bind(c.channel.as_str()),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(seq)
+    }
+
+    async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let Some(head) = sqlx::query("SELECT head_event, head_time FROM packages WHERE id = ?1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let releases = sqlx::query(
+            "SELECT version, manifest_digest, created_at, event_id FROM releases
+             WHERE package = ?1 ORDER BY created_ms, version",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(release_row)
+        .collect::<Result<Vec<_>>>()?;
+        let channels = sqlx::query(
+            "SELECT channel, version, event_id FROM channels WHERE package = ?1 ORDER BY channel",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(channel_row)
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Some(PackageRecord {
+            releases,
+            channels,
+            head_event: Digest::parse(head.get("head_event")).map_err(corrupt("head"))?,
+            head_time: Timestamp::parse(head.get("head_time")).map_err(corrupt("head time"))?,
+        }))
+    }
+
+    async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
+        sqlx::query(
+            "SELECT version, manifest_digest, created_at, event_id FROM releases
+             WHERE package = ?1 AND version = ?2",
+        )
+        .bind(id.as_str())
+        .bind(version.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(release_row)
+        .transpose()
+    }
+
+    async fn channel(
+        &self,
+        id: &PackageId,
+        channel: &ChannelName,
+    ) -> Result<Option<ChannelRecord>> {
+        sqlx::query(
+            "SELECT channel, version, event_id FROM channels WHERE package = ?1 AND channel = ?2",
+        )
+        .bind(id.as_str())
+        .bind(channel.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(channel_row)
+        .transpose()
+    }
+
+    async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>> {
+        sqlx::query("SELECT seq, id, package, bytes FROM events WHERE id = ?1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(stored_event)
+            .transpose()
+    }
+
+    async fn events_after(&self, after: Option<&Digest>, limit: usize) -> Result<Vec<StoredEvent>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let start: i64 = match after {
+            None => 0,
+            Some(d) => sqlx::query_scalar("SELECT seq FROM events WHERE id = ?1")
+                .bind(d.to_string())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?
+                .ok_or(StoreError::CursorNotFound)?,
+        };
+        sqlx::query(
+            "SELECT seq, id, package, bytes FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(start)
+        .bind(to_i64(limit as u64)?)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(stored_event)
+        .collect()
+    }
+
+    async fn log_head(&self) -> Result<Option<LogHead>> {
+        let row = sqlx::query("SELECT seq, id FROM events ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            let seq: i64 = r.get("seq");
+            Ok(LogHead {
+                last: Digest::parse(r.get("id")).map_err(corrupt("event id"))?,
+                count: u64::try_from(seq).map_err(|_| StoreError::Corrupt("sequence".into()))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>> {
+        sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest = ?1")
+            .bind(digest.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(object_row)
+            .transpose()
+    }
+
+    async fn objects_after(
+        &self,
+        after: Option<&Digest>,
+        limit: usize,
+    ) -> Result<Vec<ObjectDescriptor>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let cursor = match after {
+            None => String::new(),
+            Some(d) => {
+                let known: Option<String> =
+                    sqlx::query_scalar("SELECT digest FROM objects WHERE digest = ?1")
+                        .bind(d.to_string())
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                known.ok_or(StoreError::CursorNotFound)?
+            }
+        };
+        sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest > ?1 ORDER BY digest LIMIT ?2")
+            .bind(cursor)
+            .bind(to_i64(limit as u64)?)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(object_row)
+            .collect()
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM packages) AS packages,
+                    (SELECT COUNT(*) FROM releases) AS releases,
+                    (SELECT COUNT(*) FROM events) AS events,
+                    (SELECT COUNT(*) FROM objects) AS objects",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let n = |name: &str| u64::try_from(row.get::<i64, _>(name)).unwrap_or(0);
+        Ok(Stats {
+            packages: n("packages"),
+            releases: n("releases"),
+            events: n("events"),
+            objects: n("objects"),
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+}

@@ -1,0 +1,89 @@
+//! The two storage ports: registry metadata and content-addressed bytes.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Version};
+
+use crate::error::Result;
+use crate::model::{
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
+    StoredEvent,
+};
+
+/// Registry metadata: events, releases, channels, replay markers and the
+/// object index, changed only through atomic commits.
+#[async_trait]
+pub trait RegistryDb: Send + Sync + 'static {
+    /// Inserts release, channel pointer, event, replay marker and object
+    /// index rows in ONE transaction; returns the event's sequence number.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::ReleaseExists`], [`crate::StoreError::Replayed`],
+    /// or a backend failure; nothing is written on error.
+    async fn commit_publish(&self, commit: &PublishCommit) -> Result<u64>;
+
+    /// Moves or deletes a channel with its event in one transaction, only if
+    /// the channel still points at `commit.expected`.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::StaleChannel`], [`crate::StoreError::Replayed`],
+    /// or a backend failure; nothing is written on error.
+    async fn commit_channel(&self, commit: &ChannelCommit) -> Result<u64>;
+
+    /// The package's releases, channels and head event.
+    async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>>;
+
+    /// One release.
+    async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>>;
+
+    /// One channel.
+    async fn channel(&self, id: &PackageId, channel: &ChannelName)
+    -> Result<Option<ChannelRecord>>;
+
+    /// One event by id.
+    async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>>;
+
+    /// Up to `limit` events in sequence order after the event `after`.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::CursorNotFound`] for an unknown cursor.
+    async fn events_after(&self, after: Option<&Digest>, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// The newest event and the event count.
+    async fn log_head(&self) -> Result<Option<LogHead>>;
+
+    /// One indexed object.
+    async fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>>;
+
+    /// Up to `limit` indexed objects in digest order after `after`.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::CursorNotFound`] for an unknown cursor.
+    async fn objects_after(
+        &self,
+        after: Option<&Digest>,
+        limit: usize,
+    ) -> Result<Vec<ObjectDescriptor>>;
+
+    /// Counters for deployment info.
+    async fn stats(&self) -> Result<Stats>;
+
+    /// Readiness probe.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Content-addressed, immutable bytes.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `digest` durably; idempotent.
+    ///
+    /// # Errors
+    /// Backend failure, or `bytes` not hashing to `digest`.
+    async fn put(&self, digest: &Digest, bytes: Bytes) -> Result<()>;
+
+    /// The bytes, if present.
+    async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
+
+    /// Readiness probe.
+    async fn ping(&self) -> Result<()>;
+}

@@ -1,0 +1,82 @@
+//! Every adapter passes the same conformance suite.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers panic on failure by design"
+)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use regesta_protocol::Digest;
+use regesta_store::conformance;
+use regesta_store::fs::FsBlobs;
+use regesta_store::memory::{MemoryBlobs, MemoryDb};
+use regesta_store::sqlite::SqliteDb;
+use regesta_store::{BlobStore, RegistryDb};
+
+#[tokio::test]
+async fn memory_adapter_passes_the_conformance_suite() {
+    conformance::run_all(|| async { Arc::new(MemoryDb::new()) as Arc<dyn RegistryDb> }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_adapter_passes_the_conformance_suite() {
+    let root = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    conformance::run_all(|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = root.path().join(format!("db{n}"));
+        async move { Arc::new(SqliteDb::open(&dir).await.unwrap()) as Arc<dyn RegistryDb> }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_adapter_is_durable_across_reopen() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().to_path_buf();
+    conformance::durable_across_reopen(|| {
+        let dir = dir.clone();
+        async move { Arc::new(SqliteDb::open(&dir).await.unwrap()) as Arc<dyn RegistryDb> }
+    })
+    .await;
+}
+
+async fn blob_store_rules(blobs: &dyn BlobStore) {
+    let bytes = Bytes::from_static(b"hello objects");
+    let digest = Digest::of(&bytes);
+    assert!(blobs.get(&digest).await.unwrap().is_none());
+    blobs.put(&digest, bytes.clone()).await.unwrap();
+    blobs.put(&digest, bytes.clone()).await.unwrap();
+    assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes));
+    assert!(
+        blobs
+            .put(&Digest::of(b"other"), Bytes::from_static(b"x"))
+            .await
+            .is_err()
+    );
+    blobs.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn blob_stores_are_idempotent_and_verify_digests() {
+    blob_store_rules(&MemoryBlobs::new()).await;
+    let root = tempfile::tempdir().unwrap();
+    let fs = FsBlobs::open(root.path()).unwrap();
+    blob_store_rules(&fs).await;
+    let digest = Digest::of(b"hello objects");
+    let hex = digest.hex();
+    assert!(
+        root.path()
+            .join("objects/sha256")
+            .join(&hex[..2])
+            .join(&hex)
+            .is_file()
+    );
+    assert_eq!(
+        std::fs::read_dir(root.path().join("objects/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
