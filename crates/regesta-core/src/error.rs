@@ -1,0 +1,72 @@
+//! Core errors, one variant per v0 outcome; the server maps each to a
+//! status and error code in one place.
+
+use regesta_protocol::ProtocolError;
+use regesta_store::StoreError;
+use regesta_trust::TrustError;
+use thiserror::Error;
+
+/// Why a use case failed.
+#[derive(Debug, Error)]
+pub enum CoreError {
+    /// 400 `request_invalid`.
+    #[error("{message}")]
+    Invalid {
+        /// Summary.
+        message: String,
+        /// Details.
+        issues: Vec<String>,
+    },
+    /// 401 `write_authorization_invalid`.
+    #[error(transparent)]
+    Unauthorized(#[from] TrustError),
+    /// 409 `write_authorization_replayed`.
+    #[error("Write authorization replayed")]
+    Replayed,
+    /// 409 `release_already_exists`.
+    #[error("Release already exists")]
+    ReleaseExists,
+    /// 404 with a specific code.
+    #[error("{message}")]
+    NotFound {
+        /// `package_not_found`, `release_not_found`, `channel_not_found`, …
+        code: &'static str,
+        /// v0 message.
+        message: &'static str,
+    },
+    /// 500: storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl CoreError {
+    /// A 400 with issues.
+    pub fn invalid(message: impl Into<String>, issues: Vec<String>) -> Self {
+        Self::Invalid {
+            message: message.into(),
+            issues,
+        }
+    }
+
+    /// A 400 from a protocol parse failure.
+    pub fn from_protocol(message: &str, error: &ProtocolError) -> Self {
+        Self::invalid(message, vec![error.to_string()])
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ReleaseExists => Self::ReleaseExists,
+            StoreError::Replayed => Self::Replayed,
+            StoreError::StaleChannel => {
+                Self::Unauthorized(TrustError::new("Write authorization payload mismatch"))
+            }
+            StoreError::CursorNotFound => Self::NotFound {
+                code: "cursor_not_found",
+                message: "Cursor not found",
+            },
+            other => Self::Store(other),
+        }
+    }
+}

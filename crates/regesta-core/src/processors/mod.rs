@@ -1,0 +1,4 @@
+//! Artifact processors: read install artifacts at publish time, bounded and
+//! streaming, and write `ecosystemMetadata`. One per ecosystem.
+
+pub mod npm;

@@ -1,0 +1,227 @@
+//! The npm artifact processor: reads `package/package.json` from the
+//! install tarball (streaming, bounded) and extracts the resolver fields the
+//! reference keeps in `ecosystemMetadata.npm`.
+
+use std::io::Read;
+
+use flate2::read::GzDecoder;
+use regesta_protocol::{PackageId, Version};
+use serde_json::{Map, Value};
+
+use crate::error::CoreError;
+
+/// Most tar entries read before giving up (tar bombs).
+pub const MAX_ENTRIES: usize = 20_000;
+/// Most decompressed bytes read from one tarball (gzip bombs).
+pub const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest `package.json` accepted.
+pub const MAX_PACKAGE_JSON_BYTES: u64 = 1024 * 1024;
+
+/// What the processor learned from the tarball.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NpmMetadata {
+    /// `description` from package.json.
+    pub description: Option<String>,
+    /// The allowlisted resolver fields, if any.
+    pub fields: Option<Map<String, Value>>,
+}
+
+fn invalid(message: impl Into<String>) -> CoreError {
+    CoreError::invalid(message, Vec::new())
+}
+
+/// Reads the tarball's `package.json` and checks its name and version
+/// against the release.
+///
+/// # Errors
+/// Unreadable or hostile tarball, missing or invalid package.json, name or
+/// version mismatch.
+pub fn process(
+    id: &PackageId,
+    version: &Version,
+    tarball: &[u8],
+) -> Result<NpmMetadata, CoreError> {
+    let raw = read_package_json(tarball)?;
+    let value: Value =
+        serde_json::from_slice(&raw).map_err(|_| invalid("npm package.json must be valid JSON"))?;
+    let Value::Object(pkg) = value else {
+        return Err(invalid("npm package.json must be an object"));
+    };
+    let expected_name = format!("@{}", id.name());
+    match pkg.get("name").and_then(Value::as_str) {
+        None => return Err(invalid("npm package.json name is required")),
+        Some(name) if name != expected_name => {
+            return Err(invalid(format!(
+                "npm package.json name must match package id projection: {expected_name}"
+            )));
+        }
+        Some(_) => {}
+    }
+    match pkg.get("version").and_then(Value::as_str) {
+        None => return Err(invalid("npm package.json version is required")),
+        Some(v) if v != version.as_str() => {
+            return Err(invalid(format!(
+                "npm package.json version must match release version: {version}"
+            )));
+        }
+        Some(_) => {}
+    }
+    let mut fields = Map::new();
+    for name in [
+        "dependencies",
+        "optionalDependencies",
+        "devDependencies",
+        "peerDependencies",
+        "engines",
+    ] {
+        if let Some(map) = string_map(&pkg, name)? {
+            fields.insert(name.into(), Value::Object(map));
+        }
+    }
+    if let Some(meta) = peer_meta(&pkg)? {
+        fields.insert("peerDependenciesMeta".into(), Value::Object(meta));
+    }
+    for name in ["os", "cpu", "libc", "bundledDependencies"] {
+        if let Some(list) = string_list(&pkg, name)? {
+            fields.insert(name.into(), Value::Array(list));
+        }
+    }
+    match pkg.get("bundleDependencies") {
+        None => {}
+        Some(Value::Bool(b)) => {
+            fields.insert("bundleDependencies".into(), Value::Bool(*b));
+        }
+        Some(_) => {
+            if let Some(list) = string_list(&pkg, "bundleDependencies")? {
+                fields.insert("bundleDependencies".into(), Value::Array(list));
+            }
+        }
+    }
+    match pkg.get("bin") {
+        None => {}
+        Some(Value::String(s)) => {
+            fields.insert("bin".into(), Value::String(s.clone()));
+        }
+        Some(_) => {
+            if let Some(map) = string_map(&pkg, "bin")? {
+                fields.insert("bin".into(), Value::Object(map));
+            }
+        }
+    }
+    Ok(NpmMetadata {
+        description: pkg
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        fields: (!fields.is_empty()).then_some(fields),
+    })
+}
+
+fn string_map(
+    pkg: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<Map<String, Value>>, CoreError> {
+    match pkg.get(field) {
+        None => Ok(None),
+        Some(Value::Object(map)) => {
+            if let Some((key, _)) = map.iter().find(|(_, v)| !v.is_string()) {
+                return Err(invalid(format!(
+                    "npm package.json {field}.{key} must be a string"
+                )));
+            }
+            Ok((!map.is_empty()).then(|| map.clone()))
+        }
+        Some(_) => Err(invalid(format!(
+            "npm package.json {field} must be an object"
+        ))),
+    }
+}
+
+fn string_list(pkg: &Map<String, Value>, field: &str) -> Result<Option<Vec<Value>>, CoreError> {
+    match pkg.get(field) {
+        None => Ok(None),
+        Some(Value::Array(items)) => {
+            if items.iter().any(|v| !v.is_string()) {
+                return Err(invalid(format!(
+                    "npm package.json {field} must contain only strings"
+                )));
+            }
+            Ok((!items.is_empty()).then(|| items.clone()))
+        }
+        Some(_) => Err(invalid(format!(
+            "npm package.json {field} must be an array"
+        ))),
+    }
+}
+
+fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, CoreError> {
+    match pkg.get("peerDependenciesMeta") {
+        None => Ok(None),
+        Some(Value::Object(map)) => {
+            let mut out = Map::new();
+            for (name, meta) in map {
+                let Value::Object(meta) = meta else {
+                    return Err(invalid(
+                        "npm package.json peerDependenciesMeta entries must be objects",
+                    ));
+                };
+                let mut entry = Map::new();
+                match meta.get("optional") {
+                    None => {}
+                    Some(Value::Bool(b)) => {
+                        entry.insert("optional".into(), Value::Bool(*b));
+                    }
+                    Some(_) => {
+                        return Err(invalid(
+                            "npm package.json peerDependenciesMeta optional must be a boolean",
+                        ));
+                    }
+                }
+                out.insert(name.clone(), Value::Object(entry));
+            }
+            Ok((!out.is_empty()).then_some(out))
+        }
+        Some(_) => Err(invalid(
+            "npm package.json peerDependenciesMeta must be an object",
+        )),
+    }
+}
+
+/// Streams the tarball and returns the root `package.json`, walking entries
+/// ourselves (never `unpack`) with caps on entries, sizes and decompressed
+/// bytes.
+fn read_package_json(tarball: &[u8]) -> Result<Vec<u8>, CoreError> {
+    let unreadable = || invalid("npm install artifact must be a readable tarball");
+    let gz = GzDecoder::new(tarball).take(MAX_UNPACKED_BYTES);
+    let mut archive = tar::Archive::new(gz);
+    let entries = archive.entries().map_err(|_| unreadable())?;
+    let mut found = None;
+    for (count, entry) in entries.enumerate() {
+        if count >= MAX_ENTRIES {
+            return Err(invalid("npm install artifact has too many entries"));
+        }
+        let mut entry = entry.map_err(|_| unreadable())?;
+        let path = entry.path_bytes().into_owned();
+        let path = String::from_utf8_lossy(&path).into_owned();
+        if path.starts_with('/') || path.split('/').any(|s| s == "..") {
+            return Err(invalid(format!(
+                "npm install artifact has an unsafe path: {path}"
+            )));
+        }
+        if path == "package/package.json" || path == "package.json" {
+            if entry.header().entry_type().is_symlink() || entry.size() > MAX_PACKAGE_JSON_BYTES {
+                return Err(invalid(
+                    "npm package.json must be a regular file under 1 MiB",
+                ));
+            }
+            let mut raw = Vec::new();
+            entry
+                .by_ref()
+                .take(MAX_PACKAGE_JSON_BYTES)
+                .read_to_end(&mut raw)
+                .map_err(|_| unreadable())?;
+            found = Some(raw);
+        }
+    }
+    found.ok_or_else(|| invalid("npm install artifact must include package/package.json"))
+}

@@ -1,0 +1,395 @@
+//! The publish use case: typed parts in, one atomic commit out.
+
+use bytes::Bytes;
+use regesta_protocol::json::parse_strict;
+use regesta_protocol::manifest::{
+    Provenance, ProvenanceLevel, ReleaseMetadata, SOURCE_ARCHIVE_MEDIA_TYPE,
+    SignedArtifactDescriptor, artifact_descriptor_digest,
+};
+use regesta_protocol::{
+    ArtifactDescriptor, ChannelName, Digest, Event, EventBody, IntentAction, ObjectDescriptor,
+    ReleaseConfig, ReleaseManifest, SealedEvent, Text, Version, WriteAuthorization,
+};
+use regesta_store::PublishCommit;
+use regesta_trust::{TrustError, verify_authorization};
+use serde_json::{Map, Value};
+
+use crate::error::CoreError;
+use crate::processors::npm;
+use crate::registry::Registry;
+
+/// Largest `artifacts` or `authorization` part accepted.
+pub const MAX_JSON_PART_BYTES: usize = 256 * 1024;
+
+/// One file part of the multipart body.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    /// Form field name, e.g. `artifact.0`.
+    pub name: String,
+    /// Bytes.
+    pub bytes: Bytes,
+}
+
+/// The parts of `POST /releases`, untrusted.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// `config` part.
+    pub config: Bytes,
+    /// `source` part.
+    pub source: Bytes,
+    /// `artifacts` part (JSON list naming the artifact parts).
+    pub artifacts: Bytes,
+    /// `authorization` part.
+    pub authorization: Bytes,
+    /// Every other file part, by name.
+    pub files: Vec<FilePart>,
+}
+
+/// A successful publish.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The channel moved.
+    pub channel: ChannelName,
+    /// The `release.published` event.
+    pub event: SealedEvent,
+    /// The manifest.
+    pub manifest: ReleaseManifest,
+    /// The manifest object's descriptor.
+    pub manifest_descriptor: ObjectDescriptor,
+}
+
+struct ArtifactInput {
+    signed: SignedArtifactDescriptor,
+    bytes: Bytes,
+}
+
+fn parse_artifacts(request: &PublishRequest) -> Result<Vec<ArtifactInput>, CoreError> {
+    let value = parse_strict(&request.artifacts, MAX_JSON_PART_BYTES)
+        .map_err(|e| CoreError::invalid("Invalid artifacts", vec![e.to_string()]))?;
+    let Value::Array(items) = value else {
+        return Err(CoreError::invalid(
+            "Invalid artifacts",
+            vec!["artifacts must be an array".into()],
+        ));
+    };
+    if items.is_empty() || items.len() > regesta_protocol::authorization::MAX_ARTIFACTS {
+        return Err(CoreError::invalid(
+            "Invalid artifacts",
+            vec!["artifacts must list 1 to 64 entries".into()],
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let issue = |m: String| {
+            CoreError::invalid("Invalid artifacts", vec![format!("artifacts[{i}]: {m}")])
+        };
+        let Value::Object(map) = item else {
+            return Err(issue("must be an object".into()));
+        };
+        if let Some(extra) = map.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "compatibility" | "filename" | "format" | "mediaType" | "part" | "role"
+            )
+        }) {
+            return Err(issue(format!("unknown field {extra}")));
+        }
+        let text = |field: &str| -> Result<Option<Text>, CoreError> {
+            map.get(field)
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| issue(format!("{field} must be a string")))
+                        .and_then(|s| Text::parse(s).map_err(|e| issue(e.to_string())))
+                })
+                .transpose()
+        };
+        let part = map
+            .get("part")
+            .and_then(Value::as_str)
+            .ok_or_else(|| issue("part is required".into()))?;
+        let file = request
+            .files
+            .iter()
+            .find(|f| f.name == part)
+            .ok_or_else(|| issue(format!("no multipart part named {part}")))?;
+        let compatibility = map
+            .get("compatibility")
+            .map(|v| serde_json::from_value(v.clone()).map_err(|e| issue(e.to_string())))
+            .transpose()?;
+        out.push(ArtifactInput {
+            signed: SignedArtifactDescriptor {
+                compatibility,
+                digest: Digest::of(&file.bytes),
+                filename: text("filename")?,
+                format: text("format")?,
+                media_type: text("mediaType")?
+                    .ok_or_else(|| issue("mediaType is required".into()))?,
+                role: text("role")?.ok_or_else(|| issue("role is required".into()))?,
+            },
+            bytes: file.bytes.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn mismatch(issue: &str) -> CoreError {
+    CoreError::Unauthorized(TrustError::with_issues(
+        "Write authorization payload mismatch",
+        vec![issue.to_owned()],
+    ))
+}
+
+impl Registry {
+    /// Publishes a release: validates every part, checks the signed intent
+    /// against the body, verifies the signature against the owner domain's
+    /// binding, runs the artifact processor, writes the objects, then commits
+    /// release, channel, event and replay marker in one transaction.
+    ///
+    /// # Errors
+    /// See [`CoreError`]; nothing is committed on error.
+    pub async fn publish(&self, request: PublishRequest) -> Result<Published, CoreError> {
+        let config = ReleaseConfig::parse_publish_part(&request.config)
+            .map_err(|e| CoreError::from_protocol("Invalid release config", &e))?;
+        let version = config.version.clone().ok_or_else(|| {
+            CoreError::invalid("Invalid release config", vec!["version is required".into()])
+        })?;
+        let artifacts = parse_artifacts(&request)?;
+        let auth = parse_authorization(&request.authorization)?;
+
+        let config_digest = config
+            .digest()
+            .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+        let source_digest = Digest::of(&request.source);
+        let descriptor_digest = descriptors_digest(&artifacts)?;
+        check_intent(
+            &auth,
+            &Expected {
+                config: &config,
+                version: &version,
+                config_digest,
+                source_digest,
+                artifacts: &artifacts,
+                descriptor_digest,
+            },
+        )?;
+
+        let binding = self.bindings.fetch(&auth.payload.domain).await?;
+        let proof = verify_authorization(
+            &auth,
+            &binding,
+            self.clock.now(),
+            self.timestamp_tolerance_ms,
+        )?;
+
+        let npm_meta = process_artifacts(&config, &version, &artifacts)?;
+        let manifest = build_manifest(
+            &config,
+            version.clone(),
+            config_digest,
+            &auth,
+            &request,
+            &artifacts,
+            &npm_meta,
+        );
+        let (manifest_descriptor, manifest_bytes) = manifest
+            .descriptor()
+            .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+
+        let event = Event {
+            timestamp: auth.payload.timestamp,
+            authorization: Some(proof.clone()),
+            body: EventBody::ReleasePublished {
+                package: config.id.clone(),
+                version: version.clone(),
+                manifest_digest: manifest_descriptor.digest,
+                channel: ChannelName::latest(),
+                source_digest,
+                artifact_digests: artifacts.iter().map(|a| a.signed.digest).collect(),
+            },
+        }
+        .seal()
+        .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+        let event_bytes = event
+            .served_bytes()
+            .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+
+        // Objects first (content-addressed, idempotent, durable), then one
+        // transaction: a crash in between leaves only unreferenced objects.
+        self.blobs
+            .put(&manifest_descriptor.digest, Bytes::from(manifest_bytes))
+            .await?;
+        self.blobs
+            .put(&source_digest, request.source.clone())
+            .await?;
+        for artifact in &artifacts {
+            self.blobs
+                .put(&artifact.signed.digest, artifact.bytes.clone())
+                .await?;
+        }
+        let mut objects = vec![manifest_descriptor.clone(), manifest.source.clone()];
+        objects.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
+            digest: a.digest,
+            media_type: a.media_type.clone(),
+            size: a.size,
+        }));
+        self.db
+            .commit_publish(&PublishCommit {
+                package: config.id.clone(),
+                version,
+                manifest_digest: manifest_descriptor.digest,
+                created_at: auth.payload.timestamp,
+                channel: ChannelName::latest(),
+                event_id: event.id,
+                event_bytes: Bytes::from(event_bytes),
+                payload_digest: Some(proof.payload_digest),
+                objects,
+            })
+            .await?;
+        Ok(Published {
+            channel: ChannelName::latest(),
+            event,
+            manifest,
+            manifest_descriptor,
+        })
+    }
+}
+
+/// `artifactDescriptorDigest` of the request's artifacts.
+fn descriptors_digest(artifacts: &[ArtifactInput]) -> Result<Digest, CoreError> {
+    let signed: Vec<SignedArtifactDescriptor> =
+        artifacts.iter().map(|a| a.signed.clone()).collect();
+    artifact_descriptor_digest(&signed).map_err(|e| CoreError::invalid(e.to_string(), vec![]))
+}
+
+/// Parses the `authorization` part; any shape error is a 401.
+fn parse_authorization(bytes: &[u8]) -> Result<WriteAuthorization, CoreError> {
+    let invalid = |e: String| TrustError::with_issues("Invalid write authorization", vec![e]);
+    let json = parse_strict(bytes, MAX_JSON_PART_BYTES).map_err(|e| invalid(e.to_string()))?;
+    Ok(WriteAuthorization::from_json(&json).map_err(|e| invalid(e.to_string()))?)
+}
+
+/// Runs the ecosystem's artifact processor on the install artifact.
+fn process_artifacts(
+    config: &ReleaseConfig,
+    version: &Version,
+    artifacts: &[ArtifactInput],
+) -> Result<npm::NpmMetadata, CoreError> {
+    if config.id.ecosystem() != "npm" {
+        return Ok(npm::NpmMetadata::default());
+    }
+    let Some(install) = artifacts
+        .iter()
+        .find(|a| a.signed.role.as_str() == "install")
+    else {
+        return Ok(npm::NpmMetadata::default());
+    };
+    npm::process(&config.id, version, &install.bytes)
+}
+
+/// What the request actually contains, to compare with the signed intent.
+struct Expected<'a> {
+    config: &'a ReleaseConfig,
+    version: &'a Version,
+    config_digest: Digest,
+    source_digest: Digest,
+    artifacts: &'a [ArtifactInput],
+    descriptor_digest: Digest,
+}
+
+/// The signed intent must describe exactly this request.
+fn check_intent(auth: &WriteAuthorization, expected: &Expected<'_>) -> Result<(), CoreError> {
+    let IntentAction::Publish {
+        version,
+        channel,
+        config_digest,
+        source_digest,
+        artifact_digests,
+        artifact_descriptor_digest,
+    } = &auth.payload.action
+    else {
+        return Err(mismatch("operation must be release.publish"));
+    };
+    let checks = [
+        (auth.payload.package == expected.config.id, "package"),
+        (version == expected.version, "version"),
+        (channel.as_str() == "latest", "channel"),
+        (*config_digest == expected.config_digest, "configDigest"),
+        (*source_digest == expected.source_digest, "sourceDigest"),
+        (
+            artifact_digests
+                .iter()
+                .eq(expected.artifacts.iter().map(|a| &a.signed.digest)),
+            "artifactDigests",
+        ),
+        (
+            *artifact_descriptor_digest == expected.descriptor_digest,
+            "artifactDescriptorDigest",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, field)) => Err(mismatch(&format!("{field} does not match the request"))),
+        None => Ok(()),
+    }
+}
+
+fn build_manifest(
+    config: &ReleaseConfig,
+    version: Version,
+    config_digest: Digest,
+    auth: &WriteAuthorization,
+    request: &PublishRequest,
+    artifacts: &[ArtifactInput],
+    npm_meta: &npm::NpmMetadata,
+) -> ReleaseManifest {
+    let metadata = ReleaseMetadata {
+        description: config
+            .description
+            .clone()
+            .or_else(|| npm_meta.description.clone()),
+        exports: config.exports.clone(),
+        repository: config.repository.clone(),
+    };
+    ReleaseManifest {
+        object: regesta_protocol::manifest::ManifestTag::ReleaseManifest,
+        id: config.id.clone(),
+        ecosystem: config.id.ecosystem().to_owned(),
+        name: config.id.name().to_owned(),
+        version,
+        artifacts: artifacts
+            .iter()
+            .map(|a| ArtifactDescriptor {
+                digest: a.signed.digest,
+                media_type: a.signed.media_type.clone(),
+                size: a.bytes.len() as u64,
+                compatibility: a.signed.compatibility.clone(),
+                ecosystem_metadata: (a.signed.role.as_str() == "install")
+                    .then(|| npm_meta.fields.clone())
+                    .flatten()
+                    .map(|fields| {
+                        let mut m = Map::new();
+                        m.insert("npm".into(), Value::Object(fields));
+                        m
+                    }),
+                filename: a.signed.filename.clone(),
+                format: a.signed.format.clone(),
+                role: a.signed.role.clone(),
+            })
+            .collect(),
+        config_digest,
+        created_at: auth.payload.timestamp,
+        family: config.family.clone(),
+        languages: config.languages.clone(),
+        metadata: (!metadata.is_empty()).then_some(metadata),
+        provenance: Provenance {
+            level: ProvenanceLevel::SourceAttached,
+            verified: false,
+        },
+        source: ObjectDescriptor {
+            digest: Digest::of(&request.source),
+            media_type: SOURCE_ARCHIVE_MEDIA_TYPE
+                .parse()
+                .unwrap_or_else(|_| unreachable!("constant media type is valid")),
+            size: request.source.len() as u64,
+        },
+    }
+}
