@@ -225,3 +225,90 @@ fn read_package_json(tarball: &[u8]) -> Result<Vec<u8>, CoreError> {
     }
     found.ok_or_else(|| invalid("npm install artifact must include package/package.json"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    fn tarball(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+        for (path, bytes) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            // Write the raw name so hostile paths reach the reader unchanged.
+            let name = &mut header.as_old_mut().name;
+            name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_cksum();
+            builder.append(&header, *bytes).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    fn id() -> (PackageId, Version) {
+        (
+            PackageId::parse("npm:a.localhost/pkg").unwrap(),
+            Version::parse("1.0.0").unwrap(),
+        )
+    }
+
+    #[test]
+    fn extracts_the_allowlisted_fields_only() {
+        let (id, version) = id();
+        let pkg = br#"{"name":"@a.localhost/pkg","version":"1.0.0","description":"d",
+            "dependencies":{"x":"^1"},"scripts":{"postinstall":"evil"},"bin":"cli.js","os":[]}"#;
+        let meta = process(&id, &version, &tarball(&[("package/package.json", pkg)])).unwrap();
+        assert_eq!(meta.description.as_deref(), Some("d"));
+        let fields = meta.fields.unwrap();
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            vec!["dependencies", "bin"],
+            "scripts and empty lists are dropped"
+        );
+    }
+
+    #[test]
+    fn rejects_hostile_or_mismatched_tarballs() {
+        let (id, version) = id();
+        let good = br#"{"name":"@a.localhost/pkg","version":"1.0.0"}"#;
+        for (entries, why) in [
+            (
+                vec![("../evil", &b"x"[..]), ("package/package.json", good)],
+                "traversal",
+            ),
+            (vec![("/etc/passwd", &b"x"[..])], "absolute path"),
+            (vec![("package/index.js", &b"x"[..])], "no package.json"),
+            (
+                vec![(
+                    "package/package.json",
+                    &br#"{"name":"@b.localhost/pkg","version":"1.0.0"}"#[..],
+                )],
+                "name mismatch",
+            ),
+            (
+                vec![(
+                    "package/package.json",
+                    &br#"{"name":"@a.localhost/pkg","version":"2.0.0"}"#[..],
+                )],
+                "version mismatch",
+            ),
+            (
+                vec![("package/package.json", &b"not json"[..])],
+                "invalid json",
+            ),
+            (
+                vec![(
+                    "package/package.json",
+                    &br#"{"name":"@a.localhost/pkg","version":"1.0.0","dependencies":{"x":1}}"#[..],
+                )],
+                "non-string dependency",
+            ),
+        ] {
+            assert!(process(&id, &version, &tarball(&entries)).is_err(), "{why}");
+        }
+        assert!(process(&id, &version, b"not a tarball").is_err());
+        assert!(process(&id, &version, &tarball(&[("package/package.json", good)])).is_ok());
+    }
+}
