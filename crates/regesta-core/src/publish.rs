@@ -3,12 +3,12 @@
 use bytes::Bytes;
 use regesta_protocol::json::parse_strict;
 use regesta_protocol::manifest::{
-    Provenance, ProvenanceLevel, ReleaseMetadata, SOURCE_ARCHIVE_MEDIA_TYPE,
-    SignedArtifactDescriptor, artifact_descriptor_digest,
+    ArtifactPart, Provenance, ProvenanceLevel, ReleaseMetadata, SignedArtifactDescriptor,
+    artifact_descriptor_digest,
 };
 use regesta_protocol::{
     ArtifactDescriptor, ChannelName, Digest, Event, EventBody, IntentAction, ObjectDescriptor,
-    ReleaseConfig, ReleaseManifest, SealedEvent, Text, Version, WriteAuthorization,
+    ReleaseConfig, ReleaseManifest, SealedEvent, Version, WriteAuthorization,
 };
 use regesta_store::PublishCommit;
 use regesta_trust::{TrustError, verify_authorization};
@@ -63,73 +63,26 @@ struct ArtifactInput {
     bytes: Bytes,
 }
 
+/// Pairs each entry of the `artifacts` part with its file part's bytes.
 fn parse_artifacts(request: &PublishRequest) -> Result<Vec<ArtifactInput>, CoreError> {
-    let value = parse_strict(&request.artifacts, MAX_JSON_PART_BYTES)
-        .map_err(|e| CoreError::invalid("Invalid artifacts", vec![e.to_string()]))?;
-    let Value::Array(items) = value else {
-        return Err(CoreError::invalid(
-            "Invalid artifacts",
-            vec!["artifacts must be an array".into()],
-        ));
-    };
-    if items.is_empty() || items.len() > regesta_protocol::authorization::MAX_ARTIFACTS {
-        return Err(CoreError::invalid(
-            "Invalid artifacts",
-            vec!["artifacts must list 1 to 64 entries".into()],
-        ));
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let issue = |m: String| {
-            CoreError::invalid("Invalid artifacts", vec![format!("artifacts[{i}]: {m}")])
-        };
-        let Value::Object(map) = item else {
-            return Err(issue("must be an object".into()));
-        };
-        if let Some(extra) = map.keys().find(|k| {
-            !matches!(
-                k.as_str(),
-                "compatibility" | "filename" | "format" | "mediaType" | "part" | "role"
-            )
-        }) {
-            return Err(issue(format!("unknown field {extra}")));
-        }
-        let text = |field: &str| -> Result<Option<Text>, CoreError> {
-            map.get(field)
-                .map(|v| {
-                    v.as_str()
-                        .ok_or_else(|| issue(format!("{field} must be a string")))
-                        .and_then(|s| Text::parse(s).map_err(|e| issue(e.to_string())))
-                })
-                .transpose()
-        };
-        let part = map
-            .get("part")
-            .and_then(Value::as_str)
-            .ok_or_else(|| issue("part is required".into()))?;
-        let file = request
-            .files
-            .iter()
-            .find(|f| f.name == part)
-            .ok_or_else(|| issue(format!("no multipart part named {part}")))?;
-        let compatibility = map
-            .get("compatibility")
-            .map(|v| serde_json::from_value(v.clone()).map_err(|e| issue(e.to_string())))
-            .transpose()?;
-        out.push(ArtifactInput {
-            signed: SignedArtifactDescriptor {
-                compatibility,
-                digest: Digest::of(&file.bytes),
-                filename: text("filename")?,
-                format: text("format")?,
-                media_type: text("mediaType")?
-                    .ok_or_else(|| issue("mediaType is required".into()))?,
-                role: text("role")?.ok_or_else(|| issue("role is required".into()))?,
-            },
-            bytes: file.bytes.clone(),
-        });
-    }
-    Ok(out)
+    let invalid =
+        |e: &dyn std::fmt::Display| CoreError::invalid("Invalid artifacts", vec![e.to_string()]);
+    let value = parse_strict(&request.artifacts, MAX_JSON_PART_BYTES).map_err(|e| invalid(&e))?;
+    ArtifactPart::parse_list(&value)
+        .map_err(|e| invalid(&e))?
+        .into_iter()
+        .map(|entry| {
+            let file = request
+                .files
+                .iter()
+                .find(|f| f.name == entry.part)
+                .ok_or_else(|| invalid(&format!("no multipart part named {}", entry.part)))?;
+            Ok(ArtifactInput {
+                signed: entry.signed(Digest::of(&file.bytes)),
+                bytes: file.bytes.clone(),
+            })
+        })
+        .collect()
 }
 
 fn mismatch(issue: &str) -> CoreError {
@@ -181,13 +134,18 @@ impl Registry {
             self.timestamp_tolerance_ms,
         )?;
 
+        // Cheap early refusal of the common conflict, before the tarball walk
+        // and before any object is written; the commit still decides races.
+        if self.db.release(&config.id, &version).await?.is_some() {
+            return Err(CoreError::ReleaseExists);
+        }
         let npm_meta = process_artifacts(&config, &version, &artifacts)?;
         let manifest = build_manifest(
             &config,
             version.clone(),
             config_digest,
             &auth,
-            &request,
+            ObjectDescriptor::source_archive(source_digest, request.source.len() as u64),
             &artifacts,
             &npm_meta,
         );
@@ -215,17 +173,14 @@ impl Registry {
 
         // Objects first (content-addressed, idempotent, durable), then one
         // transaction: a crash in between leaves only unreferenced objects.
-        self.blobs
-            .put(&manifest_descriptor.digest, Bytes::from(manifest_bytes))
-            .await?;
-        self.blobs
-            .put(&source_digest, request.source.clone())
-            .await?;
-        for artifact in &artifacts {
-            self.blobs
-                .put(&artifact.signed.digest, artifact.bytes.clone())
-                .await?;
-        }
+        self.write_objects(
+            &manifest_descriptor,
+            manifest_bytes,
+            &manifest.source,
+            &request,
+            &artifacts,
+        )
+        .await?;
         let mut objects = vec![manifest_descriptor.clone(), manifest.source.clone()];
         objects.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
             digest: a.digest,
@@ -251,6 +206,29 @@ impl Registry {
             manifest,
             manifest_descriptor,
         })
+    }
+
+    /// Writes the manifest, source and artifact bytes to the blob store.
+    async fn write_objects(
+        &self,
+        manifest: &ObjectDescriptor,
+        manifest_bytes: Vec<u8>,
+        source: &ObjectDescriptor,
+        request: &PublishRequest,
+        artifacts: &[ArtifactInput],
+    ) -> Result<(), CoreError> {
+        self.blobs
+            .put(&manifest.digest, Bytes::from(manifest_bytes))
+            .await?;
+        self.blobs
+            .put(&source.digest, request.source.clone())
+            .await?;
+        for artifact in artifacts {
+            self.blobs
+                .put(&artifact.signed.digest, artifact.bytes.clone())
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -337,7 +315,7 @@ fn build_manifest(
     version: Version,
     config_digest: Digest,
     auth: &WriteAuthorization,
-    request: &PublishRequest,
+    source: ObjectDescriptor,
     artifacts: &[ArtifactInput],
     npm_meta: &npm::NpmMetadata,
 ) -> ReleaseManifest {
@@ -384,12 +362,6 @@ fn build_manifest(
             level: ProvenanceLevel::SourceAttached,
             verified: false,
         },
-        source: ObjectDescriptor {
-            digest: Digest::of(&request.source),
-            media_type: SOURCE_ARCHIVE_MEDIA_TYPE
-                .parse()
-                .unwrap_or_else(|_| unreachable!("constant media type is valid")),
-            size: request.source.len() as u64,
-        },
+        source,
     }
 }

@@ -141,6 +141,8 @@ pub fn signing_key_from_d(d: &str) -> Result<SigningKey> {
 pub struct SshEd25519Key {
     key: PublicKey,
     line: String,
+    /// The decoded key blob (SSH wire encoding), hashed for the kid.
+    blob: Vec<u8>,
 }
 
 impl std::fmt::Debug for SshEd25519Key {
@@ -165,9 +167,11 @@ impl SshEd25519Key {
         if key.algorithm() != ssh_key::Algorithm::Ed25519 {
             return Err(bad());
         }
+        let raw_blob = STANDARD.decode(blob).map_err(|_| bad())?;
         Ok(Self {
             line: format!("ssh-ed25519 {blob}"),
             key,
+            blob: raw_blob,
         })
     }
 
@@ -180,16 +184,10 @@ impl SshEd25519Key {
     /// public key blob, i.e. OpenSSH's `SHA256:` fingerprint in the URL-safe
     /// alphabet.
     pub fn kid(&self) -> String {
-        let blob = self.blob();
         format!(
             "ssh-ed25519:{}",
-            URL_SAFE_NO_PAD.encode(Digest::of(&blob).as_bytes())
+            URL_SAFE_NO_PAD.encode(Digest::of(&self.blob).as_bytes())
         )
-    }
-
-    fn blob(&self) -> Vec<u8> {
-        let encoded = self.line.split(' ').nth(1).unwrap_or_default();
-        STANDARD.decode(encoded).unwrap_or_default()
     }
 
     /// Verifies an armored SSHSIG over `message` in namespace `regesta`,

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::authorization::MAX_ARTIFACTS;
 use crate::digest::Digest;
+use crate::error::{ProtocolError, Result};
+use crate::fields::Fields;
 use crate::ids::{PackageId, Version};
 use crate::json::{JsonError, to_canonical_vec};
 use crate::text::token_newtype;
@@ -32,6 +35,17 @@ pub struct ObjectDescriptor {
     pub media_type: Text,
     /// Length in bytes.
     pub size: u64,
+}
+
+impl ObjectDescriptor {
+    /// The descriptor of a source archive object.
+    pub fn source_archive(digest: Digest, size: u64) -> Self {
+        Self {
+            digest,
+            media_type: Text(SOURCE_ARCHIVE_MEDIA_TYPE.to_owned()),
+            size,
+        }
+    }
 }
 
 /// Runtime compatibility entry: a bare runtime key or an object.
@@ -266,4 +280,89 @@ pub fn artifact_descriptor_digest(
     descriptors: &[SignedArtifactDescriptor],
 ) -> Result<Digest, JsonError> {
     Ok(Digest::of(&to_canonical_vec(&descriptors)?))
+}
+
+/// One entry of a publish's `artifacts` part: which multipart part holds the
+/// artifact bytes, and the descriptor fields the intent signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactPart {
+    /// The multipart field name holding the bytes, e.g. `artifact.0`.
+    pub part: String,
+    /// Where it runs.
+    pub compatibility: Option<Compatibility>,
+    /// File name.
+    pub filename: Option<Text>,
+    /// Format.
+    pub format: Option<Text>,
+    /// Media type.
+    pub media_type: Text,
+    /// Role.
+    pub role: Text,
+}
+
+impl ArtifactPart {
+    /// Parses the `artifacts` list: 1 to [`MAX_ARTIFACTS`] entries of
+    /// `{part, mediaType, role, filename?, format?, compatibility?}`.
+    ///
+    /// # Errors
+    /// Not a list, wrong count, or an entry with a missing, malformed or
+    /// unknown field (the field path names the entry).
+    pub fn parse_list(value: &Value) -> Result<Vec<Self>> {
+        let Value::Array(items) = value else {
+            return Err(ProtocolError::invalid("artifacts", "must be an array"));
+        };
+        if items.is_empty() || items.len() > MAX_ARTIFACTS {
+            return Err(ProtocolError::invalid(
+                "artifacts",
+                format!("must list 1 to {MAX_ARTIFACTS} entries"),
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| Self::parse(item).map_err(|e| e.within(&format!("artifacts[{i}]"))))
+            .collect()
+    }
+
+    fn parse(value: &Value) -> Result<Self> {
+        let mut f = Fields::new(value, "artifact")?;
+        let text = |f: &mut Fields<'_>, name: &'static str| -> Result<Option<Text>> {
+            f.opt_token(name, Text::MAX_LEN)
+                .map(|v| v.map(|s| Text(s.to_owned())))
+        };
+        let part = f.token("part", Text::MAX_LEN)?.to_owned();
+        let compatibility = f
+            .opt("compatibility")
+            .map(|v| {
+                serde_json::from_value(v.clone())
+                    .map_err(|e| ProtocolError::invalid("compatibility", e.to_string()))
+            })
+            .transpose()?;
+        let filename = text(&mut f, "filename")?;
+        let format = text(&mut f, "format")?;
+        let media_type = Text(f.token("mediaType", Text::MAX_LEN)?.to_owned());
+        let role = Text(f.token("role", Text::MAX_LEN)?.to_owned());
+        f.finish()?;
+        Ok(Self {
+            part,
+            compatibility,
+            filename,
+            format,
+            media_type,
+            role,
+        })
+    }
+
+    /// The fields the publish intent signs over, for the artifact whose
+    /// bytes hash to `digest`.
+    pub fn signed(&self, digest: Digest) -> SignedArtifactDescriptor {
+        SignedArtifactDescriptor {
+            compatibility: self.compatibility.clone(),
+            digest,
+            filename: self.filename.clone(),
+            format: self.format.clone(),
+            media_type: self.media_type.clone(),
+            role: self.role.clone(),
+        }
+    }
 }

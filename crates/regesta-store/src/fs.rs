@@ -10,7 +10,7 @@ use bytes::Bytes;
 use regesta_protocol::Digest;
 
 use crate::error::{Result, StoreError};
-use crate::traits::BlobStore;
+use crate::traits::{BlobStore, ensure_digest};
 
 /// Blobs under a directory.
 #[derive(Debug, Clone)]
@@ -55,11 +55,7 @@ fn write_atomically(tmp_dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Res
 #[async_trait]
 impl BlobStore for FsBlobs {
     async fn put(&self, digest: &Digest, bytes: Bytes) -> Result<()> {
-        if Digest::of(&bytes) != *digest {
-            return Err(StoreError::Corrupt(format!(
-                "bytes do not hash to {digest}"
-            )));
-        }
+        ensure_digest(digest, &bytes)?;
         let target = self.path(digest);
         let tmp_dir = self.root.join("tmp");
         tokio::task::spawn_blocking(move || write_atomically(&tmp_dir, &target, &bytes))

@@ -18,4 +18,4 @@ pub use model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
     StoredEvent,
 };
-pub use traits::{BlobStore, RegistryDb};
+pub use traits::{BlobStore, RegistryDb, ensure_digest};

@@ -13,17 +13,57 @@ use crate::model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
     StoredEvent,
 };
-use crate::traits::{BlobStore, RegistryDb};
+use crate::traits::{BlobStore, RegistryDb, ensure_digest};
+
+/// One package's view, so package reads touch only that package.
+struct PackageView {
+    releases: BTreeMap<Version, ReleaseRecord>,
+    channels: BTreeMap<ChannelName, ChannelRecord>,
+    head: (Digest, Timestamp),
+}
 
 #[derive(Default)]
 struct State {
     events: Vec<StoredEvent>,
     event_index: HashMap<Digest, usize>,
-    releases: BTreeMap<(PackageId, Version), ReleaseRecord>,
-    channels: BTreeMap<(PackageId, ChannelName), ChannelRecord>,
-    heads: HashMap<PackageId, (Digest, Timestamp)>,
+    packages: HashMap<PackageId, PackageView>,
+    release_count: u64,
     replay: HashSet<Digest>,
     objects: BTreeMap<Digest, ObjectDescriptor>,
+}
+
+impl State {
+    fn channel(&self, id: &PackageId, channel: &ChannelName) -> Option<&ChannelRecord> {
+        self.packages.get(id)?.channels.get(channel)
+    }
+
+    /// Appends an event and returns the package view it moved.
+    fn push_event(
+        &mut self,
+        id: Digest,
+        package: &PackageId,
+        bytes: &Bytes,
+        time: Timestamp,
+    ) -> (u64, &mut PackageView) {
+        let seq = self.events.len() as u64 + 1;
+        self.event_index.insert(id, self.events.len());
+        self.events.push(StoredEvent {
+            seq,
+            id,
+            package: package.clone(),
+            bytes: bytes.clone(),
+        });
+        let view = self
+            .packages
+            .entry(package.clone())
+            .or_insert_with(|| PackageView {
+                releases: BTreeMap::new(),
+                channels: BTreeMap::new(),
+                head: (id, time),
+            });
+        view.head = (id, time);
+        (seq, view)
+    }
 }
 
 /// In-memory registry metadata.
@@ -51,58 +91,20 @@ impl MemoryDb {
     }
 }
 
-fn push_event(
-    state: &mut State,
-    id: Digest,
-    package: &PackageId,
-    bytes: &Bytes,
-    time: Timestamp,
-) -> u64 {
-    let seq = state.events.len() as u64 + 1;
-    state.event_index.insert(id, state.events.len());
-    state.events.push(StoredEvent {
-        seq,
-        id,
-        package: package.clone(),
-        bytes: bytes.clone(),
-    });
-    state.heads.insert(package.clone(), (id, time));
-    seq
-}
-
 #[async_trait]
 impl RegistryDb for MemoryDb {
     async fn commit_publish(&self, c: &PublishCommit) -> Result<u64> {
         let mut s = self.lock()?;
-        if s.releases
-            .contains_key(&(c.package.clone(), c.version.clone()))
-        {
+        let exists = s
+            .packages
+            .get(&c.package)
+            .is_some_and(|p| p.releases.contains_key(&c.version));
+        if exists || s.event_index.contains_key(&c.event_id) {
             return Err(StoreError::ReleaseExists);
         }
         if c.payload_digest.is_some_and(|d| s.replay.contains(&d)) {
             return Err(StoreError::Replayed);
         }
-        if s.event_index.contains_key(&c.event_id) {
-            return Err(StoreError::ReleaseExists);
-        }
-        let seq = push_event(&mut s, c.event_id, &c.package, &c.event_bytes, c.created_at);
-        s.releases.insert(
-            (c.package.clone(), c.version.clone()),
-            ReleaseRecord {
-                version: c.version.clone(),
-                manifest_digest: c.manifest_digest,
-                created_at: c.created_at,
-                event_id: c.event_id,
-            },
-        );
-        s.channels.insert(
-            (c.package.clone(), c.channel.clone()),
-            ChannelRecord {
-                channel: c.channel.clone(),
-                version: c.version.clone(),
-                event_id: c.event_id,
-            },
-        );
         if let Some(d) = c.payload_digest {
             s.replay.insert(d);
         }
@@ -111,24 +113,45 @@ impl RegistryDb for MemoryDb {
                 .entry(object.digest)
                 .or_insert_with(|| object.clone());
         }
+        s.release_count += 1;
+        let (seq, view) = s.push_event(c.event_id, &c.package, &c.event_bytes, c.created_at);
+        view.releases.insert(
+            c.version.clone(),
+            ReleaseRecord {
+                version: c.version.clone(),
+                manifest_digest: c.manifest_digest,
+                created_at: c.created_at,
+                event_id: c.event_id,
+            },
+        );
+        view.channels.insert(
+            c.channel.clone(),
+            ChannelRecord {
+                channel: c.channel.clone(),
+                version: c.version.clone(),
+                event_id: c.event_id,
+            },
+        );
         Ok(seq)
     }
 
     async fn commit_channel(&self, c: &ChannelCommit) -> Result<u64> {
         let mut s = self.lock()?;
-        let key = (c.package.clone(), c.channel.clone());
-        let current = s.channels.get(&key).map(|r| r.version.clone());
-        if current != c.expected {
+        let current = s.channel(&c.package, &c.channel).map(|r| &r.version);
+        if current != c.expected.as_ref() {
             return Err(StoreError::StaleChannel);
         }
         if c.payload_digest.is_some_and(|d| s.replay.contains(&d)) {
             return Err(StoreError::Replayed);
         }
-        let seq = push_event(&mut s, c.event_id, &c.package, &c.event_bytes, c.timestamp);
+        if let Some(d) = c.payload_digest {
+            s.replay.insert(d);
+        }
+        let (seq, view) = s.push_event(c.event_id, &c.package, &c.event_bytes, c.timestamp);
         match &c.target {
             Some(version) => {
-                s.channels.insert(
-                    key,
+                view.channels.insert(
+                    c.channel.clone(),
                     ChannelRecord {
                         channel: c.channel.clone(),
                         version: version.clone(),
@@ -137,50 +160,35 @@ impl RegistryDb for MemoryDb {
                 );
             }
             None => {
-                s.channels.remove(&key);
+                view.channels.remove(&c.channel);
             }
-        }
-        if let Some(d) = c.payload_digest {
-            s.replay.insert(d);
         }
         Ok(seq)
     }
 
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
         let s = self.lock()?;
-        let Some((head_event, head_time)) = s.heads.get(id).copied() else {
-            return Ok(None);
-        };
-        let mut releases: Vec<ReleaseRecord> = s
-            .releases
-            .iter()
-            .filter(|((p, _), _)| p == id)
-            .map(|(_, r)| r.clone())
-            .collect();
-        releases.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.version.as_str().cmp(b.version.as_str()))
-        });
-        let channels = s
-            .channels
-            .iter()
-            .filter(|((p, _), _)| p == id)
-            .map(|(_, r)| r.clone())
-            .collect();
-        Ok(Some(PackageRecord {
-            releases,
-            channels,
-            head_event,
-            head_time,
+        Ok(s.packages.get(id).map(|view| {
+            let mut releases: Vec<ReleaseRecord> = view.releases.values().cloned().collect();
+            releases.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.version.as_str().cmp(b.version.as_str()))
+            });
+            PackageRecord {
+                releases,
+                channels: view.channels.values().cloned().collect(),
+                head_event: view.head.0,
+                head_time: view.head.1,
+            }
         }))
     }
 
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
-        Ok(self
-            .lock()?
-            .releases
-            .get(&(id.clone(), version.clone()))
+        let s = self.lock()?;
+        Ok(s.packages
+            .get(id)
+            .and_then(|p| p.releases.get(version))
             .cloned())
     }
 
@@ -189,11 +197,7 @@ impl RegistryDb for MemoryDb {
         id: &PackageId,
         channel: &ChannelName,
     ) -> Result<Option<ChannelRecord>> {
-        Ok(self
-            .lock()?
-            .channels
-            .get(&(id.clone(), channel.clone()))
-            .cloned())
+        Ok(self.lock()?.channel(id, channel).cloned())
     }
 
     async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>> {
@@ -227,28 +231,25 @@ impl RegistryDb for MemoryDb {
         after: Option<&Digest>,
         limit: usize,
     ) -> Result<Vec<ObjectDescriptor>> {
+        use std::ops::Bound::{Excluded, Unbounded};
         let s = self.lock()?;
-        if let Some(d) = after
-            && !s.objects.contains_key(d)
-        {
-            return Err(StoreError::CursorNotFound);
-        }
-        let iter: Box<dyn Iterator<Item = &ObjectDescriptor>> = match after {
-            None => Box::new(s.objects.values()),
-            Some(d) => Box::new(
-                s.objects
-                    .range((std::ops::Bound::Excluded(*d), std::ops::Bound::Unbounded))
-                    .map(|(_, v)| v),
-            ),
+        let lower = match after {
+            None => Unbounded,
+            Some(d) if s.objects.contains_key(d) => Excluded(*d),
+            Some(_) => return Err(StoreError::CursorNotFound),
         };
-        Ok(iter.take(limit).cloned().collect())
+        Ok(s.objects
+            .range((lower, Unbounded))
+            .take(limit)
+            .map(|(_, v)| v.clone())
+            .collect())
     }
 
     async fn stats(&self) -> Result<Stats> {
         let s = self.lock()?;
         Ok(Stats {
-            packages: s.heads.len() as u64,
-            releases: s.releases.len() as u64,
+            packages: s.packages.len() as u64,
+            releases: s.release_count,
             events: s.events.len() as u64,
             objects: s.objects.len() as u64,
         })
@@ -281,11 +282,7 @@ impl MemoryBlobs {
 #[async_trait]
 impl BlobStore for MemoryBlobs {
     async fn put(&self, digest: &Digest, bytes: Bytes) -> Result<()> {
-        if Digest::of(&bytes) != *digest {
-            return Err(StoreError::Corrupt(format!(
-                "bytes do not hash to {digest}"
-            )));
-        }
+        ensure_digest(digest, &bytes)?;
         self.blobs
             .lock()
             .map_err(|_| StoreError::Backend("poisoned".into()))?

@@ -11,11 +11,12 @@ use bytes::Bytes;
 use regesta_protocol::{
     ChannelName, Digest, ObjectDescriptor, PackageId, Text, Timestamp, Version,
 };
+use sqlx::query::Query;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -57,6 +58,15 @@ const SCHEMA: &[&str] = &[
         digest TEXT PRIMARY KEY,
         media_type TEXT NOT NULL,
         size INTEGER NOT NULL)",
+    // Deployment counters, kept in the write transactions so reading them is
+    // O(1) instead of four table scans. Seeded from the tables once, so a
+    // database created before the table existed starts with true counts.
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO counters (name, value) VALUES
+        ('packages', (SELECT COUNT(*) FROM packages)),
+        ('releases', (SELECT COUNT(*) FROM releases)),
+        ('events', (SELECT COUNT(*) FROM events)),
+        ('objects', (SELECT COUNT(*) FROM objects))",
 ];
 
 #[expect(
@@ -67,10 +77,16 @@ fn backend(error: sqlx::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
-fn is_unique(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(sqlx::error::DatabaseError::is_unique_violation)
+/// Maps a unique-constraint violation to the typed conflict `on_unique`
+/// (the database decides races; this names the loser's outcome) and any
+/// other failure to a backend error.
+fn conflict(on_unique: fn() -> StoreError) -> impl Fn(sqlx::Error) -> StoreError {
+    move |error| {
+        let unique = error
+            .as_database_error()
+            .is_some_and(sqlx::error::DatabaseError::is_unique_violation);
+        if unique { on_unique() } else { backend(error) }
+    }
 }
 
 fn corrupt(what: &str) -> impl Fn(regesta_protocol::ProtocolError) -> StoreError + '_ {
@@ -163,23 +179,25 @@ async fn insert_event(
     .bind(bytes.as_ref())
     .fetch_one(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique(&e) {
-            StoreError::ReleaseExists
-        } else {
-            backend(e)
-        }
-    })?;
-    sqlx::query(
-        "INSERT INTO packages (id, head_event, head_time) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET head_event = excluded.head_event, head_time = excluded.head_time",
-    )
-    .bind(package.as_str())
-    .bind(id.to_string())
-    .bind(time.to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    .map_err(conflict(|| StoreError::ReleaseExists))?;
+    let head = sqlx::query("UPDATE packages SET head_event = ?2, head_time = ?3 WHERE id = ?1")
+        .bind(package.as_str())
+        .bind(id.to_string())
+        .bind(time.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    if head.rows_affected() == 0 {
+        sqlx::query("INSERT INTO packages (id, head_event, head_time) VALUES (?1, ?2, ?3)")
+            .bind(package.as_str())
+            .bind(id.to_string())
+            .bind(time.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        bump(tx, "packages", 1).await?;
+    }
+    bump(tx, "events", 1).await?;
     u64::try_from(seq).map_err(|_| StoreError::Corrupt("negative sequence".into()))
 }
 
@@ -192,13 +210,7 @@ async fn insert_replay(
             .bind(d.to_string())
             .execute(&mut **tx)
             .await
-            .map_err(|e| {
-                if is_unique(&e) {
-                    StoreError::Replayed
-                } else {
-                    backend(e)
-                }
-            })?;
+            .map_err(conflict(|| StoreError::Replayed))?;
     }
     Ok(())
 }
@@ -230,6 +242,13 @@ fn channel_row(row: &SqliteRow) -> Result<ChannelRecord> {
     })
 }
 
+fn head_row(row: &SqliteRow) -> Result<(Digest, Timestamp)> {
+    Ok((
+        Digest::parse(row.get("head_event")).map_err(corrupt("head"))?,
+        Timestamp::parse(row.get("head_time")).map_err(corrupt("head time"))?,
+    ))
+}
+
 fn object_row(row: &SqliteRow) -> Result<ObjectDescriptor> {
     let size: i64 = row.get("size");
     Ok(ObjectDescriptor {
@@ -241,6 +260,77 @@ fn object_row(row: &SqliteRow) -> Result<ObjectDescriptor> {
 
 fn to_i64(n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| StoreError::Backend("value out of range".into()))
+}
+
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments>;
+
+/// Runs `query` and maps its row, if any: the one shape every point read has.
+async fn fetch_opt<T>(
+    conn: &mut SqliteConnection,
+    query: SqliteQuery<'_>,
+    map: fn(&SqliteRow) -> Result<T>,
+) -> Result<Option<T>> {
+    query
+        .fetch_optional(conn)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
+/// Runs `query` and maps every row: the one shape every list read has.
+async fn fetch_all<T>(
+    conn: &mut SqliteConnection,
+    query: SqliteQuery<'_>,
+    map: fn(&SqliteRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    query
+        .fetch_all(conn)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(map)
+        .collect()
+}
+
+/// Points `channel` at `target` (moved by `event`), or deletes it.
+async fn set_channel(
+    tx: &mut Transaction<'static, Sqlite>,
+    package: &PackageId,
+    channel: &ChannelName,
+    target: Option<&Version>,
+    event: &Digest,
+) -> Result<()> {
+    let query = match target {
+        Some(version) => sqlx::query(
+            "INSERT INTO channels (package, channel, version, event_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (package, channel)
+             DO UPDATE SET version = excluded.version, event_id = excluded.event_id",
+        )
+        .bind(package.as_str())
+        .bind(channel.as_str())
+        .bind(version.as_str())
+        .bind(event.to_string()),
+        None => sqlx::query("DELETE FROM channels WHERE package = ?1 AND channel = ?2")
+            .bind(package.as_str())
+            .bind(channel.as_str()),
+    };
+    query.execute(&mut **tx).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Adds `delta` to a deployment counter inside the caller's transaction.
+async fn bump(tx: &mut Transaction<'static, Sqlite>, name: &str, delta: u64) -> Result<()> {
+    if delta > 0 {
+        sqlx::query("UPDATE counters SET value = value + ?1 WHERE name = ?2")
+            .bind(to_i64(delta)?)
+            .bind(name)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -259,7 +349,7 @@ impl RegistryDb for SqliteDb {
         .bind(c.event_id.to_string())
         .execute(&mut *tx)
         .await
-        .map_err(|e| if is_unique(&e) { StoreError::ReleaseExists } else { backend(e) })?;
+        .map_err(conflict(|| StoreError::ReleaseExists))?;
         insert_replay(&mut tx, c.payload_digest).await?;
         let seq = insert_event(
             &mut tx,
@@ -269,19 +359,17 @@ impl RegistryDb for SqliteDb {
             c.created_at,
         )
         .await?;
-        sqlx::query(
-            "INSERT INTO channels (package, channel, version, event_id) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (package, channel) DO UPDATE SET version = excluded.version, event_id = excluded.event_id",
+        set_channel(
+            &mut tx,
+            &c.package,
+            &c.channel,
+            Some(&c.version),
+            &c.event_id,
         )
-        .bind(c.package.as_str())
-        .bind(c.channel.as_str())
-        .bind(c.version.as_str())
-        .bind(c.event_id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .await?;
+        let mut new_objects = 0;
         for object in &c.objects {
-            sqlx::query(
+            new_objects += sqlx::query(
                 "INSERT INTO objects (digest, media_type, size) VALUES (?1, ?2, ?3)
                  ON CONFLICT (digest) DO NOTHING",
             )
@@ -290,8 +378,11 @@ impl RegistryDb for SqliteDb {
             .bind(to_i64(object.size)?)
             .execute(&mut *tx)
             .await
-            .map_err(backend)?;
+            .map_err(backend)?
+            .rows_affected();
         }
+        bump(&mut tx, "objects", new_objects).await?;
+        bump(&mut tx, "releases", 1).await?;
         tx.commit().await.map_err(backend)?;
         Ok(seq)
     }
@@ -317,78 +408,66 @@ impl RegistryDb for SqliteDb {
             c.timestamp,
         )
         .await?;
-        match &c.target {
-            Some(version) => sqlx::query(
-                "INSERT INTO channels (package, channel, version, event_id) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (package, channel) DO UPDATE SET version = excluded.version, event_id = excluded.event_id",
-            )
-            .bind(c.package.as_str())
-            .bind(c.channel.as_str())
-            .bind(version.as_str())
-            .bind(c.event_id.to_string()),
-            None => sqlx::query("DELETE FROM channels WHERE package = ?1 AND channel = ?2")
-                .bind(c.package.as_str())
-                .bind(c.channel.as_str()),
-        }
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        set_channel(
+            &mut tx,
+            &c.package,
+            &c.channel,
+            c.target.as_ref(),
+            &c.event_id,
+        )
+        .await?;
         tx.commit().await.map_err(backend)?;
         Ok(seq)
     }
 
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let Some(head) = sqlx::query("SELECT head_event, head_time FROM packages WHERE id = ?1")
-            .bind(id.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?
-        else {
+        let head = fetch_opt(
+            &mut conn,
+            sqlx::query("SELECT head_event, head_time FROM packages WHERE id = ?1")
+                .bind(id.as_str()),
+            head_row,
+        )
+        .await?;
+        let Some((head_event, head_time)) = head else {
             return Ok(None);
         };
-        let releases = sqlx::query(
-            "SELECT version, manifest_digest, created_at, event_id FROM releases
-             WHERE package = ?1 ORDER BY created_ms, version",
+        let releases = fetch_all(
+            &mut conn,
+            sqlx::query(
+                "SELECT version, manifest_digest, created_at, event_id FROM releases
+                 WHERE package = ?1 ORDER BY created_ms, version",
+            )
+            .bind(id.as_str()),
+            release_row,
         )
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(release_row)
-        .collect::<Result<Vec<_>>>()?;
-        let channels = sqlx::query(
-            "SELECT channel, version, event_id FROM channels WHERE package = ?1 ORDER BY channel",
+        .await?;
+        let channels = fetch_all(
+            &mut conn,
+            sqlx::query(
+                "SELECT channel, version, event_id FROM channels WHERE package = ?1 ORDER BY channel",
+            )
+            .bind(id.as_str()),
+            channel_row,
         )
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(channel_row)
-        .collect::<Result<Vec<_>>>()?;
+        .await?;
         Ok(Some(PackageRecord {
             releases,
             channels,
-            head_event: Digest::parse(head.get("head_event")).map_err(corrupt("head"))?,
-            head_time: Timestamp::parse(head.get("head_time")).map_err(corrupt("head time"))?,
+            head_event,
+            head_time,
         }))
     }
 
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
-        sqlx::query(
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query(
             "SELECT version, manifest_digest, created_at, event_id FROM releases
              WHERE package = ?1 AND version = ?2",
         )
         .bind(id.as_str())
-        .bind(version.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .as_ref()
-        .map(release_row)
-        .transpose()
+        .bind(version.as_str());
+        fetch_opt(&mut conn, query, release_row).await
     }
 
     async fn channel(
@@ -396,28 +475,20 @@ impl RegistryDb for SqliteDb {
         id: &PackageId,
         channel: &ChannelName,
     ) -> Result<Option<ChannelRecord>> {
-        sqlx::query(
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query(
             "SELECT channel, version, event_id FROM channels WHERE package = ?1 AND channel = ?2",
         )
         .bind(id.as_str())
-        .bind(channel.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .as_ref()
-        .map(channel_row)
-        .transpose()
+        .bind(channel.as_str());
+        fetch_opt(&mut conn, query, channel_row).await
     }
 
     async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>> {
-        sqlx::query("SELECT seq, id, package, bytes FROM events WHERE id = ?1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(stored_event)
-            .transpose()
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query("SELECT seq, id, package, bytes FROM events WHERE id = ?1")
+            .bind(id.to_string());
+        fetch_opt(&mut conn, query, stored_event).await
     }
 
     async fn events_after(&self, after: Option<&Digest>, limit: usize) -> Result<Vec<StoredEvent>> {
@@ -431,43 +502,32 @@ impl RegistryDb for SqliteDb {
                 .map_err(backend)?
                 .ok_or(StoreError::CursorNotFound)?,
         };
-        sqlx::query(
+        let query = sqlx::query(
             "SELECT seq, id, package, bytes FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )
         .bind(start)
-        .bind(to_i64(limit as u64)?)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(stored_event)
-        .collect()
+        .bind(to_i64(limit as u64)?);
+        fetch_all(&mut conn, query, stored_event).await
     }
 
     async fn log_head(&self) -> Result<Option<LogHead>> {
-        let row = sqlx::query("SELECT seq, id FROM events ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.map(|r| {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query("SELECT seq, id FROM events ORDER BY seq DESC LIMIT 1");
+        fetch_opt(&mut conn, query, |r| {
             let seq: i64 = r.get("seq");
             Ok(LogHead {
                 last: Digest::parse(r.get("id")).map_err(corrupt("event id"))?,
                 count: u64::try_from(seq).map_err(|_| StoreError::Corrupt("sequence".into()))?,
             })
         })
-        .transpose()
+        .await
     }
 
     async fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>> {
-        sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest = ?1")
-            .bind(digest.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(object_row)
-            .transpose()
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest = ?1")
+            .bind(digest.to_string());
+        fetch_opt(&mut conn, query, object_row).await
     }
 
     async fn objects_after(
@@ -476,46 +536,41 @@ impl RegistryDb for SqliteDb {
         limit: usize,
     ) -> Result<Vec<ObjectDescriptor>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let cursor = match after {
-            None => String::new(),
-            Some(d) => {
-                let known: Option<String> =
-                    sqlx::query_scalar("SELECT digest FROM objects WHERE digest = ?1")
-                        .bind(d.to_string())
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(backend)?;
-                known.ok_or(StoreError::CursorNotFound)?
-            }
-        };
-        sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest > ?1 ORDER BY digest LIMIT ?2")
-            .bind(cursor)
-            .bind(to_i64(limit as u64)?)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(object_row)
-            .collect()
+        if let Some(d) = after {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT digest FROM objects WHERE digest = ?1")
+                    .bind(d.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+            known.ok_or(StoreError::CursorNotFound)?;
+        }
+        let query = sqlx::query(
+            "SELECT digest, media_type, size FROM objects WHERE digest > ?1 ORDER BY digest LIMIT ?2",
+        )
+        .bind(after.map(ToString::to_string).unwrap_or_default())
+        .bind(to_i64(limit as u64)?);
+        fetch_all(&mut conn, query, object_row).await
     }
 
     async fn stats(&self) -> Result<Stats> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM packages) AS packages,
-                    (SELECT COUNT(*) FROM releases) AS releases,
-                    (SELECT COUNT(*) FROM events) AS events,
-                    (SELECT COUNT(*) FROM objects) AS objects",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend)?;
-        let n = |name: &str| u64::try_from(row.get::<i64, _>(name)).unwrap_or(0);
-        Ok(Stats {
-            packages: n("packages"),
-            releases: n("releases"),
-            events: n("events"),
-            objects: n("objects"),
-        })
+        let rows = sqlx::query("SELECT name, value FROM counters")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut stats = Stats::default();
+        for row in &rows {
+            let value = u64::try_from(row.get::<i64, _>("value"))
+                .map_err(|_| StoreError::Corrupt("negative counter".into()))?;
+            match row.get::<&str, _>("name") {
+                "packages" => stats.packages = value,
+                "releases" => stats.releases = value,
+                "events" => stats.events = value,
+                "objects" => stats.objects = value,
+                _ => {}
+            }
+        }
+        Ok(stats)
     }
 
     async fn ping(&self) -> Result<()> {

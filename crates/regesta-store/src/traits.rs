@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Version};
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
     StoredEvent,
@@ -86,4 +86,20 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Readiness probe.
     async fn ping(&self) -> Result<()>;
+}
+
+/// The content-address rule every [`BlobStore::put`] enforces: the bytes
+/// must hash to the digest they are stored under. Checked at the storage
+/// boundary so no adapter can ever serve bytes under a wrong address.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the digest does not match.
+pub fn ensure_digest(digest: &Digest, bytes: &[u8]) -> Result<()> {
+    if Digest::of(bytes) == *digest {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "bytes do not hash to {digest}"
+        )))
+    }
 }
