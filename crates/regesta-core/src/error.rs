@@ -34,9 +34,25 @@ pub enum CoreError {
         /// v0 message.
         message: &'static str,
     },
+    /// 404 for a pagination cursor naming nothing; the code depends on the
+    /// list (`event_cursor_not_found`, `object_cursor_not_found`).
+    #[error("{message}")]
+    CursorNotFound {
+        /// v0 code.
+        code: &'static str,
+        /// v0 message.
+        message: &'static str,
+    },
+    /// 409 `package_channel_conflict`: the channel moved between the read
+    /// the intent was checked against and the commit.
+    #[error("Package channel changed concurrently")]
+    ChannelConflict,
     /// 500: storage failed.
     #[error(transparent)]
     Store(StoreError),
+    /// 500: an invariant broke (a document we built failed to serialize).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl CoreError {
@@ -46,6 +62,11 @@ impl CoreError {
             message: message.into(),
             issues,
         }
+    }
+
+    /// A 500 for a broken invariant; the detail is logged, never sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal(detail.to_string())
     }
 
     /// A 400 from a protocol parse failure.
@@ -59,13 +80,7 @@ impl From<StoreError> for CoreError {
         match error {
             StoreError::ReleaseExists => Self::ReleaseExists,
             StoreError::Replayed => Self::Replayed,
-            StoreError::StaleChannel => {
-                Self::Unauthorized(TrustError::new("Write authorization payload mismatch"))
-            }
-            StoreError::CursorNotFound => Self::NotFound {
-                code: "cursor_not_found",
-                message: "Cursor not found",
-            },
+            StoreError::StaleChannel => Self::ChannelConflict,
             other => Self::Store(other),
         }
     }

@@ -1,14 +1,21 @@
-//! Regesta's use cases over the storage and trust ports: publish (and, as
-//! they land, channel writes, verification and the read model).
+//! Regesta's use cases over the storage and trust ports: publish, channel
+//! writes, reads and release verification.
 //!
 //! Core never depends on a projection or on the transport: it takes typed,
-//! still-untrusted parts and returns typed outcomes or a [`CoreError`].
+//! still-untrusted input and returns typed outcomes (often the exact bytes
+//! to serve) or a [`CoreError`].
 
+pub mod channels;
 pub mod error;
 pub mod processors;
 pub mod publish;
+pub mod reads;
 pub mod registry;
+mod render;
+mod verify;
 
+pub use channels::ChannelWritten;
 pub use error::CoreError;
 pub use publish::{FilePart, PublishRequest, Published};
+pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
 pub use registry::{Clock, Registry};

@@ -1,22 +1,24 @@
 //! The publish use case: typed parts in, one atomic commit out.
 
 use bytes::Bytes;
+use regesta_protocol::envelope::render_envelope;
 use regesta_protocol::json::parse_strict;
 use regesta_protocol::manifest::{
     ArtifactPart, Provenance, ProvenanceLevel, ReleaseMetadata, SignedArtifactDescriptor,
     artifact_descriptor_digest,
 };
 use regesta_protocol::{
-    ArtifactDescriptor, ChannelName, Digest, Event, EventBody, IntentAction, ObjectDescriptor,
-    ReleaseConfig, ReleaseManifest, SealedEvent, Version, WriteAuthorization,
+    ArtifactDescriptor, AuthorizationProof, ChannelName, Digest, Event, EventBody, IntentAction,
+    ObjectDescriptor, ReleaseConfig, ReleaseManifest, SealedEvent, Version, WriteAuthorization,
 };
-use regesta_store::PublishCommit;
+use regesta_store::{PublishCommit, ReleaseDocuments};
 use regesta_trust::{TrustError, verify_authorization};
 use serde_json::{Map, Value};
 
 use crate::error::CoreError;
 use crate::processors::npm;
 use crate::registry::Registry;
+use crate::render::render_event;
 
 /// Largest `artifacts` or `authorization` part accepted.
 pub const MAX_JSON_PART_BYTES: usize = 256 * 1024;
@@ -109,9 +111,7 @@ impl Registry {
         let artifacts = parse_artifacts(&request)?;
         let auth = parse_authorization(&request.authorization)?;
 
-        let config_digest = config
-            .digest()
-            .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+        let config_digest = config.digest().map_err(CoreError::internal)?;
         let source_digest = Digest::of(&request.source);
         let descriptor_digest = descriptors_digest(&artifacts)?;
         check_intent(
@@ -149,27 +149,13 @@ impl Registry {
             &artifacts,
             &npm_meta,
         );
-        let (manifest_descriptor, manifest_bytes) = manifest
-            .descriptor()
-            .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+        let (manifest_descriptor, manifest_bytes) =
+            manifest.descriptor().map_err(CoreError::internal)?;
 
-        let event = Event {
-            timestamp: auth.payload.timestamp,
-            authorization: Some(proof.clone()),
-            body: EventBody::ReleasePublished {
-                package: config.id.clone(),
-                version: version.clone(),
-                manifest_digest: manifest_descriptor.digest,
-                channel: ChannelName::latest(),
-                source_digest,
-                artifact_digests: artifacts.iter().map(|a| a.signed.digest).collect(),
-            },
-        }
-        .seal()
-        .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
-        let event_bytes = event
-            .served_bytes()
-            .map_err(|e| CoreError::invalid(e.to_string(), vec![]))?;
+        let event = release_event(&manifest, &manifest_descriptor, proof.clone())?;
+        let rendered = render_event(&event)?;
+        let envelope = render_envelope(&event, &manifest, &manifest_descriptor)
+            .map_err(CoreError::internal)?;
 
         // Objects first (content-addressed, idempotent, durable), then one
         // transaction: a crash in between leaves only unreferenced objects.
@@ -195,7 +181,13 @@ impl Registry {
                 created_at: auth.payload.timestamp,
                 channel: ChannelName::latest(),
                 event_id: event.id,
-                event_bytes: Bytes::from(event_bytes),
+                event_bytes: rendered.bytes,
+                event_listing: rendered.listing,
+                documents: ReleaseDocuments {
+                    event_id: event.id,
+                    envelope: Bytes::from(envelope.canonical),
+                    listing: Bytes::from(envelope.listing),
+                },
                 payload_digest: Some(proof.payload_digest),
                 objects,
             })
@@ -236,14 +228,46 @@ impl Registry {
 fn descriptors_digest(artifacts: &[ArtifactInput]) -> Result<Digest, CoreError> {
     let signed: Vec<SignedArtifactDescriptor> =
         artifacts.iter().map(|a| a.signed.clone()).collect();
-    artifact_descriptor_digest(&signed).map_err(|e| CoreError::invalid(e.to_string(), vec![]))
+    artifact_descriptor_digest(&signed).map_err(CoreError::internal)
 }
 
 /// Parses the `authorization` part; any shape error is a 401.
 fn parse_authorization(bytes: &[u8]) -> Result<WriteAuthorization, CoreError> {
-    let invalid = |e: String| TrustError::with_issues("Invalid write authorization", vec![e]);
-    let json = parse_strict(bytes, MAX_JSON_PART_BYTES).map_err(|e| invalid(e.to_string()))?;
-    Ok(WriteAuthorization::from_json(&json).map_err(|e| invalid(e.to_string()))?)
+    let json = parse_strict(bytes, MAX_JSON_PART_BYTES)
+        .map_err(|e| TrustError::with_issues("Invalid write authorization", vec![e.to_string()]))?;
+    parse_authorization_value(&json)
+}
+
+/// Parses an authorization object; any shape error is a 401.
+pub(crate) fn parse_authorization_value(json: &Value) -> Result<WriteAuthorization, CoreError> {
+    WriteAuthorization::from_json(json).map_err(|e| {
+        CoreError::Unauthorized(TrustError::with_issues(
+            "Invalid write authorization",
+            vec![e.to_string()],
+        ))
+    })
+}
+
+/// The `release.published` event of `manifest`, moving `latest`.
+fn release_event(
+    manifest: &ReleaseManifest,
+    descriptor: &ObjectDescriptor,
+    proof: AuthorizationProof,
+) -> Result<SealedEvent, CoreError> {
+    Event {
+        timestamp: manifest.created_at,
+        authorization: Some(proof),
+        body: EventBody::ReleasePublished {
+            package: manifest.id.clone(),
+            version: manifest.version.clone(),
+            manifest_digest: descriptor.digest,
+            channel: ChannelName::latest(),
+            source_digest: manifest.source.digest,
+            artifact_digests: manifest.artifacts.iter().map(|a| a.digest).collect(),
+        },
+    }
+    .seal()
+    .map_err(CoreError::internal)
 }
 
 /// Runs the ecosystem's artifact processor on the install artifact.

@@ -4,6 +4,7 @@ pub mod authorization;
 pub mod binding;
 pub mod config;
 pub mod digest;
+pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -14,7 +14,7 @@ use regesta_protocol::{
 };
 
 use crate::error::StoreError;
-use crate::model::{ChannelCommit, PublishCommit};
+use crate::model::{ChannelCommit, PublishCommit, ReleaseDocuments};
 use crate::traits::RegistryDb;
 
 fn pkg(name: &str) -> PackageId {
@@ -48,6 +48,12 @@ pub fn sample_publish(package: &str, version: &str, millis: i64) -> PublishCommi
         channel: ChannelName::latest(),
         event_id: Digest::of(format!("event {tag}").as_bytes()),
         event_bytes: Bytes::from(format!("{{\"event\":\"{tag}\"}}\n")),
+        event_listing: Bytes::from(format!("{{\"listed\":\"{tag}\"}}")),
+        documents: ReleaseDocuments {
+            event_id: Digest::of(format!("event {tag}").as_bytes()),
+            envelope: Bytes::from(format!("{{\"envelope\":\"{tag}\"}}\n")),
+            listing: Bytes::from(format!("{{\"listing\":\"{tag}\"}}")),
+        },
         payload_digest: Some(Digest::of(format!("payload {tag}").as_bytes())),
         objects: vec![
             object(&format!("manifest {tag}")),
@@ -73,6 +79,7 @@ pub fn sample_channel(
         timestamp: at(1_000_000),
         event_id: Digest::of(format!("channel event {tag}").as_bytes()),
         event_bytes: Bytes::from(format!("{{\"channel\":\"{tag}\"}}\n")),
+        event_listing: Bytes::from(format!("{{\"listed channel\":\"{tag}\"}}")),
         payload_digest: Some(Digest::of(format!("channel payload {tag}").as_bytes())),
     }
 }
@@ -123,6 +130,18 @@ async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
     assert_eq!(channel.version, commit.version);
     let event = db.event(&commit.event_id).await.unwrap().unwrap();
     assert_eq!(event.bytes, commit.event_bytes);
+    assert_eq!(event.listing, commit.event_listing);
+    let documents = db
+        .release_documents(&commit.package, &commit.version)
+        .await
+        .unwrap();
+    assert_eq!(documents, Some(commit.documents.clone()));
+    assert!(
+        db.release_documents(&commit.package, &ver("9.9.9"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(event.seq, 1);
     for object in &commit.objects {
         assert_eq!(

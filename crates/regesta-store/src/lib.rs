@@ -15,7 +15,7 @@ pub mod traits;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
-    StoredEvent,
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
+    ReleaseRecord, Stats, StoredEvent,
 };
 pub use traits::{BlobStore, RegistryDb, ensure_digest};

@@ -10,14 +10,14 @@ use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timesta
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
-    StoredEvent,
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
+    ReleaseRecord, Stats, StoredEvent,
 };
 use crate::traits::{BlobStore, RegistryDb, ensure_digest};
 
 /// One package's view, so package reads touch only that package.
 struct PackageView {
-    releases: BTreeMap<Version, ReleaseRecord>,
+    releases: BTreeMap<Version, (ReleaseRecord, ReleaseDocuments)>,
     channels: BTreeMap<ChannelName, ChannelRecord>,
     head: (Digest, Timestamp),
 }
@@ -42,7 +42,7 @@ impl State {
         &mut self,
         id: Digest,
         package: &PackageId,
-        bytes: &Bytes,
+        (bytes, listing): (&Bytes, &Bytes),
         time: Timestamp,
     ) -> (u64, &mut PackageView) {
         let seq = self.events.len() as u64 + 1;
@@ -52,6 +52,7 @@ impl State {
             id,
             package: package.clone(),
             bytes: bytes.clone(),
+            listing: listing.clone(),
         });
         let view = self
             .packages
@@ -114,16 +115,20 @@ impl RegistryDb for MemoryDb {
                 .or_insert_with(|| object.clone());
         }
         s.release_count += 1;
-        let (seq, view) = s.push_event(c.event_id, &c.package, &c.event_bytes, c.created_at);
-        view.releases.insert(
-            c.version.clone(),
-            ReleaseRecord {
-                version: c.version.clone(),
-                manifest_digest: c.manifest_digest,
-                created_at: c.created_at,
-                event_id: c.event_id,
-            },
+        let (seq, view) = s.push_event(
+            c.event_id,
+            &c.package,
+            (&c.event_bytes, &c.event_listing),
+            c.created_at,
         );
+        let record = ReleaseRecord {
+            version: c.version.clone(),
+            manifest_digest: c.manifest_digest,
+            created_at: c.created_at,
+            event_id: c.event_id,
+        };
+        view.releases
+            .insert(c.version.clone(), (record, c.documents.clone()));
         view.channels.insert(
             c.channel.clone(),
             ChannelRecord {
@@ -147,7 +152,12 @@ impl RegistryDb for MemoryDb {
         if let Some(d) = c.payload_digest {
             s.replay.insert(d);
         }
-        let (seq, view) = s.push_event(c.event_id, &c.package, &c.event_bytes, c.timestamp);
+        let (seq, view) = s.push_event(
+            c.event_id,
+            &c.package,
+            (&c.event_bytes, &c.event_listing),
+            c.timestamp,
+        );
         match &c.target {
             Some(version) => {
                 view.channels.insert(
@@ -169,7 +179,8 @@ impl RegistryDb for MemoryDb {
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
         let s = self.lock()?;
         Ok(s.packages.get(id).map(|view| {
-            let mut releases: Vec<ReleaseRecord> = view.releases.values().cloned().collect();
+            let mut releases: Vec<ReleaseRecord> =
+                view.releases.values().map(|(r, _)| r.clone()).collect();
             releases.sort_by(|a, b| {
                 a.created_at
                     .cmp(&b.created_at)
@@ -189,7 +200,19 @@ impl RegistryDb for MemoryDb {
         Ok(s.packages
             .get(id)
             .and_then(|p| p.releases.get(version))
-            .cloned())
+            .map(|(r, _)| r.clone()))
+    }
+
+    async fn release_documents(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<Option<ReleaseDocuments>> {
+        let s = self.lock()?;
+        Ok(s.packages
+            .get(id)
+            .and_then(|p| p.releases.get(version))
+            .map(|(_, d)| d.clone()))
     }
 
     async fn channel(

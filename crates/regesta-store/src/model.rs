@@ -13,8 +13,12 @@ pub struct StoredEvent {
     pub id: Digest,
     /// The package the event is about.
     pub package: PackageId,
-    /// Canonical JSON with `id`, plus `\n`.
+    /// Canonical JSON with `id`, plus `\n`: the single-event read.
     pub bytes: Bytes,
+    /// The event as it appears in event pages (the reference's stored key
+    /// order, no newline), rendered once at write time so a page is a
+    /// concatenation, never a re-serialization.
+    pub listing: Bytes,
 }
 
 /// Everything a publish commits atomically.
@@ -34,6 +38,10 @@ pub struct PublishCommit {
     pub event_id: Digest,
     /// The event's served bytes.
     pub event_bytes: Bytes,
+    /// The event's page rendering (see [`StoredEvent::listing`]).
+    pub event_listing: Bytes,
+    /// The release envelope documents, rendered once.
+    pub documents: ReleaseDocuments,
     /// Replay marker: the authorization's payload digest.
     pub payload_digest: Option<Digest>,
     /// Objects the release references (manifest, source, artifacts); their
@@ -58,6 +66,8 @@ pub struct ChannelCommit {
     pub event_id: Digest,
     /// The event's served bytes.
     pub event_bytes: Bytes,
+    /// The event's page rendering (see [`StoredEvent::listing`]).
+    pub event_listing: Bytes,
     /// Replay marker.
     pub payload_digest: Option<Digest>,
 }
@@ -73,6 +83,20 @@ pub struct ReleaseRecord {
     pub created_at: Timestamp,
     /// The `release.published` event.
     pub event_id: Digest,
+}
+
+/// The immutable documents of one release, rendered at publish time so
+/// reads serve stored bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseDocuments {
+    /// The release's `release.published` event (the envelope validator).
+    pub event_id: Digest,
+    /// `{event, manifest, manifestDescriptor}` as canonical JSON plus `\n`:
+    /// the release read.
+    pub envelope: Bytes,
+    /// The same envelope in the reference's stored key order (no newline):
+    /// the channel read.
+    pub listing: Bytes,
 }
 
 /// A channel row.

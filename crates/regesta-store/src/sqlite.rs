@@ -20,8 +20,8 @@ use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
-    StoredEvent,
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
+    ReleaseRecord, Stats, StoredEvent,
 };
 use crate::traits::RegistryDb;
 
@@ -34,7 +34,8 @@ const SCHEMA: &[&str] = &[
         seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         package TEXT NOT NULL,
-        bytes BLOB NOT NULL)",
+        bytes BLOB NOT NULL,
+        listing BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS releases (
         package TEXT NOT NULL,
         version TEXT NOT NULL,
@@ -42,6 +43,8 @@ const SCHEMA: &[&str] = &[
         created_at TEXT NOT NULL,
         created_ms INTEGER NOT NULL,
         event_id TEXT NOT NULL,
+        envelope BLOB NOT NULL,
+        envelope_listing BLOB NOT NULL,
         PRIMARY KEY (package, version))",
     "CREATE TABLE IF NOT EXISTS channels (
         package TEXT NOT NULL,
@@ -167,16 +170,17 @@ async fn insert_event(
     tx: &mut Transaction<'static, Sqlite>,
     id: &Digest,
     package: &PackageId,
-    bytes: &Bytes,
+    (bytes, listing): (&Bytes, &Bytes),
     time: Timestamp,
 ) -> Result<u64> {
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO events (seq, id, package, bytes)
-         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?1, ?2, ?3) RETURNING seq",
+        "INSERT INTO events (seq, id, package, bytes, listing)
+         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?1, ?2, ?3, ?4) RETURNING seq",
     )
     .bind(id.to_string())
     .bind(package.as_str())
     .bind(bytes.as_ref())
+    .bind(listing.as_ref())
     .fetch_one(&mut **tx)
     .await
     .map_err(conflict(|| StoreError::ReleaseExists))?;
@@ -222,6 +226,7 @@ fn stored_event(row: &SqliteRow) -> Result<StoredEvent> {
         id: Digest::parse(row.get("id")).map_err(corrupt("event id"))?,
         package: PackageId::parse(row.get("package")).map_err(corrupt("event package"))?,
         bytes: Bytes::from(row.get::<Vec<u8>, _>("bytes")),
+        listing: Bytes::from(row.get::<Vec<u8>, _>("listing")),
     })
 }
 
@@ -338,8 +343,10 @@ impl RegistryDb for SqliteDb {
     async fn commit_publish(&self, c: &PublishCommit) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO releases (package, version, manifest_digest, created_at, created_ms, event_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO releases
+                (package, version, manifest_digest, created_at, created_ms, event_id,
+                 envelope, envelope_listing)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .bind(c.package.as_str())
         .bind(c.version.as_str())
@@ -347,6 +354,8 @@ impl RegistryDb for SqliteDb {
         .bind(c.created_at.to_string())
         .bind(c.created_at.unix_millis())
         .bind(c.event_id.to_string())
+        .bind(c.documents.envelope.as_ref())
+        .bind(c.documents.listing.as_ref())
         .execute(&mut *tx)
         .await
         .map_err(conflict(|| StoreError::ReleaseExists))?;
@@ -355,7 +364,7 @@ impl RegistryDb for SqliteDb {
             &mut tx,
             &c.event_id,
             &c.package,
-            &c.event_bytes,
+            (&c.event_bytes, &c.event_listing),
             c.created_at,
         )
         .await?;
@@ -404,7 +413,7 @@ impl RegistryDb for SqliteDb {
             &mut tx,
             &c.event_id,
             &c.package,
-            &c.event_bytes,
+            (&c.event_bytes, &c.event_listing),
             c.timestamp,
         )
         .await?;
@@ -470,6 +479,27 @@ impl RegistryDb for SqliteDb {
         fetch_opt(&mut conn, query, release_row).await
     }
 
+    async fn release_documents(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<Option<ReleaseDocuments>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query(
+            "SELECT event_id, envelope, envelope_listing FROM releases WHERE package = ?1 AND version = ?2",
+        )
+        .bind(id.as_str())
+        .bind(version.as_str());
+        fetch_opt(&mut conn, query, |row| {
+            Ok(ReleaseDocuments {
+                event_id: Digest::parse(row.get("event_id")).map_err(corrupt("event id"))?,
+                envelope: Bytes::from(row.get::<Vec<u8>, _>("envelope")),
+                listing: Bytes::from(row.get::<Vec<u8>, _>("envelope_listing")),
+            })
+        })
+        .await
+    }
+
     async fn channel(
         &self,
         id: &PackageId,
@@ -486,8 +516,9 @@ impl RegistryDb for SqliteDb {
 
     async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query = sqlx::query("SELECT seq, id, package, bytes FROM events WHERE id = ?1")
-            .bind(id.to_string());
+        let query =
+            sqlx::query("SELECT seq, id, package, bytes, listing FROM events WHERE id = ?1")
+                .bind(id.to_string());
         fetch_opt(&mut conn, query, stored_event).await
     }
 
@@ -503,7 +534,7 @@ impl RegistryDb for SqliteDb {
                 .ok_or(StoreError::CursorNotFound)?,
         };
         let query = sqlx::query(
-            "SELECT seq, id, package, bytes FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, id, package, bytes, listing FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )
         .bind(start)
         .bind(to_i64(limit as u64)?);

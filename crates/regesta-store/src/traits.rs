@@ -6,8 +6,8 @@ use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Version
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseRecord, Stats,
-    StoredEvent,
+    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
+    ReleaseRecord, Stats, StoredEvent,
 };
 
 /// Registry metadata: events, releases, channels, replay markers and the
@@ -35,6 +35,13 @@ pub trait RegistryDb: Send + Sync + 'static {
 
     /// One release.
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>>;
+
+    /// The stored envelope documents of one release.
+    async fn release_documents(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<Option<ReleaseDocuments>>;
 
     /// One channel.
     async fn channel(&self, id: &PackageId, channel: &ChannelName)

@@ -1,60 +1,28 @@
 //! The publish use case reproduces the reference's captured publish.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers panic on failure by design"
-)]
-
-use std::path::Path;
-use std::sync::Arc;
 
 use bytes::Bytes;
-use regesta_core::{Clock, CoreError, FilePart, PublishRequest, Registry};
-use regesta_protocol::{EventKeyOrder, OwnerDomain, Timestamp};
+use regesta_core::CoreError;
+use regesta_protocol::EventKeyOrder;
 use regesta_store::RegistryDb;
-use regesta_store::memory::{MemoryBlobs, MemoryDb};
 use regesta_testkit::{read, vectors_dir};
-use regesta_trust::StaticBindings;
+
+use crate::support::{captured_request as captured, harness};
 
 const DIR: &str = "publish/hello-regesta-0.0.5";
 
-struct Fixed(Timestamp);
-impl Clock for Fixed {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
+fn registry(
+    dir: &std::path::Path,
+    now: &str,
+) -> (
+    regesta_core::Registry,
+    std::sync::Arc<regesta_store::memory::MemoryDb>,
+) {
+    let h = harness(dir, "dev-binding/domain-binding.json", now);
+    (h.registry, h.db)
 }
 
-fn registry(dir: &Path, now: &str) -> (Registry, Arc<MemoryDb>) {
-    let mut bindings = StaticBindings::new();
-    bindings
-        .insert(
-            &OwnerDomain::parse("dev.localhost").unwrap(),
-            Bytes::from(read(dir, "dev-binding/domain-binding.json")),
-        )
-        .unwrap();
-    let db = Arc::new(MemoryDb::new());
-    let registry = Registry {
-        db: db.clone(),
-        blobs: Arc::new(MemoryBlobs::new()),
-        bindings: Arc::new(bindings),
-        clock: Arc::new(Fixed(Timestamp::parse(now).unwrap())),
-        timestamp_tolerance_ms: 600_000,
-    };
-    (registry, db)
-}
-
-fn captured_request(dir: &Path) -> PublishRequest {
-    let part = |name: &str| Bytes::from(read(dir, &format!("{DIR}/{name}")));
-    PublishRequest {
-        config: part("part-config.json"),
-        source: part("part-source.tgz"),
-        artifacts: part("part-artifacts.json"),
-        authorization: part("part-authorization.json"),
-        files: vec![FilePart {
-            name: "artifact.0".into(),
-            bytes: part("part-artifact.0.bin"),
-        }],
-    }
+fn captured_request(dir: &std::path::Path) -> regesta_core::PublishRequest {
+    captured(dir, DIR)
 }
 
 const SIGNED_AT: &str = "2026-11-25T19:13:01.867Z";

@@ -1,0 +1,64 @@
+//! Release envelopes: `{event, manifest, manifestDescriptor}`, the document a
+//! release read and a channel read serve.
+//!
+//! The reference serves the same envelope in two byte forms: the release
+//! read as canonical JSON plus `\n` (immutable), and the channel read in its
+//! stored key order, without a newline: event keys sorted with the proof in
+//! stored order, manifest top-level keys sorted while nested descriptors keep
+//! their typed order (`digest, mediaType, size, …, role`). Both are rendered
+//! once, at publish time.
+
+use serde_json::{Value, json};
+
+use crate::event::{EventKeyOrder, SealedEvent};
+use crate::json::{JsonError, to_canonical_vec};
+use crate::manifest::{ObjectDescriptor, ReleaseManifest};
+
+/// The two renderings of one release envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEnvelope {
+    /// Canonical JSON plus `\n`.
+    pub canonical: Vec<u8>,
+    /// Stored key order, no newline.
+    pub listing: Vec<u8>,
+}
+
+/// Renders the envelope of a release from its event, manifest and manifest
+/// descriptor.
+///
+/// # Errors
+/// Never in practice (every field is serializable).
+pub fn render_envelope(
+    event: &SealedEvent,
+    manifest: &ReleaseManifest,
+    descriptor: &ObjectDescriptor,
+) -> Result<RenderedEnvelope, JsonError> {
+    let manifest = match serde_json::to_value(manifest)
+        .map_err(|e| JsonError::NotCanonicalizable(e.to_string()))?
+    {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
+        }
+        other => other,
+    };
+    let descriptor = json!({
+        "digest": descriptor.digest.to_string(),
+        "mediaType": descriptor.media_type.as_str(),
+        "size": descriptor.size,
+    });
+    let mut canonical = to_canonical_vec(&json!({
+        "event": event.to_json(EventKeyOrder::Response),
+        "manifest": manifest,
+        "manifestDescriptor": descriptor,
+    }))?;
+    canonical.push(b'\n');
+    let listing = serde_json::to_vec(&json!({
+        "event": event.to_json(EventKeyOrder::Stored),
+        "manifest": manifest,
+        "manifestDescriptor": descriptor,
+    }))
+    .map_err(|e| JsonError::NotCanonicalizable(e.to_string()))?;
+    Ok(RenderedEnvelope { canonical, listing })
+}
