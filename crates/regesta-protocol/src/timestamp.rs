@@ -23,6 +23,9 @@ const MIN_MILLIS: i64 = -62_167_219_200_000;
 const MAX_MILLIS: i64 = 253_402_300_799_999;
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00.000Z.
+    pub const UNIX_EPOCH: Self = Self { unix_millis: 0 };
+
     /// Builds a timestamp from milliseconds since the Unix epoch.
     ///
     /// # Errors

@@ -1,3 +1,138 @@
-//! Regesta's HTTP transport (axum): routes, error mapping, configuration, wiring.
+//! Regesta's HTTP transport: the v0 core routes on axum, with the error
+//! envelope mapped in one place, request ids and logs, CORS, size limits,
+//! and the dev-mode `dev.localhost` site.
 //!
-//! This layer is being built; see the workspace README for what works today.
+//! [`build`] wires the embedded store from a [`Config`]; [`router`] turns any
+//! registry into an axum router; [`serve`] runs it until a shutdown signal.
+
+pub mod config;
+pub mod dev;
+pub mod error;
+pub mod http;
+pub mod middleware;
+mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use regesta_core::{Clock, Registry};
+use regesta_protocol::Timestamp;
+use regesta_store::fs::FsBlobs;
+use regesta_store::sqlite::SqliteDb;
+use regesta_trust::BindingSource;
+
+pub use config::{Config, ConfigError};
+pub use dev::DevSite;
+pub use state::AppState;
+
+/// The system clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Timestamp::from_unix_millis(millis).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration or dev binding problem.
+    #[error("{0}")]
+    Config(String),
+    /// The embedded store could not be opened.
+    #[error("cannot open the registry data in {dir}: {source}")]
+    Store {
+        /// The data dir.
+        dir: String,
+        /// Why.
+        source: regesta_store::StoreError,
+    },
+}
+
+/// The whole HTTP application: the router plus the response fix-ups that
+/// must run outside it.
+pub type App =
+    tower::util::MapResponse<Router, fn(axum::response::Response) -> axum::response::Response>;
+
+/// The application for `state`, with the dev site when dev mode is on.
+pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
+    let mut app = routes::core_routes()
+        .fallback(|| async { error::ApiError::route_not_found().into_response() })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::route_not_found().into_response()
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::declared_size,
+        ))
+        .with_state(state);
+    if let Some(site) = dev {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            site.router(),
+            middleware::dev_host,
+        ));
+    }
+    let app = app
+        .layer(axum::middleware::from_fn(middleware::request_id_and_log))
+        .layer(axum::middleware::from_fn(middleware::cors));
+    tower::util::MapResponse::new(app, middleware::finish as fn(_) -> _)
+}
+
+/// Opens the embedded store and builds the application for `config`.
+///
+/// Without dev mode there is no binding source yet for real domains, so
+/// writes are refused (401) until the HTTPS binding fetcher lands.
+///
+/// # Errors
+/// Unreadable dev bindings or an unopenable data dir.
+pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError> {
+    let dev = if config.dev {
+        Some(DevSite::load(&config.dev_bindings).map_err(|e| StartError::Config(e.to_string()))?)
+    } else {
+        None
+    };
+    let store_error = |source| StartError::Store {
+        dir: config.data_dir.display().to_string(),
+        source,
+    };
+    let db = SqliteDb::open(&config.data_dir)
+        .await
+        .map_err(store_error)?;
+    let blobs = FsBlobs::open(&config.data_dir).map_err(store_error)?;
+    let bindings: Arc<dyn BindingSource> = match &dev {
+        Some(site) => Arc::new(site.bindings.clone()),
+        None => Arc::new(regesta_trust::StaticBindings::new()),
+    };
+    let registry = Registry {
+        db: Arc::new(db),
+        blobs: Arc::new(blobs),
+        bindings,
+        clock: Arc::new(SystemClock),
+        timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
+    };
+    let app = router(AppState::new(registry, config), dev.as_ref());
+    Ok((app, dev))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains
+/// in-flight requests.
+///
+/// # Errors
+/// The listener failed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, tower::make::Shared::new(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

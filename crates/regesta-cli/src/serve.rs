@@ -1,0 +1,122 @@
+//! `regesta serve`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use regesta_server::Config;
+
+use crate::ServeArgs;
+
+/// Applies the flags over the environment configuration.
+fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place the server's environment is read"
+    )]
+    let mut config = Config::from_env(|name| std::env::var(name).ok())?;
+    if let Some(host) = args.host {
+        config.host = host;
+    }
+    if let Some(port) = args.port {
+        config.port = port;
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir.clone_from(dir);
+    }
+    if args.dev {
+        config.dev = true;
+    }
+    Ok(config)
+}
+
+/// Structured JSON logs on stdout, written by a background thread so a slow
+/// terminal or pipe never holds up a request.
+fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REGESTA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(writer)
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .init();
+    guard
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!(target: "regesta.server", "shutting down");
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let address = std::net::SocketAddr::new(config.host, config.port);
+    let dev = config.dev;
+    let data_dir = config.data_dir.display().to_string();
+    let (app, _site) = regesta_server::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    if dev {
+        tracing::warn!(
+            target: "regesta.server",
+            kid = regesta_server::dev::DEMO_KID,
+            "DEV MODE: *.localhost bindings come from local files and dev.localhost uses the \
+             project's PUBLIC demo key (src/dev/demo-private-key.json). Anyone can sign for \
+             *.localhost. Never run dev mode in production."
+        );
+    }
+    tracing::info!(target: "regesta.server", address = %bound, data_dir, dev, "regesta listening");
+    regesta_server::serve(listener, app, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    let config = match config(args) {
+        Ok(config) => config,
+        Err(error) => {
+            report(&format!("regesta serve: {error:#}"));
+            return ExitCode::from(2);
+        }
+    };
+    let _guard = init_logs();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report(&format!("regesta serve: cannot start the runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(target: "regesta.server", error = %format!("{error:#}"), "regesta serve failed");
+            report(&format!("regesta serve: {error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "the binary's own terminal output")]
+fn report(message: &str) {
+    eprintln!("{message}");
+}

@@ -1,0 +1,247 @@
+//! Typed server configuration, loaded once: CLI flags override `REGESTA_*`
+//! environment variables, which override defaults. Integers are plain
+//! decimal without leading zeros and booleans exactly `true`/`false` (the v0
+//! rules); anything else fails start-up with an error naming the variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Why configuration could not be loaded.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{name} {problem}")]
+pub struct ConfigError {
+    /// The variable or flag.
+    pub name: &'static str,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+/// Every setting of `regesta serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Listen address (`HOST`, default `127.0.0.1`).
+    pub host: IpAddr,
+    /// Listen port (`PORT`, default 4321).
+    pub port: u16,
+    /// Embedded store location (`REGESTA_DATA_DIR`, default `./regesta-data`).
+    pub data_dir: PathBuf,
+    /// Dev mode (`REGESTA_DEV`): serves `*.localhost` bindings from files.
+    pub dev: bool,
+    /// Extra dev binding files (`REGESTA_DEV_BINDINGS`, comma-separated).
+    pub dev_bindings: Vec<PathBuf>,
+    /// Largest request body (`REGESTA_MAX_REQUEST_BYTES`).
+    pub max_request_bytes: u64,
+    /// Largest artifact part (`REGESTA_MAX_PUBLISH_ARTIFACT_BYTES`).
+    pub max_artifact_bytes: u64,
+    /// Largest source part (`REGESTA_MAX_PUBLISH_SOURCE_BYTES`).
+    pub max_source_bytes: u64,
+    /// Domain-binding fetch timeout (`REGESTA_DOMAIN_BINDING_TIMEOUT_MS`).
+    pub binding_timeout_ms: u64,
+    /// Readiness probe timeout (`REGESTA_READINESS_TIMEOUT_MS`).
+    pub readiness_timeout_ms: u64,
+    /// Deployment statistics cache (`REGESTA_STATISTICS_CACHE_TTL_MS`).
+    pub statistics_ttl_ms: u64,
+    /// Write-intent clock skew window (`REGESTA_WRITE_TIMESTAMP_TOLERANCE_MS`).
+    pub timestamp_tolerance_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 4321,
+            data_dir: PathBuf::from("regesta-data"),
+            dev: false,
+            dev_bindings: Vec::new(),
+            max_request_bytes: 64 * 1024 * 1024,
+            max_artifact_bytes: 64 * 1024 * 1024,
+            max_source_bytes: 64 * 1024 * 1024,
+            binding_timeout_ms: 10_000,
+            readiness_timeout_ms: 5_000,
+            statistics_ttl_ms: 10_000,
+            timestamp_tolerance_ms: 600_000,
+        }
+    }
+}
+
+fn err(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+/// Parses a v0 integer: plain decimal, no sign, no leading zeros.
+fn integer(name: &'static str, value: &str, positive: bool) -> Result<u64, ConfigError> {
+    let plain = !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'));
+    let kind = if positive { "positive" } else { "non-negative" };
+    let parsed = plain
+        .then(|| value.parse::<u64>().ok())
+        .flatten()
+        .filter(|n| *n <= regesta_protocol::json::MAX_SAFE_INTEGER && (!positive || *n > 0));
+    parsed.ok_or_else(|| {
+        err(
+            name,
+            format!("must be a {kind} safe integer, got {value:?}"),
+        )
+    })
+}
+
+/// Parses a v0 boolean: exactly `true` or `false`.
+fn boolean(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(err(name, format!("must be true or false, got {value:?}"))),
+    }
+}
+
+impl Config {
+    /// Loads the environment part of the configuration through `lookup` (so
+    /// tests never touch the process environment). Empty values count as
+    /// unset, as in the reference.
+    ///
+    /// # Errors
+    /// The first invalid variable, by name.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let mut config = Self::default();
+        if let Some(v) = get("HOST") {
+            config.host = v
+                .parse()
+                .map_err(|_| err("HOST", format!("must be an IP address, got {v:?}")))?;
+        }
+        if let Some(v) = get("PORT") {
+            let port = integer("PORT", &v, false)?;
+            config.port = u16::try_from(port).map_err(|_| err("PORT", "must be at most 65535"))?;
+        }
+        if let Some(v) = get("REGESTA_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("REGESTA_DEV") {
+            config.dev = boolean("REGESTA_DEV", &v)?;
+        }
+        if let Some(v) = get("REGESTA_DEV_BINDINGS") {
+            config.dev_bindings = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        let numbers: [(&'static str, &mut u64, bool); 7] = [
+            (
+                "REGESTA_MAX_REQUEST_BYTES",
+                &mut config.max_request_bytes,
+                false,
+            ),
+            (
+                "REGESTA_MAX_PUBLISH_ARTIFACT_BYTES",
+                &mut config.max_artifact_bytes,
+                false,
+            ),
+            (
+                "REGESTA_MAX_PUBLISH_SOURCE_BYTES",
+                &mut config.max_source_bytes,
+                false,
+            ),
+            (
+                "REGESTA_DOMAIN_BINDING_TIMEOUT_MS",
+                &mut config.binding_timeout_ms,
+                true,
+            ),
+            (
+                "REGESTA_READINESS_TIMEOUT_MS",
+                &mut config.readiness_timeout_ms,
+                true,
+            ),
+            (
+                "REGESTA_STATISTICS_CACHE_TTL_MS",
+                &mut config.statistics_ttl_ms,
+                false,
+            ),
+            (
+                "REGESTA_WRITE_TIMESTAMP_TOLERANCE_MS",
+                &mut config.timestamp_tolerance_ms,
+                true,
+            ),
+        ];
+        for (name, slot, positive) in numbers {
+            if let Some(v) = get(name) {
+                *slot = integer(name, &v, positive)?;
+            }
+        }
+        if !config.dev_bindings.is_empty() && !config.dev {
+            return Err(err(
+                "REGESTA_DEV_BINDINGS",
+                "needs dev mode (REGESTA_DEV=true or --dev)",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_env(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        assert_eq!(load(&[]).unwrap(), Config::default());
+        assert_eq!(load(&[("PORT", "")]).unwrap().port, 4321);
+    }
+
+    #[test]
+    fn values_follow_the_v0_parsing_rules() {
+        let c = load(&[
+            ("PORT", "0"),
+            ("HOST", "0.0.0.0"),
+            ("REGESTA_MAX_REQUEST_BYTES", "1024"),
+            ("REGESTA_DEV", "true"),
+            ("REGESTA_DEV_BINDINGS", "a.json, b.json"),
+        ])
+        .unwrap();
+        assert_eq!((c.port, c.max_request_bytes, c.dev), (0, 1024, true));
+        assert_eq!(
+            c.dev_bindings,
+            vec![PathBuf::from("a.json"), PathBuf::from("b.json")]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("PORT", "080"),
+            ("PORT", "70000"),
+            ("REGESTA_MAX_REQUEST_BYTES", "-1"),
+            ("REGESTA_MAX_REQUEST_BYTES", "1e3"),
+            ("REGESTA_MAX_REQUEST_BYTES", "9007199254740992"),
+            ("REGESTA_READINESS_TIMEOUT_MS", "0"),
+            ("REGESTA_DEV", "yes"),
+            ("REGESTA_DEV", "TRUE"),
+            ("HOST", "localhost:1"),
+        ] {
+            let error = load(&[(name, value)]).unwrap_err();
+            assert_eq!(error.name, name, "{value}");
+        }
+        assert_eq!(
+            load(&[("REGESTA_DEV_BINDINGS", "x.json")])
+                .unwrap_err()
+                .name,
+            "REGESTA_DEV_BINDINGS"
+        );
+    }
+}

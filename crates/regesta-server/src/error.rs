@@ -1,0 +1,109 @@
+//! The one place errors become HTTP: every failure is the v0 envelope
+//! `{code, error, [issues], message}` (keys sorted, as the reference sends
+//! them) with the status its code implies. A 500 is logged with its detail
+//! and answered with a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use regesta_core::CoreError;
+use serde_json::{Map, Value, json};
+
+use crate::http::json_response;
+
+/// An HTTP error response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// Status.
+    pub status: StatusCode,
+    /// v0 code, e.g. `request_invalid`.
+    pub code: &'static str,
+    /// Human message (also sent as `error`).
+    pub message: String,
+    /// Details.
+    pub issues: Vec<String>,
+}
+
+impl ApiError {
+    /// An error without issues.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// A 400 `request_invalid`.
+    pub fn invalid(message: impl Into<String>, issues: Vec<String>) -> Self {
+        Self {
+            issues,
+            ..Self::new(StatusCode::BAD_REQUEST, "request_invalid", message)
+        }
+    }
+
+    /// 404 for unknown routes (the reference answers plain text here).
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not Found")
+    }
+
+    /// The JSON body bytes.
+    pub fn body(&self) -> Vec<u8> {
+        let mut m = Map::new();
+        m.insert("code".into(), json!(self.code));
+        m.insert("error".into(), json!(self.message));
+        if !self.issues.is_empty() {
+            m.insert("issues".into(), json!(self.issues));
+        }
+        m.insert("message".into(), json!(self.message));
+        serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::Invalid { message, issues } => Self::invalid(message, issues),
+            CoreError::Unauthorized(trust) => Self {
+                issues: trust.issues,
+                ..Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "write_authorization_invalid",
+                    trust.message,
+                )
+            },
+            CoreError::Replayed => Self::new(
+                StatusCode::CONFLICT,
+                "write_authorization_replayed",
+                "Write authorization replayed",
+            ),
+            CoreError::ReleaseExists => Self::new(
+                StatusCode::CONFLICT,
+                "release_already_exists",
+                "Release already exists",
+            ),
+            CoreError::ChannelConflict => Self::new(
+                StatusCode::CONFLICT,
+                "package_channel_conflict",
+                "Package channel changed concurrently",
+            ),
+            CoreError::NotFound { code, message } | CoreError::CursorNotFound { code, message } => {
+                Self::new(StatusCode::NOT_FOUND, code, message)
+            }
+            CoreError::Store(_) | CoreError::Internal(_) => {
+                tracing::error!(target: "regesta.error", error = %error, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_server_error",
+                    "Internal Server Error",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        json_response(self.status, self.body(), Vec::new(), true)
+    }
+}

@@ -1,0 +1,176 @@
+//! Cross-cutting request handling: request ids, structured request logs,
+//! declared body size limits, and host dispatch to the dev site.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
+    CONTENT_LENGTH, HOST, VARY,
+};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The request id header.
+pub const REQUEST_ID: &str = "x-request-id";
+/// Longest client-supplied request id kept; longer or odd ones are replaced.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+fn valid_request_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Assigns a request id (the client's when it is sane, else a new UUID),
+/// echoes it on the response and writes one `regesta.request` log line.
+pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    tracing::info!(
+        target: "regesta.request",
+        request_id = %id,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    );
+    response
+}
+
+/// Refuses a declared body larger than `REGESTA_MAX_REQUEST_BYTES` before
+/// any handler runs (413), and a malformed `Content-Length` (400). The
+/// actual streamed body is bounded again where it is read.
+pub async fn declared_size(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let max = state.config().max_request_bytes;
+    if let Some(value) = request.headers().get(CONTENT_LENGTH) {
+        let parsed = value
+            .to_str()
+            .ok()
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok());
+        match parsed {
+            None => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "request_content_length_invalid",
+                    "Invalid Content-Length header",
+                )
+                .into_response();
+            }
+            Some(n) if n > max => return too_large(max).into_response(),
+            Some(_) => {}
+        }
+    }
+    next.run(request).await
+}
+
+/// The 413 for a body over the configured limit.
+pub fn too_large(max: u64) -> ApiError {
+    ApiError {
+        issues: vec![format!("content-length: Must be at most {max} bytes")],
+        ..ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            "Request body too large",
+        )
+    }
+}
+
+/// The hostname of a request, lowercase, without port.
+pub fn request_host(request: &Request<Body>) -> String {
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().host())
+        .unwrap_or_default();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    name.to_ascii_lowercase()
+}
+
+/// Sends `Host: dev.localhost` requests to the dev site (dev mode only).
+pub async fn dev_host(State(dev): State<axum::Router>, request: Request, next: Next) -> Response {
+    if request_host(&request) == "dev.localhost" {
+        return match dev.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    next.run(request).await
+}
+
+/// CORS for a public, credential-free API: every response allows any
+/// origin, and a preflight is answered 204 here, before size limits or
+/// routing can refuse it.
+pub async fn cors(request: Request, next: Next) -> Response {
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET,HEAD,POST,PUT,PATCH,DELETE,OPTIONS"),
+        );
+        if let Some(requested) = request.headers().get(ACCESS_CONTROL_REQUEST_HEADERS) {
+            headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+            headers.insert(
+                VARY,
+                HeaderValue::from_static("Access-Control-Request-Headers"),
+            );
+        }
+        headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        response
+    } else {
+        next.run(request).await
+    };
+    response
+        .headers_mut()
+        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// Applied outside the router: axum fills in `Content-Length: 0` for every
+/// empty body, but on a 304 that would claim the representation is empty,
+/// which RFC 9110 §8.6 forbids.
+pub fn finish(mut response: Response) -> Response {
+    if response.status() == StatusCode::NOT_MODIFIED {
+        response.headers_mut().remove(CONTENT_LENGTH);
+    }
+    response
+}

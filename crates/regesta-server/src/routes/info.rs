@@ -1,0 +1,91 @@
+//! `/`, `/health`, `/ready`, `/favicon.ico`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use super::ApiResult;
+use crate::http::{bytes_response, is_head, json_response};
+use crate::state::AppState;
+
+fn no_store() -> crate::http::Headers {
+    vec![(CACHE_CONTROL, "no-store".to_owned())]
+}
+
+/// Deployment information with cached statistics.
+pub(super) async fn deployment_info(State(state): State<AppState>, method: Method) -> ApiResult {
+    let counts = state.statistics().await?;
+    let body = json!({
+        "git": { "sha": option_env!("REGESTA_GIT_SHA").unwrap_or("unknown") },
+        "object": "regesta.deployment-info",
+        "runtime": { "name": "rust" },
+        "service": "regesta",
+        "statistics": {
+            "events": counts.events,
+            "objects": counts.objects,
+            "packages": counts.packages,
+            "releases": counts.releases,
+        },
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    Ok(json_response(
+        StatusCode::OK,
+        body.to_string().into_bytes(),
+        no_store(),
+        !is_head(&method),
+    ))
+}
+
+/// Liveness: the process answers.
+pub(super) async fn health(method: Method) -> Response {
+    json_response(
+        StatusCode::OK,
+        br#"{"ok":true}"#.to_vec(),
+        no_store(),
+        !is_head(&method),
+    )
+}
+
+/// Readiness: each adapter probed independently, bounded by
+/// `REGESTA_READINESS_TIMEOUT_MS`; 503 when any fails.
+pub(super) async fn ready(State(state): State<AppState>, method: Method) -> Response {
+    let timeout = Duration::from_millis(state.config().readiness_timeout_ms);
+    let registry = state.registry();
+    let (database, objects) = tokio::join!(
+        tokio::time::timeout(timeout, registry.db.ping()),
+        tokio::time::timeout(timeout, registry.blobs.ping()),
+    );
+    let database = matches!(database, Ok(Ok(())));
+    let objects = matches!(objects, Ok(Ok(())));
+    let ok = database && objects;
+    let body = json!({
+        "checks": { "database": database, "objects": objects },
+        "kind": "regesta.readiness",
+        "ok": ok,
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(
+        status,
+        body.to_string().into_bytes(),
+        no_store(),
+        !is_head(&method),
+    )
+}
+
+/// Browsers ask for it; answer cheaply.
+pub(super) async fn favicon() -> Response {
+    bytes_response(
+        StatusCode::NO_CONTENT,
+        bytes::Bytes::new(),
+        vec![(CACHE_CONTROL, "public, max-age=86400".to_owned())],
+        false,
+    )
+}

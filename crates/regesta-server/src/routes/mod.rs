@@ -1,0 +1,103 @@
+//! The core v0 routes. Handlers are thin: extract typed input, call one
+//! registry use case, render.
+
+use axum::Router;
+use axum::extract::RawPathParams;
+use axum::routing::{get, post};
+use regesta_protocol::ids::decode_path_segment;
+use regesta_protocol::{ChannelName, PackageId, Version};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+mod events;
+mod info;
+mod objects;
+mod packages;
+mod publish;
+
+/// Every core route.
+pub(crate) fn core_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(info::deployment_info))
+        .route("/health", get(info::health))
+        .route("/ready", get(info::ready))
+        .route("/favicon.ico", get(info::favicon))
+        .route("/releases", post(publish::publish))
+        .route("/packages/{id}", get(packages::package_state))
+        .route("/packages/{id}/releases/{version}", get(packages::release))
+        .route(
+            "/packages/{id}/releases/{version}/verification",
+            get(packages::verification),
+        )
+        .route(
+            "/packages/{id}/channels/{channel}",
+            get(packages::channel_get)
+                .put(packages::update_channel)
+                .delete(packages::delete_channel),
+        )
+        .route("/objects", get(objects::inventory))
+        .route("/objects/{digest}", get(objects::by_digest))
+        .route("/objects/{algorithm}/{hex}", get(objects::by_parts))
+        .route("/events", get(events::page))
+        .route("/events/{algorithm}/{hex}", get(events::by_parts))
+}
+
+/// One path parameter, strictly percent-decoded (`%ZZ` is a 400, never a
+/// different id).
+pub(crate) fn param(params: &RawPathParams, name: &str) -> Result<String, ApiError> {
+    let raw = params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+        .ok_or_else(|| ApiError::invalid(format!("Missing {name}"), Vec::new()))?;
+    decode_path_segment(raw).map_err(|_| ApiError::invalid("Invalid URL encoding", Vec::new()))
+}
+
+pub(crate) fn package_id(params: &RawPathParams) -> Result<PackageId, ApiError> {
+    let raw = param(params, "id")?;
+    PackageId::parse(&raw).map_err(|e| {
+        let reason = match e {
+            regesta_protocol::ProtocolError::Invalid { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        ApiError::invalid("Invalid package id", vec![reason])
+    })
+}
+
+pub(crate) fn version(params: &RawPathParams) -> Result<Version, ApiError> {
+    Version::parse(&param(params, "version")?)
+        .map_err(|e| ApiError::invalid("Invalid version", vec![e.to_string()]))
+}
+
+pub(crate) fn channel(params: &RawPathParams) -> Result<ChannelName, ApiError> {
+    ChannelName::parse(&param(params, "channel")?)
+        .map_err(|e| ApiError::invalid("Invalid channel", vec![e.to_string()]))
+}
+
+/// Longest query string read (`after` and `limit` need under 100 bytes).
+const MAX_QUERY_LEN: usize = 4096;
+
+/// The query string as strictly decoded key/value pairs; for a repeated key
+/// the first value counts, as with `URLSearchParams.get` in the reference.
+pub(crate) fn query_values(
+    raw: Option<&str>,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut values = std::collections::HashMap::new();
+    let Some(raw) = raw else { return Ok(values) };
+    if raw.len() > MAX_QUERY_LEN {
+        return Err(ApiError::invalid("Query string too long", Vec::new()));
+    }
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            decode_path_segment(&s.replace('+', " "))
+                .map_err(|_| ApiError::invalid("Invalid URL encoding", Vec::new()))
+        };
+        values.entry(decode(key)?).or_insert(decode(value)?);
+    }
+    Ok(values)
+}
+
+/// Handler result.
+pub(crate) type ApiResult = Result<axum::response::Response, ApiError>;

@@ -1,0 +1,101 @@
+//! `/objects`: the inventory and content-addressed bytes.
+
+use axum::extract::{RawPathParams, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use regesta_core::PageQuery;
+use regesta_protocol::Digest;
+
+use super::{ApiResult, param, query_values};
+use crate::error::ApiError;
+use crate::http::{is_head, mutable_json, object_response};
+use crate::state::AppState;
+
+/// `GET|HEAD /objects?after=&limit=`.
+pub(super) async fn inventory(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    let query = query_values(raw.as_deref())?;
+    let query = PageQuery::parse(
+        query.get("after").map(String::as_str),
+        query.get("limit").map(String::as_str),
+        "Invalid object inventory query",
+    )?;
+    let page = state.registry().objects_page(query).await?;
+    Ok(mutable_json(&method, &headers, page.body, &page.etag))
+}
+
+async fn serve(
+    state: &AppState,
+    digest: Digest,
+    method: &Method,
+    headers: &HeaderMap,
+) -> ApiResult {
+    let etag = format!("\"{digest}\"");
+    if is_head(method) {
+        let descriptor = state.registry().object_descriptor(&digest).await?;
+        return Ok(object_response(
+            method,
+            headers,
+            descriptor.media_type.as_str(),
+            &etag,
+            descriptor.size,
+            None,
+        ));
+    }
+    let (descriptor, bytes) = state.registry().object(&digest).await?;
+    Ok(object_response(
+        method,
+        headers,
+        descriptor.media_type.as_str(),
+        &etag,
+        descriptor.size,
+        Some(bytes),
+    ))
+}
+
+/// `GET|HEAD /objects/sha256:<hex>`.
+pub(super) async fn by_digest(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    let digest = Digest::parse(&param(&params, "digest")?).map_err(|_| {
+        ApiError::invalid(
+            "Invalid object digest",
+            vec!["Must be a sha256 digest".into()],
+        )
+    })?;
+    serve(&state, digest, &method, &headers).await
+}
+
+/// `GET|HEAD /objects/sha256/<hex>`.
+pub(super) async fn by_parts(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    let digest = digest_from_parts(&params, "Invalid object digest")?;
+    serve(&state, digest, &method, &headers).await
+}
+
+/// `{algorithm}/{hex}` path parameters as a digest (sha256 only).
+pub(super) fn digest_from_parts(params: &RawPathParams, message: &str) -> Result<Digest, ApiError> {
+    let algorithm = param(params, "algorithm")?;
+    let hex = param(params, "hex")?;
+    let mut issues = Vec::new();
+    if algorithm != Digest::ALGORITHM {
+        issues.push("algorithm: Only sha256 object digests are supported".to_owned());
+    }
+    let digest = Digest::parse_hex(&hex)
+        .map_err(|_| issues.push("hex: Must be a lowercase sha256 hex digest".to_owned()))
+        .ok();
+    match digest {
+        Some(d) if issues.is_empty() => Ok(d),
+        _ => Err(ApiError::invalid(message.to_owned(), issues)),
+    }
+}

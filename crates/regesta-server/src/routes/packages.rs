@@ -1,0 +1,195 @@
+//! `/packages/{id}`: package state, release envelopes, verification and
+//! channels.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use regesta_core::ChannelWritten;
+use regesta_protocol::EventKeyOrder;
+use serde_json::{Map, Value, json};
+
+use super::{ApiResult, channel, package_id, version};
+use crate::error::ApiError;
+use crate::http::{
+    bytes_response, immutable_json, is_head, json_response, matches_if_none_match, mutable_headers,
+    mutable_json, not_modified, not_modified_since,
+};
+use crate::middleware::too_large;
+use crate::state::AppState;
+
+/// Largest channel-write body (a JSON object with one authorization).
+const MAX_CHANNEL_BODY: usize = 256 * 1024;
+
+/// `GET|HEAD /packages/{id}`.
+pub(super) async fn package_state(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    let id = package_id(&params)?;
+    let view = state.registry().package_state(&id).await?;
+    let etag = format!("W/\"{}\"", view.head_event);
+    let response_headers = mutable_headers(&etag, Some(view.head_time));
+    let unchanged = if headers.contains_key(axum::http::header::IF_NONE_MATCH) {
+        matches_if_none_match(&headers, &etag)
+    } else {
+        not_modified_since(&headers, view.head_time)
+    };
+    if unchanged {
+        return Ok(not_modified(&response_headers));
+    }
+    Ok(bytes_response(
+        StatusCode::OK,
+        view.body,
+        response_headers,
+        !is_head(&method),
+    ))
+}
+
+/// `GET|HEAD /packages/{id}/releases/{version}`: canonical, immutable.
+pub(super) async fn release(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    let id = package_id(&params)?;
+    let version = version(&params)?;
+    let docs = state.registry().release_documents(&id, &version).await?;
+    Ok(immutable_json(
+        &method,
+        &headers,
+        docs.envelope,
+        &format!("W/\"{}\"", docs.event_id),
+    ))
+}
+
+/// `GET /packages/{id}/releases/{version}/verification`: 200 or 422.
+pub(super) async fn verification(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    method: Method,
+) -> ApiResult {
+    let id = package_id(&params)?;
+    let version = version(&params)?;
+    let result = state.registry().verify_release(&id, &version).await?;
+    let status = if result.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(bytes_response(
+        status,
+        result.body,
+        vec![
+            (axum::http::header::CACHE_CONTROL, "no-cache".to_owned()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                crate::http::JSON_UTF8.to_owned(),
+            ),
+        ],
+        !is_head(&method),
+    ))
+}
+
+/// `GET|HEAD /packages/{id}/channels/{channel}`: the release envelope the
+/// channel points at, as a mutable view.
+pub(super) async fn channel_get(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    let id = package_id(&params)?;
+    let channel = channel(&params)?;
+    let view = state.registry().channel_view(&id, &channel).await?;
+    Ok(mutable_json(
+        &method,
+        &headers,
+        view.documents.listing,
+        &view.etag,
+    ))
+}
+
+async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    to_bytes(body, MAX_CHANNEL_BODY)
+        .await
+        .map_err(|_| too_large(MAX_CHANNEL_BODY as u64))
+}
+
+fn written(result: &ChannelWritten) -> Response {
+    let mut m = Map::new();
+    m.insert("channel".into(), json!(result.channel.as_str()));
+    m.insert(
+        "event".into(),
+        result.event.to_json(EventKeyOrder::Response),
+    );
+    m.insert("package".into(), json!(result.package.as_str()));
+    if let Some(previous) = &result.previous_version {
+        m.insert("previousVersion".into(), json!(previous.as_str()));
+    }
+    if let Some(version) = &result.version {
+        m.insert("version".into(), json!(version.as_str()));
+    }
+    let body = serde_json::to_vec(&Value::Object(m)).unwrap_or_default();
+    json_response(StatusCode::OK, body, Vec::new(), true)
+}
+
+/// `PUT /packages/{id}/channels/{channel}`.
+pub(super) async fn update_channel(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    body: Body,
+) -> ApiResult {
+    let id = package_id(&params)?;
+    let channel = channel(&params)?;
+    let body = read_body(body).await?;
+    let result = state.registry().update_channel(&id, &channel, &body).await;
+    audit(
+        "channel.update",
+        &id,
+        channel.as_str(),
+        result.as_ref().map(|r| &r.event.id),
+    );
+    Ok(written(&result?))
+}
+
+/// `DELETE /packages/{id}/channels/{channel}`.
+pub(super) async fn delete_channel(
+    State(state): State<AppState>,
+    params: RawPathParams,
+    body: Body,
+) -> ApiResult {
+    let id = package_id(&params)?;
+    let channel = channel(&params)?;
+    let body = read_body(body).await?;
+    let result = state.registry().delete_channel(&id, &channel, &body).await;
+    audit(
+        "channel.delete",
+        &id,
+        channel.as_str(),
+        result.as_ref().map(|r| &r.event.id),
+    );
+    Ok(written(&result?))
+}
+
+/// One `regesta.core-audit` line per write attempt.
+pub(super) fn audit<E: std::fmt::Display>(
+    action: &str,
+    package: &regesta_protocol::PackageId,
+    channel: &str,
+    outcome: Result<&regesta_protocol::Digest, &E>,
+) {
+    match outcome {
+        Ok(event) => tracing::info!(
+            target: "regesta.core-audit",
+            action, package = %package, channel, outcome = "accepted", event_id = %event,
+        ),
+        Err(reason) => tracing::info!(
+            target: "regesta.core-audit",
+            action, package = %package, channel, outcome = "rejected", reason = %reason,
+        ),
+    }
+}

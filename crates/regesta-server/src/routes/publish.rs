@@ -1,0 +1,158 @@
+//! `POST /releases`: the multipart publish.
+//!
+//! The body is streamed through `multer` with the whole-request limit, and
+//! every part is bounded by its own limit while it is read (source and
+//! artifact parts by the publish limits, JSON parts by a small fixed one),
+//! so an oversized part is refused before it is buffered.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use bytes::{Bytes, BytesMut};
+use regesta_core::{FilePart, PublishRequest};
+use regesta_protocol::EventKeyOrder;
+use serde_json::json;
+
+use super::ApiResult;
+use super::packages::audit;
+use crate::error::ApiError;
+use crate::http::json_response;
+use crate::middleware::too_large;
+use crate::state::AppState;
+
+/// Largest JSON part (`config`, `artifacts`, `authorization`).
+const MAX_JSON_PART: u64 = 256 * 1024;
+/// Most parts one publish may carry (4 named parts plus the artifacts).
+const MAX_PARTS: usize = 4 + regesta_protocol::authorization::MAX_ARTIFACTS;
+/// Longest part name accepted.
+const MAX_PART_NAME: usize = 128;
+
+fn form_error(issue: impl Into<String>) -> ApiError {
+    ApiError::invalid("Invalid form request body", vec![issue.into()])
+}
+
+#[derive(Default)]
+struct Parts {
+    config: Option<Bytes>,
+    source: Option<Bytes>,
+    artifacts: Option<Bytes>,
+    authorization: Option<Bytes>,
+    files: Vec<FilePart>,
+}
+
+impl Parts {
+    fn require(part: Option<Bytes>, name: &str) -> Result<Bytes, ApiError> {
+        part.ok_or_else(|| {
+            ApiError::invalid(
+                format!("Invalid publish request field {name}"),
+                vec![format!("{name}: Must be present")],
+            )
+        })
+    }
+
+    fn into_request(self) -> Result<PublishRequest, ApiError> {
+        Ok(PublishRequest {
+            config: Self::require(self.config, "config")?,
+            source: Self::require(self.source, "source")?,
+            artifacts: Self::require(self.artifacts, "artifacts")?,
+            authorization: Self::require(self.authorization, "authorization")?,
+            files: self.files,
+        })
+    }
+}
+
+async fn read_parts(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Parts, ApiError> {
+    let config = state.config();
+    let boundary = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(|| form_error("content-type: Must be multipart/form-data with a boundary"))?;
+    let limits = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(config.max_request_bytes));
+    let mut multipart =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
+    let mut parts = Parts::default();
+    let mut count = 0;
+    let map_err = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } => too_large(config.max_request_bytes),
+        other => form_error(other.to_string()),
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(map_err)? {
+        count += 1;
+        if count > MAX_PARTS {
+            return Err(form_error(format!("at most {MAX_PARTS} parts")));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        if name.is_empty() || name.len() > MAX_PART_NAME {
+            return Err(form_error("every part needs a name of at most 128 bytes"));
+        }
+        let limit = match name.as_str() {
+            "config" | "artifacts" | "authorization" => MAX_JSON_PART,
+            "source" => config.max_source_bytes,
+            _ => config.max_artifact_bytes,
+        };
+        let mut buffer = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(map_err)? {
+            if (buffer.len() + chunk.len()) as u64 > limit {
+                return Err(ApiError::invalid(
+                    format!("Publish request field {name} is too large"),
+                    vec![format!("{name}: Must be at most {limit} bytes")],
+                ));
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        let bytes = buffer.freeze();
+        let slot = match name.as_str() {
+            "config" => &mut parts.config,
+            "source" => &mut parts.source,
+            "artifacts" => &mut parts.artifacts,
+            "authorization" => &mut parts.authorization,
+            _ => {
+                if parts.files.iter().any(|f| f.name == name) {
+                    return Err(form_error(format!("{name}: duplicate part")));
+                }
+                parts.files.push(FilePart { name, bytes });
+                continue;
+            }
+        };
+        if slot.replace(bytes).is_some() {
+            return Err(form_error(format!("{name}: duplicate part")));
+        }
+    }
+    Ok(parts)
+}
+
+/// `POST /releases` → 201 `{channel, event, manifest, manifestDescriptor}`.
+pub(super) async fn publish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let request = read_parts(&state, &headers, body).await?.into_request()?;
+    let result = state.registry().publish(request).await;
+    if let Ok(published) = &result {
+        audit::<regesta_core::CoreError>(
+            "release.publish",
+            &published.manifest.id,
+            published.channel.as_str(),
+            Ok(&published.event.id),
+        );
+    } else if let Err(error) = &result {
+        tracing::info!(target: "regesta.core-audit", action = "release.publish", outcome = "rejected", reason = %error);
+    }
+    let published = result?;
+    let body = json!({
+        "channel": published.channel.as_str(),
+        "event": published.event.to_json(EventKeyOrder::Response),
+        "manifest": published.manifest,
+        "manifestDescriptor": published.manifest_descriptor,
+    });
+    Ok(json_response(
+        StatusCode::CREATED,
+        body.to_string().into_bytes(),
+        Vec::new(),
+        true,
+    ))
+}

@@ -1,0 +1,66 @@
+//! Shared application state: the registry, configuration and the small
+//! caches the transport keeps.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use regesta_core::Registry;
+use regesta_store::Stats;
+
+use crate::config::Config;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    config: Config,
+    statistics: Mutex<Option<(Instant, Stats)>>,
+}
+
+impl AppState {
+    /// Wraps a registry and its configuration.
+    pub fn new(registry: Registry, config: Config) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                config,
+                statistics: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The registry use cases.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Deployment statistics, cached for `REGESTA_STATISTICS_CACHE_TTL_MS`
+    /// (0 disables the cache).
+    ///
+    /// # Errors
+    /// Storage failure.
+    pub async fn statistics(&self) -> Result<Stats, regesta_core::CoreError> {
+        let ttl = Duration::from_millis(self.inner.config.statistics_ttl_ms);
+        if let Ok(cached) = self.inner.statistics.lock()
+            && let Some((at, stats)) = *cached
+            && at.elapsed() < ttl
+        {
+            return Ok(stats);
+        }
+        let stats = self.inner.registry.db.stats().await?;
+        if let Ok(mut cached) = self.inner.statistics.lock() {
+            *cached = Some((Instant::now(), stats));
+        }
+        Ok(stats)
+    }
+}

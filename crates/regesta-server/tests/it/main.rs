@@ -1,0 +1,10 @@
+//! The HTTP surface against the reference's captured wire bytes, and every
+//! route against bad input.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers panic on failure by design"
+)]
+
+mod bad_input;
+mod support;
+mod wire;
