@@ -15,6 +15,7 @@ pub mod state;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -22,7 +23,7 @@ use regesta_core::{Clock, Registry};
 use regesta_protocol::Timestamp;
 use regesta_store::fs::FsBlobs;
 use regesta_store::sqlite::SqliteDb;
-use regesta_trust::BindingSource;
+use regesta_trust::{BindingSource, FetchSettings, HttpsBindings, LocalFirst};
 
 pub use config::{Config, ConfigError};
 pub use dev::DevSite;
@@ -86,10 +87,9 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
     tower::util::MapResponse::new(app, middleware::finish as fn(_) -> _)
 }
 
-/// Opens the embedded store and builds the application for `config`.
-///
-/// Without dev mode there is no binding source yet for real domains, so
-/// writes are refused (401) until the HTTPS binding fetcher lands.
+/// Opens the embedded store and builds the application for `config`:
+/// bindings are fetched over HTTPS from the owner domains (SSRF-safe); in
+/// dev mode `*.localhost` bindings come from local files instead.
 ///
 /// # Errors
 /// Unreadable dev bindings or an unopenable data dir.
@@ -107,9 +107,13 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         .await
         .map_err(store_error)?;
     let blobs = FsBlobs::open(&config.data_dir).map_err(store_error)?;
+    let https = HttpsBindings::new(FetchSettings::production(Duration::from_millis(
+        config.binding_timeout_ms,
+    )))
+    .map_err(|e| StartError::Config(e.to_string()))?;
     let bindings: Arc<dyn BindingSource> = match &dev {
-        Some(site) => Arc::new(site.bindings.clone()),
-        None => Arc::new(regesta_trust::StaticBindings::new()),
+        Some(site) => Arc::new(LocalFirst::new(site.bindings.clone(), https)),
+        None => Arc::new(https),
     };
     let registry = Registry {
         db: Arc::new(db),

@@ -61,3 +61,29 @@ impl BindingSource for StaticBindings {
             .ok_or_else(|| TrustError::new("Domain binding not found"))
     }
 }
+
+/// Dev mode's source: `*.localhost` from local files, every other domain
+/// from its real well-known URL.
+#[derive(Debug, Clone)]
+pub struct LocalFirst<R> {
+    local: StaticBindings,
+    remote: R,
+}
+
+impl<R> LocalFirst<R> {
+    /// Serves `local` for `*.localhost` and asks `remote` for the rest.
+    pub const fn new(local: StaticBindings, remote: R) -> Self {
+        Self { local, remote }
+    }
+}
+
+#[async_trait]
+impl<R: BindingSource> BindingSource for LocalFirst<R> {
+    async fn fetch(&self, domain: &OwnerDomain) -> Result<Bytes, TrustError> {
+        if domain.is_localhost() {
+            self.local.fetch(domain).await
+        } else {
+            self.remote.fetch(domain).await
+        }
+    }
+}
