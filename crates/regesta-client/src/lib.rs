@@ -1,3 +1,5 @@
-//! HTTP client of the Regesta v0 core API.
-//!
-//! This layer is being built; see the workspace README for what works today.
+//! The client side of the v0 core API: building and signing write requests
+//! exactly as the reference CLI does, so any v0 registry accepts them.
+//! The HTTP transport and the `regesta` commands build on this.
+
+pub mod publish;

@@ -1,0 +1,219 @@
+//! Crash consistency of `regesta serve` on the embedded store: SIGKILL the
+//! real binary in the middle of a stream of publishes, restart it, and check
+//! that every acknowledged publish is there and nothing partial is visible.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers panic on failure by design"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use regesta_client::publish::{ArtifactUpload, Ed25519Signer, PublishInput, build};
+use regesta_protocol::keys::signing_key_from_d;
+use regesta_protocol::{ReleaseConfig, Timestamp};
+
+const DEMO_KEY: &str = include_str!("../../regesta-server/src/dev/demo-private-key.json");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+/// Starts `regesta serve --dev --port 0` on `data` and waits for its
+/// listening line.
+fn start(data: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(["serve", "--dev", "--port", "0", "--data-dir"])
+        .arg(data)
+        .env_remove("REGESTA_DEV_BINDINGS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let address = loop {
+        assert!(Instant::now() < deadline, "server did not start");
+        let line = lines.next().unwrap().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(address) = value["fields"]["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: format!("http://{address}"),
+    }
+}
+
+fn tarball(name: &str, version: &str) -> Vec<u8> {
+    let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"{version}"}}"#);
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o644);
+    builder
+        .append_data(&mut header, "package/package.json", json.as_bytes())
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Timestamp::from_unix_millis(i64::try_from(millis).unwrap()).unwrap()
+}
+
+fn signed_publish(name: &str, signer: &Ed25519Signer) -> regesta_client::publish::PublishRequest {
+    let config = ReleaseConfig::from_json(serde_json::json!({
+        "id": format!("npm:dev.localhost/{name}"),
+        "provenance": {"level": "source-attached"},
+        "source": {"include": ["package.json"]},
+        "version": "1.0.0",
+    }))
+    .unwrap();
+    let input = PublishInput {
+        config,
+        source: format!("source of {name}").into_bytes(),
+        artifacts: vec![ArtifactUpload {
+            filename: format!("dev.localhost-{name}-1.0.0.tgz"),
+            format: "npm-tarball".into(),
+            media_type: "application/gzip".into(),
+            role: "install".into(),
+            bytes: tarball(name, "1.0.0"),
+        }],
+    };
+    build(&input, signer, now(), name).unwrap()
+}
+
+/// Publishes `crash-<n>` packages as fast as possible until the server
+/// stops answering; returns the names it acknowledged with 201.
+async fn publish_until_killed(base: &str, start_at: usize, signer: &Ed25519Signer) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    for n in start_at.. {
+        let name = format!("crash-{n}");
+        let request = signed_publish(&name, signer);
+        let sent = client
+            .post(format!("{base}/releases"))
+            .header("content-type", request.content_type)
+            .body(request.body)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().as_u16() == 201 => acknowledged.push(name),
+            Ok(response) => panic!("publish {name}: unexpected {}", response.status()),
+            Err(_) => break,
+        }
+    }
+    acknowledged
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+/// Every acknowledged publish is readable and verifies; every event in the
+/// log names a release that is fully present.
+async fn check_consistent(base: &str, acknowledged: &[String]) -> usize {
+    let client = reqwest::Client::new();
+    let (status, _) = get_json(&client, &format!("{base}/ready")).await;
+    assert_eq!(status, 200);
+    for name in acknowledged {
+        let id = format!("npm%3Adev.localhost%2F{name}");
+        let (status, body) = get_json(
+            &client,
+            &format!("{base}/packages/{id}/releases/1.0.0/verification"),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["ok"]),
+            (200, &serde_json::json!(true)),
+            "acknowledged {name} lost or broken"
+        );
+    }
+    let (status, page) = get_json(&client, &format!("{base}/events")).await;
+    assert_eq!(status, 200);
+    let events = page["events"].as_array().unwrap();
+    for event in events {
+        let release = &event["release"];
+        let id = release["id"]
+            .as_str()
+            .unwrap()
+            .replace(':', "%3A")
+            .replace('/', "%2F");
+        let (status, body) = get_json(
+            &client,
+            &format!("{base}/packages/{id}/releases/1.0.0/verification"),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["ok"]),
+            (200, &serde_json::json!(true)),
+            "partial release {id} visible"
+        );
+    }
+    events.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_publishes_loses_no_acknowledged_write() {
+    let data = tempfile::tempdir().unwrap();
+    let key: serde_json::Value = serde_json::from_str(DEMO_KEY).unwrap();
+    let signer = Ed25519Signer {
+        kid: "ed25519:dev-localhost".into(),
+        key: signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap(),
+    };
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut next = 0;
+    // Kill points spread over the first few hundred milliseconds of each run.
+    for (round, delay_ms) in [120_u64, 260, 45, 330, 190, 75].into_iter().enumerate() {
+        let mut server = start(data.path());
+        let base = server.base.clone();
+        let publisher = {
+            let signer = signer.clone();
+            let base = base.clone();
+            tokio::spawn(async move { publish_until_killed(&base, next, &signer).await })
+        };
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        let done = publisher.await.unwrap();
+        next += done.len() + 1;
+        acknowledged.extend(done);
+
+        let mut restarted = start(data.path());
+        let events = check_consistent(&restarted.base, &acknowledged).await;
+        assert!(
+            events >= acknowledged.len(),
+            "round {round}: {events} events for {} acks",
+            acknowledged.len()
+        );
+        restarted.child.kill().unwrap();
+        restarted.child.wait().unwrap();
+    }
+    eprintln!(
+        "acknowledged publishes across kills: {}",
+        acknowledged.len()
+    );
+    assert!(
+        acknowledged.len() > 6,
+        "too few publishes acknowledged to mean anything: {}",
+        acknowledged.len()
+    );
+}
