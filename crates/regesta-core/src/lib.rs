@@ -12,6 +12,7 @@ pub mod publish;
 pub mod reads;
 pub mod registry;
 mod render;
+pub mod replay;
 mod verify;
 
 pub use channels::ChannelWritten;

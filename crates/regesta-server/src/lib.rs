@@ -26,6 +26,10 @@ use regesta_store::sqlite::SqliteDb;
 use regesta_trust::{BindingSource, FetchSettings, HttpsBindings, LocalFirst};
 
 pub use config::{Config, ConfigError};
+pub use routes::ROUTE_TABLE;
+
+/// The OpenAPI 3.1 document of the core API, served at `/openapi.json`.
+pub const OPENAPI: &[u8] = include_bytes!("openapi/openapi.json");
 pub use dev::DevSite;
 pub use state::AppState;
 

@@ -154,3 +154,38 @@ async fn channel_moves_need_the_current_version_and_cannot_be_replayed() {
     }
     assert_eq!(h.db.stats().await.unwrap().events, events_before);
 }
+
+#[tokio::test]
+async fn replaying_the_event_log_gives_the_served_package_state() {
+    let Some(dir) = vectors_dir() else { return };
+    let h = harness(&dir, "dev-binding/domain-binding.json", AT);
+    h.registry
+        .publish(captured_request(&dir, "publish/hello-regesta-0.0.5"))
+        .await
+        .unwrap();
+    let id = PackageId::parse("npm:dev.localhost/hello-regesta").unwrap();
+    let beta = ChannelName::parse("beta").unwrap();
+    let body = signed_channel_body(
+        &dir,
+        &intent("channel.update", "r1", Some("0.0.5"), None),
+        Some("0.0.5"),
+    );
+    h.registry.update_channel(&id, &beta, &body).await.unwrap();
+    let served = h.registry.package_state(&id).await.unwrap();
+    let replayed = h.registry.replay_package_state(&id).await.unwrap();
+    assert_eq!(serde_json::to_vec(&replayed).unwrap(), served.body.to_vec());
+    assert_eq!(replayed.channels.len(), 2);
+    let delete = signed_channel_body(
+        &dir,
+        &intent("channel.delete", "r2", None, Some("0.0.5")),
+        None,
+    );
+    h.registry
+        .delete_channel(&id, &beta, &delete)
+        .await
+        .unwrap();
+    let served = h.registry.package_state(&id).await.unwrap();
+    let replayed = h.registry.replay_package_state(&id).await.unwrap();
+    assert_eq!(serde_json::to_vec(&replayed).unwrap(), served.body.to_vec());
+    assert_eq!(replayed.channels.len(), 1);
+}

@@ -89,3 +89,19 @@ pub(super) async fn favicon() -> Response {
         false,
     )
 }
+
+/// The OpenAPI document of these routes (kept in sync by a test).
+pub(super) async fn openapi(method: Method) -> Response {
+    bytes_response(
+        StatusCode::OK,
+        bytes::Bytes::from_static(crate::OPENAPI),
+        vec![
+            (CACHE_CONTROL, "no-cache".to_owned()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                crate::http::JSON_UTF8.to_owned(),
+            ),
+        ],
+        !is_head(&method),
+    )
+}

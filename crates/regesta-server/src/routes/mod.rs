@@ -16,10 +16,34 @@ mod objects;
 mod packages;
 mod publish;
 
+/// Every route and its methods (GET routes also answer HEAD): the contract
+/// that `openapi.json` and the router are both tested against.
+pub const ROUTE_TABLE: &[(&str, &[&str])] = &[
+    ("/", &["get"]),
+    ("/health", &["get"]),
+    ("/ready", &["get"]),
+    ("/favicon.ico", &["get"]),
+    ("/openapi.json", &["get"]),
+    ("/releases", &["post"]),
+    ("/packages/{id}", &["get"]),
+    ("/packages/{id}/releases/{version}", &["get"]),
+    ("/packages/{id}/releases/{version}/verification", &["get"]),
+    (
+        "/packages/{id}/channels/{channel}",
+        &["get", "put", "delete"],
+    ),
+    ("/objects", &["get"]),
+    ("/objects/{digest}", &["get"]),
+    ("/objects/{algorithm}/{hex}", &["get"]),
+    ("/events", &["get"]),
+    ("/events/{algorithm}/{hex}", &["get"]),
+];
+
 /// Every core route.
 pub(crate) fn core_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(info::deployment_info))
+        .route("/openapi.json", get(info::openapi))
         .route("/health", get(info::health))
         .route("/ready", get(info::ready))
         .route("/favicon.ico", get(info::favicon))

@@ -6,5 +6,6 @@
 )]
 
 mod bad_input;
+mod openapi;
 mod support;
 mod wire;

@@ -1,0 +1,82 @@
+//! Package state replayed from the event log alone: what an auditor or a
+//! mirror recomputes to check the registry's materialized view.
+
+use regesta_protocol::json::parse_strict;
+use regesta_protocol::{EventBody, PackageId, PackageState, PackageStateRelease, SealedEvent};
+
+use crate::error::CoreError;
+use crate::reads::{MAX_PAGE_LIMIT, PageQuery};
+use crate::registry::Registry;
+
+/// Applies one event to `state` (events of other packages are ignored).
+pub fn apply(state: &mut PackageState, event: &SealedEvent) {
+    if event.event.package() != &state.id {
+        return;
+    }
+    match &event.event.body {
+        EventBody::ReleasePublished {
+            version,
+            manifest_digest,
+            channel,
+            ..
+        } => {
+            state.releases.push(PackageStateRelease {
+                created_at: event.event.timestamp,
+                manifest_digest: *manifest_digest,
+                version: version.clone(),
+            });
+            state
+                .channels
+                .insert(channel.as_str().to_owned(), version.clone());
+        }
+        EventBody::ChannelUpdated {
+            channel, version, ..
+        } => {
+            state
+                .channels
+                .insert(channel.as_str().to_owned(), version.clone());
+        }
+        EventBody::ChannelDeleted { channel, .. } => {
+            state.channels.remove(channel.as_str());
+        }
+    }
+}
+
+impl Registry {
+    /// Replays the whole event log for `id`, re-verifying every event id on
+    /// the way, and returns the package state the events imply.
+    ///
+    /// # Errors
+    /// An event whose bytes do not parse or do not match its id (the log is
+    /// corrupt), or storage failure.
+    pub async fn replay_package_state(&self, id: &PackageId) -> Result<PackageState, CoreError> {
+        let mut state = PackageState::new(id.clone());
+        let mut query = PageQuery {
+            after: None,
+            limit: MAX_PAGE_LIMIT,
+        };
+        loop {
+            let events = self
+                .db
+                .events_after(query.after.as_ref(), query.limit)
+                .await?;
+            let Some(last) = events.last() else { break };
+            query.after = Some(last.id);
+            for stored in &events {
+                if &stored.package != id {
+                    continue;
+                }
+                let sealed = parse_strict(&stored.bytes, stored.bytes.len())
+                    .ok()
+                    .and_then(|v| SealedEvent::from_json(&v).ok())
+                    .filter(|e| e.id == stored.id)
+                    .ok_or_else(|| {
+                        CoreError::internal(format!("event {} is corrupt", stored.id))
+                    })?;
+                apply(&mut state, &sealed);
+            }
+        }
+        state.sort_releases();
+        Ok(state)
+    }
+}
