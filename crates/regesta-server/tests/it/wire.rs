@@ -250,3 +250,106 @@ async fn ssh_signed_writes_are_stored_and_served() {
         "ssh release",
     );
 }
+
+#[tokio::test]
+async fn ssh_signed_channel_write_over_http_matches_the_patched_reference() {
+    let Some(dir) = vectors_dir() else { return };
+    // Both captured writes lie within the skew window of this instant.
+    let t = app(
+        &dir,
+        "publish-ssh/domain-binding.json",
+        "2026-11-25T20:45:36.000Z",
+        |_| {},
+    );
+    let published = send(&t.app, captured_publish(&dir, "publish-ssh")).await;
+    assert_eq!(published.status.as_u16(), 201, "{}", published.text());
+    let meta =
+        regesta_testkit::read_json(&dir, "publish-ssh/channel-beta-create.request.meta.json");
+    let write = send(
+        &t.app,
+        Request::put(meta["url"].as_str().unwrap())
+            .header("content-type", "application/json")
+            .body(Body::from(read(
+                &dir,
+                "publish-ssh/channel-beta-create.request.json",
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        write.text(),
+        String::from_utf8_lossy(&read(&dir, "publish-ssh/channel-beta-create.response.json"))
+    );
+    let expected =
+        regesta_testkit::read_json(&dir, "publish-ssh/channel-beta-create.response.meta.json");
+    assert_eq!(
+        u64::from(write.status.as_u16()),
+        expected["status"].as_u64().unwrap()
+    );
+    let reads = [
+        (
+            "/packages/npm%3Adev.localhost%2Fssh-vector/channels/beta",
+            "publish-ssh/channel-beta.json",
+        ),
+        (
+            "/packages/npm%3Adev.localhost%2Fssh-vector",
+            "publish-ssh/package-state.json",
+        ),
+        ("/events", "publish-ssh/events-page.json"),
+        (
+            "/events/sha256/0d1356551cd3a1eff06648ff62219219f2d39703740685c7f6b18216339e61b3",
+            "publish-ssh/event-channel-0d135655.json",
+        ),
+        (
+            "/packages/npm%3Adev.localhost%2Fssh-vector/releases/1.0.0/verification",
+            "publish-ssh/release-1.0.0-verification.json",
+        ),
+    ];
+    for (uri, file) in reads {
+        let reply = get(&t.app, uri).await;
+        assert_eq!(
+            reply.text(),
+            String::from_utf8_lossy(&read(&dir, file)),
+            "{uri}"
+        );
+        assert_headers(&reply, &read(&dir, &format!("{file}.headers")), uri);
+    }
+}
+
+#[tokio::test]
+async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
+    let Some(dir) = vectors_dir() else { return };
+    let t = app(
+        &dir,
+        "dev-binding/domain-binding.json",
+        "2026-11-25T19:13:01.867Z",
+        |_| {},
+    );
+    let kept = send(
+        &t.app,
+        Request::get("/health")
+            .header("x-request-id", "abc-123.X:y_z")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(kept.header("x-request-id"), Some("abc-123.X:y_z"));
+    for bad in ["has space", "é", &"a".repeat(129)] {
+        let replaced = send(
+            &t.app,
+            Request::get("/health")
+                .header("x-request-id", bad)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let id = replaced.header("x-request-id").unwrap();
+        assert!(id != bad && uuid_like(id), "{bad:?} -> {id}");
+    }
+    let fresh = get(&t.app, "/health").await;
+    assert!(uuid_like(fresh.header("x-request-id").unwrap()));
+}
+
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.bytes().filter(|b| *b == b'-').count() == 4
+}
