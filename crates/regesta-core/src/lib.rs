@@ -14,6 +14,7 @@ pub mod registry;
 mod render;
 pub mod replay;
 mod verify;
+pub mod views;
 
 pub use channels::ChannelWritten;
 pub use error::CoreError;

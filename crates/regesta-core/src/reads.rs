@@ -119,11 +119,32 @@ fn cursor(result: Result<Vec<StoredEvent>, StoreError>) -> Result<Vec<StoredEven
 }
 
 impl Registry {
+    /// The package's head event and its time, 404 `package_not_found` when
+    /// nothing is published: all a conditional request needs.
+    ///
+    /// # Errors
+    /// Not found, or storage failure.
+    pub async fn package_head(&self, id: &PackageId) -> Result<(Digest, Timestamp), CoreError> {
+        self.db
+            .package_head(id)
+            .await?
+            .ok_or_else(|| not_found("package_not_found", "Package not found"))
+    }
+
     /// The package state, 404 `package_not_found` when nothing is published.
+    /// Served from the view cache when it was rendered at the current head.
     ///
     /// # Errors
     /// Not found, or storage failure.
     pub async fn package_state(&self, id: &PackageId) -> Result<PackageStateView, CoreError> {
+        let (head_event, head_time) = self.package_head(id).await?;
+        if let Some(body) = self.views.get(id, &head_event) {
+            return Ok(PackageStateView {
+                body,
+                head_event,
+                head_time,
+            });
+        }
         let record = self
             .db
             .package(id)
@@ -145,8 +166,10 @@ impl Registry {
                 version: r.version,
             })
             .collect();
+        let body = Bytes::from(serde_json::to_vec(&state).map_err(CoreError::internal)?);
+        self.views.put(id, record.head_event, body.clone());
         Ok(PackageStateView {
-            body: Bytes::from(serde_json::to_vec(&state).map_err(CoreError::internal)?),
+            body,
             head_event: record.head_event,
             head_time: record.head_time,
         })

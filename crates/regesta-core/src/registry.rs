@@ -6,6 +6,8 @@ use regesta_protocol::Timestamp;
 use regesta_store::{BlobStore, RegistryDb};
 use regesta_trust::BindingSource;
 
+use crate::views::ViewCache;
+
 /// The server clock, injectable so tests can replay captured requests at
 /// the instant they were signed.
 pub trait Clock: Send + Sync + 'static {
@@ -26,6 +28,8 @@ pub struct Registry {
     pub clock: Arc<dyn Clock>,
     /// Allowed skew between a write intent's timestamp and the clock.
     pub timestamp_tolerance_ms: i64,
+    /// Rendered package-state views, keyed by head event.
+    pub views: Arc<ViewCache>,
 }
 
 impl std::fmt::Debug for Registry {

@@ -125,6 +125,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         bindings,
         clock: Arc::new(SystemClock),
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
+        views: Arc::default(),
     };
     let app = router(AppState::new(registry, config), dev.as_ref());
     Ok((app, dev))

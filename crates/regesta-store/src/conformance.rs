@@ -112,6 +112,11 @@ async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
         .expect("package exists");
     assert_eq!(state.head_event, commit.event_id);
     assert_eq!(state.head_time, commit.created_at);
+    assert_eq!(
+        db.package_head(&commit.package).await.unwrap(),
+        Some((commit.event_id, commit.created_at))
+    );
+    assert!(db.package_head(&pkg("missing")).await.unwrap().is_none());
     assert_eq!(state.releases.len(), 1);
     assert_eq!(state.releases[0].manifest_digest, commit.manifest_digest);
     assert_eq!(state.channels.len(), 1);
@@ -243,6 +248,10 @@ async fn channel_moves_are_compare_and_swap(db: &dyn RegistryDb) {
     );
     let state = db.package(&moved.package).await.unwrap().unwrap();
     assert_eq!(state.head_event, moved.event_id);
+    assert_eq!(
+        db.package_head(&moved.package).await.unwrap().unwrap().0,
+        moved.event_id
+    );
     let delete = sample_channel("a", "beta", Some("1.1.0"), None, "5");
     db.commit_channel(&delete).await.unwrap();
     assert!(

@@ -176,6 +176,10 @@ impl RegistryDb for MemoryDb {
         Ok(seq)
     }
 
+    async fn package_head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>> {
+        Ok(self.lock()?.packages.get(id).map(|view| view.head))
+    }
+
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
         let s = self.lock()?;
         Ok(s.packages.get(id).map(|view| {

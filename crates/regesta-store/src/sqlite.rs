@@ -429,6 +429,13 @@ impl RegistryDb for SqliteDb {
         Ok(seq)
     }
 
+    async fn package_head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let query = sqlx::query("SELECT head_event, head_time FROM packages WHERE id = ?1")
+            .bind(id.as_str());
+        fetch_opt(&mut conn, query, head_row).await
+    }
+
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let head = fetch_opt(

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Version};
+use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -32,6 +32,10 @@ pub trait RegistryDb: Send + Sync + 'static {
 
     /// The package's releases, channels and head event.
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>>;
+
+    /// Only the package's head event and its time: one row, so validators
+    /// and cache checks never load the whole package.
+    async fn package_head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>>;
 
     /// One release.
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>>;

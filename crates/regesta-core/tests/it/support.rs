@@ -55,6 +55,7 @@ pub(crate) fn harness(dir: &Path, binding: &str, now: &str) -> Harness {
         bindings: Arc::new(bindings),
         clock: clock.clone(),
         timestamp_tolerance_ms: 600_000,
+        views: Arc::default(),
     };
     Harness {
         registry,

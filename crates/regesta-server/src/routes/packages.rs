@@ -29,21 +29,23 @@ pub(super) async fn package_state(
     headers: HeaderMap,
 ) -> ApiResult {
     let id = package_id(&params)?;
-    let view = state.registry().package_state(&id).await?;
-    let etag = format!("W/\"{}\"", view.head_event);
-    let response_headers = mutable_headers(&etag, Some(view.head_time));
+    // Conditional requests are answered from the head row alone.
+    let (head, head_time) = state.registry().package_head(&id).await?;
+    let etag = format!("W/\"{head}\"");
     let unchanged = if headers.contains_key(axum::http::header::IF_NONE_MATCH) {
         matches_if_none_match(&headers, &etag)
     } else {
-        not_modified_since(&headers, view.head_time)
+        not_modified_since(&headers, head_time)
     };
     if unchanged {
-        return Ok(not_modified(&response_headers));
+        return Ok(not_modified(&mutable_headers(&etag, Some(head_time))));
     }
+    let view = state.registry().package_state(&id).await?;
+    let etag = format!("W/\"{}\"", view.head_event);
     Ok(bytes_response(
         StatusCode::OK,
         view.body,
-        response_headers,
+        mutable_headers(&etag, Some(view.head_time)),
         !is_head(&method),
     ))
 }

@@ -46,6 +46,7 @@ pub(crate) fn app(
             Timestamp::parse(now).unwrap().unix_millis(),
         ))),
         timestamp_tolerance_ms: 600_000,
+        views: Arc::default(),
     };
     let mut config = Config {
         dev: true,
