@@ -128,3 +128,88 @@ async fn a_body_that_differs_from_the_signed_intent_is_refused() {
     ));
     assert_eq!(db.stats().await.unwrap(), regesta_store::Stats::default());
 }
+
+#[tokio::test]
+async fn a_domain_without_a_binding_cannot_publish() {
+    let Some(dir) = vectors_dir() else { return };
+    let h = harness(&dir, "dev-binding/domain-binding.json", SIGNED_AT);
+    let registry = regesta_core::Registry {
+        bindings: std::sync::Arc::new(regesta_trust::StaticBindings::new()),
+        ..h.registry
+    };
+    let err = registry.publish(captured_request(&dir)).await.unwrap_err();
+    let CoreError::Unauthorized(trust) = err else {
+        panic!("expected 401, got {err:?}")
+    };
+    assert_eq!(trust.message, "Domain binding not found");
+    assert_eq!(h.db.stats().await.unwrap(), regesta_store::Stats::default());
+}
+
+fn with_binding(h: &crate::support::Harness, binding: &str) -> regesta_core::Registry {
+    let mut bindings = regesta_trust::StaticBindings::new();
+    bindings
+        .insert(
+            &regesta_protocol::OwnerDomain::parse("dev.localhost").unwrap(),
+            Bytes::from(binding.to_owned()),
+        )
+        .unwrap();
+    regesta_core::Registry {
+        bindings: std::sync::Arc::new(bindings),
+        ..h.registry.clone()
+    }
+}
+
+#[tokio::test]
+async fn bindings_that_do_not_vouch_for_the_signature_refuse_the_publish() {
+    let Some(dir) = vectors_dir() else { return };
+    let h = harness(&dir, "dev-binding/domain-binding.json", SIGNED_AT);
+    let other_key = "kVWgM5g2--WMnqrbDn2t-_xke3DEEFn0-OJ2NylBgj0";
+    let binding = |kid: &str, x: &str, extra: &str| {
+        format!(
+            r#"{{"domain":"dev.localhost","keys":[{{"alg":"EdDSA","kid":"{kid}","publicKeyJwk":{{"crv":"Ed25519","kty":"OKP","x":"{x}"}},"use":"regesta-write"{extra}}}],"object":"regesta.domain-binding"}}"#
+        )
+    };
+    let real = "1qPiOT_-xbOiQV7WdcuD4HrJyt6rKwSyY7YHI4goLoE";
+    let cases = [
+        (
+            binding("ed25519:dev-localhost", other_key, ""),
+            "Invalid write authorization signature",
+        ),
+        (
+            binding("ed25519:other", real, ""),
+            "Domain binding key not found or inactive",
+        ),
+        (
+            binding(
+                "ed25519:dev-localhost",
+                real,
+                r#","expiresAt":"2026-01-01T00:00:00.000Z""#,
+            ),
+            "Domain binding key not found or inactive",
+        ),
+        (
+            binding(
+                "ed25519:dev-localhost",
+                real,
+                r#","createdAt":"2027-01-01T00:00:00.000Z""#,
+            ),
+            "Domain binding key not found or inactive",
+        ),
+        (
+            binding("ed25519:dev-localhost", real, "").replace("dev.localhost", "other.localhost"),
+            "Invalid domain binding",
+        ),
+        ("not json".to_owned(), "Invalid domain binding"),
+    ];
+    for (bytes, message) in cases {
+        let err = with_binding(&h, &bytes)
+            .publish(captured_request(&dir))
+            .await
+            .unwrap_err();
+        let CoreError::Unauthorized(trust) = err else {
+            panic!("expected 401, got {err:?}")
+        };
+        assert_eq!(trust.message, message, "{bytes}");
+    }
+    assert_eq!(h.db.stats().await.unwrap(), regesta_store::Stats::default());
+}
