@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use regesta_client::publish::{ArtifactUpload, Ed25519Signer, PublishInput, build};
+use regesta_client::publish::{ArtifactUpload, PublishInput, build};
+use regesta_client::sign::Signer;
 use regesta_protocol::keys::signing_key_from_d;
 use regesta_protocol::{ReleaseConfig, Timestamp};
 
@@ -75,7 +76,7 @@ fn now() -> Timestamp {
     Timestamp::from_unix_millis(i64::try_from(millis).unwrap()).unwrap()
 }
 
-fn signed_publish(name: &str, signer: &Ed25519Signer) -> regesta_client::publish::PublishRequest {
+fn signed_publish(name: &str, signer: &Signer) -> regesta_client::publish::PublishRequest {
     let config = ReleaseConfig::from_json(serde_json::json!({
         "id": format!("npm:dev.localhost/{name}"),
         "provenance": {"level": "source-attached"},
@@ -99,7 +100,7 @@ fn signed_publish(name: &str, signer: &Ed25519Signer) -> regesta_client::publish
 
 /// Publishes `crash-<n>` packages as fast as possible until the server
 /// stops answering; returns the names it acknowledged with 201.
-async fn publish_until_killed(base: &str, start_at: usize, signer: &Ed25519Signer) -> Vec<String> {
+async fn publish_until_killed(base: &str, start_at: usize, signer: &Signer) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
     for n in start_at.. {
@@ -175,7 +176,7 @@ async fn check_consistent(base: &str, acknowledged: &[String]) -> usize {
 async fn sigkill_during_publishes_loses_no_acknowledged_write() {
     let data = tempfile::tempdir().unwrap();
     let key: serde_json::Value = serde_json::from_str(DEMO_KEY).unwrap();
-    let signer = Ed25519Signer {
+    let signer = Signer::Ed25519 {
         kid: "ed25519:dev-localhost".into(),
         key: signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap(),
     };

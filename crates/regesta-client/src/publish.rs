@@ -1,15 +1,15 @@
 //! A signed `POST /releases` request: digests, the artifact descriptor
 //! digest, the write intent, its Ed25519 signature and the multipart body.
 
-use ed25519_dalek::SigningKey;
-use regesta_protocol::keys::sign_ed25519;
 use regesta_protocol::manifest::{SignedArtifactDescriptor, artifact_descriptor_digest};
 use regesta_protocol::{
     ChannelName, Digest, IntentAction, OwnerDomain, ReleaseConfig, Text, Timestamp,
-    WriteAuthorization, WriteIntent, authorization::AuthSignature,
+    WriteAuthorization, WriteIntent,
 };
 use serde_json::json;
 use thiserror::Error;
+
+use crate::sign::Signer;
 
 /// Why a request could not be built.
 #[derive(Debug, Error)]
@@ -51,15 +51,6 @@ pub struct PublishInput {
     pub artifacts: Vec<ArtifactUpload>,
 }
 
-/// An Ed25519 signing key with its kid.
-#[derive(Debug, Clone)]
-pub struct Ed25519Signer {
-    /// Key id in the owner domain's binding.
-    pub kid: String,
-    /// The key.
-    pub key: SigningKey,
-}
-
 /// A built request: its multipart body and content type.
 #[derive(Debug, Clone)]
 pub struct PublishRequest {
@@ -95,7 +86,7 @@ fn descriptors(input: &PublishInput) -> Result<Vec<SignedArtifactDescriptor>, Bu
 /// A config without version or an invalid descriptor field.
 pub fn build(
     input: &PublishInput,
-    signer: &Ed25519Signer,
+    signer: &Signer,
     timestamp: Timestamp,
     nonce: &str,
 ) -> Result<PublishRequest, BuildError> {
@@ -115,12 +106,7 @@ pub fn build(
             artifact_descriptor_digest: artifact_descriptor_digest(&described)?,
         },
     };
-    let signature = sign_ed25519(&signer.key, &intent.signing_bytes()?);
-    let authorization = WriteAuthorization {
-        kid: signer.kid.clone(),
-        payload: intent,
-        signature: AuthSignature::EdDsa(signature),
-    };
+    let authorization = signer.sign(intent)?;
     let artifacts_json: Vec<serde_json::Value> = input
         .artifacts
         .iter()
@@ -217,7 +203,7 @@ mod tests {
             }],
         };
         let private = read_json(&dir, "dev-binding/private-key.json");
-        let signer = Ed25519Signer {
+        let signer = Signer::Ed25519 {
             kid: "ed25519:dev-localhost".into(),
             key: signing_key_from_d(private["privateKeyJwk"]["d"].as_str().unwrap()).unwrap(),
         };

@@ -1,0 +1,51 @@
+//! Signing write intents with an owner domain's key.
+
+use ed25519_dalek::SigningKey;
+use regesta_protocol::authorization::AuthSignature;
+use regesta_protocol::keys::{sign_ed25519, sign_sshsig};
+use regesta_protocol::{ProtocolError, WriteAuthorization, WriteIntent};
+
+/// A key that signs write intents.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// An Ed25519 key from a private-key JWK file.
+    Ed25519 {
+        /// Key id in the binding.
+        kid: String,
+        /// The key.
+        key: SigningKey,
+    },
+    /// An OpenSSH `ssh-ed25519` private key (unencrypted).
+    Ssh {
+        /// Key id in the binding (`ssh-ed25519:<fingerprint>` by default).
+        kid: String,
+        /// The key.
+        key: Box<ssh_key::PrivateKey>,
+    },
+}
+
+impl Signer {
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        match self {
+            Self::Ed25519 { kid, .. } | Self::Ssh { kid, .. } => kid,
+        }
+    }
+
+    /// Signs `intent` over its canonical bytes.
+    ///
+    /// # Errors
+    /// SSH signing failure (encrypted key) or canonicalization failure.
+    pub fn sign(&self, intent: WriteIntent) -> Result<WriteAuthorization, ProtocolError> {
+        let message = intent.signing_bytes()?;
+        let signature = match self {
+            Self::Ed25519 { key, .. } => AuthSignature::EdDsa(sign_ed25519(key, &message)),
+            Self::Ssh { key, .. } => AuthSignature::SshEd25519(sign_sshsig(key, &message)?),
+        };
+        Ok(WriteAuthorization {
+            kid: self.kid().to_owned(),
+            payload: intent,
+            signature,
+        })
+    }
+}
