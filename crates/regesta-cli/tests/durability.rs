@@ -178,7 +178,7 @@ async fn sigkill_during_publishes_loses_no_acknowledged_write() {
     let key: serde_json::Value = serde_json::from_str(DEMO_KEY).unwrap();
     let signer = Signer::Ed25519 {
         kid: "ed25519:dev-localhost".into(),
-        key: signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap(),
+        key: Box::new(signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap()),
     };
     let mut acknowledged: Vec<String> = Vec::new();
     let mut next = 0;

@@ -92,7 +92,7 @@ impl RegistryClient {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(300))
+            .timeout(Duration::from_mins(5))
             .user_agent(concat!("regesta-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| HttpError::Transport {

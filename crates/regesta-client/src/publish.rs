@@ -205,7 +205,9 @@ mod tests {
         let private = read_json(&dir, "dev-binding/private-key.json");
         let signer = Signer::Ed25519 {
             kid: "ed25519:dev-localhost".into(),
-            key: signing_key_from_d(private["privateKeyJwk"]["d"].as_str().unwrap()).unwrap(),
+            key: Box::new(
+                signing_key_from_d(private["privateKeyJwk"]["d"].as_str().unwrap()).unwrap(),
+            ),
         };
         let payload = &captured["payload"];
         let request = build(

@@ -13,7 +13,7 @@ pub enum Signer {
         /// Key id in the binding.
         kid: String,
         /// The key.
-        key: SigningKey,
+        key: Box<SigningKey>,
     },
     /// An OpenSSH `ssh-ed25519` private key (unencrypted).
     Ssh {
