@@ -1,5 +1,5 @@
-//! The `regesta` command: `regesta serve` runs the registry; the client
-//! commands (publish, verify, mirror, …) arrive with the CLI issue.
+//! The `regesta` command: the registry server (`regesta serve`) and the
+//! client for publishers, auditors and mirror operators.
 #![expect(
     clippy::doc_markdown,
     reason = "doc comments of the clap types are --help text, not rustdoc"
@@ -9,16 +9,60 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+mod archive;
+mod keys;
+mod printer;
+mod project;
 mod serve;
+mod verify;
+mod write;
 
-/// Regesta: a verifiable package registry.
+use printer::Printer;
+
+/// Regesta: a package registry you can verify instead of trust.
 #[derive(Debug, Parser)]
 #[command(name = "regesta", version, about, long_about = None)]
 struct Cli {
+    /// Print one JSON document instead of human text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Print more detail.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the registry is.
+#[derive(Debug, Args)]
+struct RegistryArg {
+    /// Registry URL.
+    #[arg(
+        long,
+        env = "REGESTA_REGISTRY",
+        default_value = "http://127.0.0.1:4321"
+    )]
+    registry: String,
+}
+
+/// Which key signs a write.
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// Private key file written by `regesta keygen` (private-key.json).
+    #[arg(long, value_name = "FILE")]
+    auth_key: Option<PathBuf>,
+    /// Unencrypted OpenSSH ssh-ed25519 private key.
+    #[arg(long, value_name = "FILE")]
+    ssh_key: Option<PathBuf>,
+    /// Key id in the domain binding (default: the key file's kid, or the
+    /// ssh-ed25519:<fingerprint> of an SSH key).
+    #[arg(long)]
+    kid: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -34,6 +78,142 @@ enum Command {
     ///   REGESTA_DATA_DIR=/var/lib/regesta regesta serve --host 0.0.0.0
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Create a signing key and the domain binding that authorizes it.
+    ///
+    /// Examples:
+    ///   regesta keygen ./keys --domain example.com
+    ///   regesta keygen --ssh ~/.ssh/id_ed25519.pub --domain example.com
+    #[command(verbatim_doc_comment)]
+    Keygen {
+        /// Output directory (private-key.json, public-key.json, domain-binding.json).
+        #[arg(required_unless_present = "ssh")]
+        dir: Option<PathBuf>,
+        /// The owner domain the key writes for.
+        #[arg(long)]
+        domain: String,
+        /// Key id (default: a random ed25519:… id).
+        #[arg(long)]
+        kid: Option<String>,
+        /// Print the binding for an existing ssh-ed25519 public key (line or .pub file).
+        #[arg(long, value_name = "PUB")]
+        ssh: Option<String>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Publish a release signed by the owner domain's key.
+    ///
+    /// An npm project's id comes from package.json "@domain/name" (or
+    /// regesta.json "id"); its install tarball from `npm pack` (`pnpm pack`
+    /// when pnpm-lock.yaml exists); the source archive from regesta.json
+    /// source.include/exclude, built deterministically.
+    ///
+    /// Examples:
+    ///   regesta publish --auth-key keys/private-key.json
+    ///   regesta publish ./pkg --ssh-key ~/.ssh/id_ed25519 --registry https://registry.example
+    ///   regesta publish --dry-run
+    ///   regesta publish --id pypi:example.com/tool --version 1.0.0 \
+    ///       --artifact dist/tool-1.0.0-py3-none-any.whl --format wheel --role install
+    #[command(verbatim_doc_comment)]
+    Publish {
+        /// Project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Show what would be published without sending anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Package id (overrides regesta.json and package.json).
+        #[arg(long)]
+        id: Option<String>,
+        /// Version (overrides regesta.json and package.json).
+        #[arg(long)]
+        version: Option<String>,
+        /// An artifact file to publish instead of `npm pack`'s tarball.
+        #[arg(long, requires_all = ["format"])]
+        artifact: Option<PathBuf>,
+        /// The artifact's format (with --artifact).
+        #[arg(long)]
+        format: Option<String>,
+        /// The artifact's role (with --artifact).
+        #[arg(long, default_value = "install")]
+        role: String,
+        /// The artifact's media type (with --artifact).
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+    },
+    /// Move or delete a channel (dist-tag), signed by the owner domain.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Verify one release from public data: envelope, event, manifest,
+    /// source and artifacts, digests and transport headers.
+    ///
+    /// Exit code: 0 ok, 1 problems found, 2 could not check.
+    ///
+    /// Example: regesta verify npm:example.com/sdk@1.0.0
+    #[command(verbatim_doc_comment)]
+    Verify {
+        /// <id>@<version>
+        target: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Verify a package: every release, and its state replayed from the log.
+    ///
+    /// Example: regesta verify-package npm:example.com/sdk
+    #[command(verbatim_doc_comment)]
+    VerifyPackage {
+        /// Package id.
+        id: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Verify the whole event log: ids, refetches, duplicates, channel
+    /// consistency.
+    ///
+    /// Example: regesta verify-log --registry https://registry.example
+    #[command(verbatim_doc_comment)]
+    VerifyLog {
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelCommand {
+    /// Point a channel at a published version.
+    ///
+    /// Example: regesta channel set npm:example.com/sdk beta 1.1.0-rc.1 --auth-key keys/private-key.json
+    #[command(verbatim_doc_comment)]
+    Set {
+        /// Package id.
+        id: String,
+        /// Channel name.
+        channel: String,
+        /// Target version.
+        version: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Delete a channel.
+    ///
+    /// Example: regesta channel rm npm:example.com/sdk beta --auth-key keys/private-key.json
+    #[command(verbatim_doc_comment)]
+    Rm {
+        /// Package id.
+        id: String,
+        /// Channel name.
+        channel: String,
+        #[command(flatten)]
+        registry: RegistryArg,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 /// Flags of `regesta serve` (each overrides its environment variable).
@@ -54,9 +234,135 @@ struct ServeArgs {
     dev: bool,
 }
 
+fn signer(key: &KeyArgs) -> anyhow::Result<regesta_client::sign::Signer> {
+    keys::load_signer(
+        key.auth_key.as_ref(),
+        key.ssh_key.as_ref(),
+        key.kid.as_deref(),
+    )
+}
+
+async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
+    match command {
+        Command::Serve(_) => Ok(2),
+        Command::Keygen {
+            dir,
+            domain,
+            kid,
+            ssh,
+            force,
+        } => {
+            match (ssh, dir) {
+                (Some(public), _) => keys::keygen_ssh(&public, &domain, kid.as_deref(), printer)?,
+                (None, Some(dir)) => keys::keygen(&dir, &domain, kid.as_deref(), force, printer)?,
+                (None, None) => anyhow::bail!("give an output directory or --ssh"),
+            }
+            Ok(0)
+        }
+        Command::Publish {
+            dir,
+            registry,
+            key,
+            dry_run,
+            id,
+            version,
+            artifact,
+            format,
+            role,
+            media_type,
+        } => {
+            let overrides = project::Overrides {
+                id,
+                version,
+                artifact: artifact.map(|file| project::GenericArtifact {
+                    file,
+                    format: format.unwrap_or_default(),
+                    role,
+                    media_type,
+                }),
+            };
+            let signer = if dry_run && key.auth_key.is_none() && key.ssh_key.is_none() {
+                None
+            } else {
+                Some(signer(&key)?)
+            };
+            write::publish(
+                &dir,
+                &registry.registry,
+                signer.as_ref(),
+                &overrides,
+                dry_run,
+                printer,
+            )
+            .await?;
+            Ok(0)
+        }
+        Command::Channel(ChannelCommand::Set {
+            id,
+            channel,
+            version,
+            registry,
+            key,
+        }) => {
+            write::channel(
+                &registry.registry,
+                &signer(&key)?,
+                &id,
+                &channel,
+                Some(&version),
+                printer,
+            )
+            .await?;
+            Ok(0)
+        }
+        Command::Channel(ChannelCommand::Rm {
+            id,
+            channel,
+            registry,
+            key,
+        }) => {
+            write::channel(
+                &registry.registry,
+                &signer(&key)?,
+                &id,
+                &channel,
+                None,
+                printer,
+            )
+            .await?;
+            Ok(0)
+        }
+        Command::Verify { target, registry } => {
+            verify::verify(&registry.registry, &target, printer).await
+        }
+        Command::VerifyPackage { id, registry } => {
+            verify::verify_package(&registry.registry, &id, printer).await
+        }
+        Command::VerifyLog { registry } => verify::verify_log(&registry.registry, printer).await,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve::run(&args),
+    let printer = Printer::new(cli.json, cli.quiet, cli.verbose);
+    if let Command::Serve(args) = &cli.command {
+        return serve::run(args);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            printer.error(&error.into());
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command, &printer)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            printer.error(&error);
+            ExitCode::from(2)
+        }
     }
 }

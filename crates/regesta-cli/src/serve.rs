@@ -26,6 +26,7 @@ fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     if args.dev {
         config.dev = true;
     }
+    config.validate()?;
     Ok(config)
 }
 

@@ -6,10 +6,11 @@
     reason = "test helpers panic on failure by design"
 )]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use support::start;
 
 use regesta_client::publish::{ArtifactUpload, PublishInput, build};
 use regesta_client::sign::Signer;
@@ -17,41 +18,6 @@ use regesta_protocol::keys::signing_key_from_d;
 use regesta_protocol::{ReleaseConfig, Timestamp};
 
 const DEMO_KEY: &str = include_str!("../../regesta-server/src/dev/demo-private-key.json");
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-/// Starts `regesta serve --dev --port 0` on `data` and waits for its
-/// listening line.
-fn start(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_regesta"))
-        .args(["serve", "--dev", "--port", "0", "--data-dir"])
-        .arg(data)
-        .env_remove("REGESTA_DEV_BINDINGS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let address = loop {
-        assert!(Instant::now() < deadline, "server did not start");
-        let line = lines.next().unwrap().unwrap();
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if let Some(address) = value["fields"]["address"].as_str() {
-            break address.to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base: format!("http://{address}"),
-    }
-}
 
 fn tarball(name: &str, version: &str) -> Vec<u8> {
     let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"{version}"}}"#);

@@ -2,45 +2,11 @@
 //! mirror recomputes to check the registry's materialized view.
 
 use regesta_protocol::json::parse_strict;
-use regesta_protocol::{EventBody, PackageId, PackageState, PackageStateRelease, SealedEvent};
+use regesta_protocol::{PackageId, PackageState, SealedEvent};
 
 use crate::error::CoreError;
 use crate::reads::{MAX_PAGE_LIMIT, PageQuery};
 use crate::registry::Registry;
-
-/// Applies one event to `state` (events of other packages are ignored).
-pub fn apply(state: &mut PackageState, event: &SealedEvent) {
-    if event.event.package() != &state.id {
-        return;
-    }
-    match &event.event.body {
-        EventBody::ReleasePublished {
-            version,
-            manifest_digest,
-            channel,
-            ..
-        } => {
-            state.releases.push(PackageStateRelease {
-                created_at: event.event.timestamp,
-                manifest_digest: *manifest_digest,
-                version: version.clone(),
-            });
-            state
-                .channels
-                .insert(channel.as_str().to_owned(), version.clone());
-        }
-        EventBody::ChannelUpdated {
-            channel, version, ..
-        } => {
-            state
-                .channels
-                .insert(channel.as_str().to_owned(), version.clone());
-        }
-        EventBody::ChannelDeleted { channel, .. } => {
-            state.channels.remove(channel.as_str());
-        }
-    }
-}
 
 impl Registry {
     /// Replays the whole event log for `id`, re-verifying every event id on
@@ -73,7 +39,7 @@ impl Registry {
                     .ok_or_else(|| {
                         CoreError::internal(format!("event {} is corrupt", stored.id))
                     })?;
-                apply(&mut state, &sealed);
+                state.apply(&sealed);
             }
         }
         state.sort_releases();

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
+use crate::event::{EventBody, SealedEvent};
 use crate::ids::{PackageId, Version};
 use crate::manifest::ObjectDescriptor;
 use crate::timestamp::Timestamp;
@@ -50,6 +51,39 @@ impl PackageState {
             id,
             object: "regesta.package-state".to_owned(),
             releases: Vec::new(),
+        }
+    }
+
+    /// Applies one event (events of other packages are ignored): how anyone
+    /// replays package state from the public event log.
+    pub fn apply(&mut self, event: &SealedEvent) {
+        if event.event.package() != &self.id {
+            return;
+        }
+        match &event.event.body {
+            EventBody::ReleasePublished {
+                version,
+                manifest_digest,
+                channel,
+                ..
+            } => {
+                self.releases.push(PackageStateRelease {
+                    created_at: event.event.timestamp,
+                    manifest_digest: *manifest_digest,
+                    version: version.clone(),
+                });
+                self.channels
+                    .insert(channel.as_str().to_owned(), version.clone());
+            }
+            EventBody::ChannelUpdated {
+                channel, version, ..
+            } => {
+                self.channels
+                    .insert(channel.as_str().to_owned(), version.clone());
+            }
+            EventBody::ChannelDeleted { channel, .. } => {
+                self.channels.remove(channel.as_str());
+            }
         }
     }
 

@@ -175,13 +175,21 @@ impl Config {
                 *slot = integer(name, &v, positive)?;
             }
         }
-        if !config.dev_bindings.is_empty() && !config.dev {
+        Ok(config)
+    }
+
+    /// Checks combinations once flags and environment are merged.
+    ///
+    /// # Errors
+    /// Dev binding files without dev mode.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.dev_bindings.is_empty() && !self.dev {
             return Err(err(
                 "REGESTA_DEV_BINDINGS",
                 "needs dev mode (REGESTA_DEV=true or --dev)",
             ));
         }
-        Ok(config)
+        Ok(())
     }
 }
 

@@ -1,0 +1,197 @@
+//! `regesta keygen` and loading signing keys for writes.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use regesta_client::sign::Signer;
+use regesta_protocol::OwnerDomain;
+use regesta_protocol::keys::{Ed25519Jwk, SshEd25519Key, signing_key_from_d};
+use serde_json::json;
+
+use crate::printer::Printer;
+
+/// Writes `value` as pretty JSON, refusing to overwrite unless `force`;
+/// private files are created with mode 0600.
+fn write_json(
+    path: &Path,
+    value: &serde_json::Value,
+    force: bool,
+    private: bool,
+) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| {
+        format!(
+            "cannot create {} (use --force to overwrite)",
+            path.display()
+        )
+    })?;
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    bytes
+}
+
+/// A random nonce for a write intent (16 bytes, base64url).
+pub(crate) fn nonce() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
+/// `regesta keygen <dir> --domain D [--kid K]`: a new Ed25519 key pair and
+/// the binding to publish at `https://D/.well-known/regesta.json`.
+pub(crate) fn keygen(
+    dir: &Path,
+    domain: &str,
+    kid: Option<&str>,
+    force: bool,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let domain =
+        OwnerDomain::parse(domain).context("--domain must be a lowercase DNS domain with a dot")?;
+    let key = SigningKey::from_bytes(&random_bytes::<32>());
+    let x = Ed25519Jwk::from_key(key.verifying_key()).x();
+    let d = URL_SAFE_NO_PAD.encode(key.to_bytes());
+    let kid = kid.map_or_else(
+        || format!("ed25519:{}", URL_SAFE_NO_PAD.encode(random_bytes::<8>())),
+        str::to_owned,
+    );
+    let public = json!({
+        "alg": "EdDSA",
+        "kid": kid,
+        "publicKeyJwk": {"crv": "Ed25519", "kty": "OKP", "x": x},
+        "use": "regesta-write",
+    });
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let private_path = dir.join("private-key.json");
+    let public_path = dir.join("public-key.json");
+    let binding_path = dir.join("domain-binding.json");
+    write_json(
+        &private_path,
+        &json!({"kid": kid, "privateKeyJwk": {"crv": "Ed25519", "d": d, "kty": "OKP", "x": x}}),
+        force,
+        true,
+    )?;
+    write_json(&public_path, &public, force, false)?;
+    write_json(
+        &binding_path,
+        &json!({"domain": domain.as_str(), "keys": [public], "object": "regesta.domain-binding"}),
+        force,
+        false,
+    )?;
+    printer.result(
+        &format!(
+            "{} key {kid}\n  private key  {} (keep secret; mode 0600)\n  binding      {}\n\nPublish the binding at https://{domain}/.well-known/regesta.json\n(served as application/json, no redirects), then:\n  regesta publish --auth-key {}",
+            printer.ok("created"),
+            private_path.display(),
+            binding_path.display(),
+            private_path.display()
+        ),
+        &json!({
+            "kid": kid,
+            "privateKey": private_path,
+            "publicKey": public_path,
+            "domainBinding": binding_path,
+            "bindingUrl": format!("https://{domain}/.well-known/regesta.json"),
+        }),
+    );
+    Ok(())
+}
+
+/// Reads an `ssh-ed25519` public key given as a key line or a `.pub` path.
+pub(crate) fn ssh_public_key(value: &str) -> anyhow::Result<SshEd25519Key> {
+    let text = if value.trim_start().starts_with("ssh-ed25519 ") {
+        value.to_owned()
+    } else {
+        std::fs::read_to_string(value).with_context(|| format!("cannot read public key {value}"))?
+    };
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("ssh-ed25519 "))
+        .context("no ssh-ed25519 key line found")?;
+    Ok(SshEd25519Key::parse(line)?)
+}
+
+/// `regesta keygen --ssh PUB --domain D`: the binding entry for an existing
+/// OpenSSH key.
+pub(crate) fn keygen_ssh(
+    public: &str,
+    domain: &str,
+    kid: Option<&str>,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let domain =
+        OwnerDomain::parse(domain).context("--domain must be a lowercase DNS domain with a dot")?;
+    let key = ssh_public_key(public)?;
+    let kid = kid.map_or_else(|| key.kid(), str::to_owned);
+    let entry =
+        json!({"alg": "ssh-ed25519", "kid": kid, "publicKey": key.line(), "use": "regesta-write"});
+    let binding =
+        json!({"domain": domain.as_str(), "keys": [entry], "object": "regesta.domain-binding"});
+    printer.result(&serde_json::to_string_pretty(&binding)?, &binding);
+    Ok(())
+}
+
+/// The signer named by the publish/channel flags.
+pub(crate) fn load_signer(
+    auth_key: Option<&PathBuf>,
+    ssh_key: Option<&PathBuf>,
+    kid: Option<&str>,
+) -> anyhow::Result<Signer> {
+    match (auth_key, ssh_key) {
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let file: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            let d = file["privateKeyJwk"]["d"].as_str().context(
+                "the key file has no privateKeyJwk.d (expected regesta keygen's private-key.json)",
+            )?;
+            let file_kid = file["kid"].as_str().context("the key file has no kid")?;
+            Ok(Signer::Ed25519 {
+                kid: kid.unwrap_or(file_kid).to_owned(),
+                key: Box::new(signing_key_from_d(d)?),
+            })
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let key = ssh_key::PrivateKey::from_openssh(&text)
+                .with_context(|| format!("{} is not an OpenSSH private key", path.display()))?;
+            if key.is_encrypted() {
+                bail!(
+                    "{} is encrypted; decrypt it or use an unencrypted key for regesta",
+                    path.display()
+                );
+            }
+            let public = SshEd25519Key::parse(&key.public_key().to_openssh()?)?;
+            Ok(Signer::Ssh {
+                kid: kid.map_or_else(|| public.kid(), str::to_owned),
+                key: Box::new(key),
+            })
+        }
+        (None, None) => {
+            bail!("a write needs a key: --auth-key <private-key.json> or --ssh-key <id_ed25519>")
+        }
+        (Some(_), Some(_)) => bail!("give either --auth-key or --ssh-key, not both"),
+    }
+}

@@ -1,0 +1,403 @@
+//! `regesta verify`, `verify-package` and `verify-log`: check a registry from
+//! public data only. Every event is refetched by id and its id recomputed,
+//! every object re-hashed, transport headers checked against the v0 rules,
+//! and package state replayed from the log. Problems are collected, not
+//! thrown: exit 0 (ok), 1 (problems), 2 (could not check).
+
+use std::collections::{BTreeMap, HashSet};
+
+use anyhow::{Context as _, bail};
+use regesta_client::http::{RegistryClient, Reply};
+use regesta_protocol::json::{parse_strict, to_canonical_vec};
+use regesta_protocol::{
+    Digest, EventBody, ObjectDescriptor, PackageId, PackageState, ReleaseManifest, SealedEvent,
+    Version,
+};
+use serde_json::json;
+
+use crate::printer::Printer;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Problems found so far.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    problems: Vec<String>,
+    checked: usize,
+}
+
+impl Findings {
+    fn problem(&mut self, text: String) {
+        self.problems.push(text);
+    }
+
+    fn check(&mut self, ok: bool, text: impl FnOnce() -> String) {
+        self.checked += 1;
+        if !ok {
+            self.problem(text());
+        }
+    }
+
+    /// Transport rules every immutable read must follow.
+    fn immutable_headers(&mut self, what: &str, reply: &Reply, etag: &str) {
+        self.check(reply.header("cache-control") == Some(IMMUTABLE), || {
+            format!(
+                "{what}: Cache-Control is {:?}, expected {IMMUTABLE:?}",
+                reply.header("cache-control")
+            )
+        });
+        self.check(reply.header("etag") == Some(etag), || {
+            format!(
+                "{what}: ETag is {:?}, expected {etag:?}",
+                reply.header("etag")
+            )
+        });
+        self.exact_length(what, reply);
+    }
+
+    fn exact_length(&mut self, what: &str, reply: &Reply) {
+        let declared = reply
+            .header("content-length")
+            .and_then(|v| v.parse::<usize>().ok());
+        self.check(declared.is_none_or(|n| n == reply.body.len()), || {
+            format!(
+                "{what}: Content-Length {declared:?} but {} bytes received",
+                reply.body.len()
+            )
+        });
+    }
+
+    /// Reports and returns the exit code.
+    pub(crate) fn finish(self, subject: &str, printer: &Printer) -> u8 {
+        let ok = self.problems.is_empty();
+        let human = if ok {
+            format!("{} {subject} ({} checks)", printer.ok("ok"), self.checked)
+        } else {
+            let mut lines = vec![format!("{} problem(s) in {subject}:", self.problems.len())];
+            lines.extend(
+                self.problems
+                    .iter()
+                    .map(|p| format!("  {} {p}", printer.problem_prefix())),
+            );
+            lines.join("\n")
+        };
+        printer.result(&human, &json!({"subject": subject, "ok": ok, "checks": self.checked, "problems": self.problems}));
+        u8::from(!ok)
+    }
+}
+
+fn segment(id: &PackageId) -> String {
+    id.to_path_segment()
+}
+
+async fn get_ok(client: &RegistryClient, path: &str) -> anyhow::Result<Reply> {
+    let reply = client.get(path).await?;
+    if reply.status != 200 {
+        bail!("GET {path}: {}", reply.error_message());
+    }
+    Ok(reply)
+}
+
+/// Fetches `/events/sha256/<hex>` and checks it is the canonical event with
+/// that id.
+async fn check_event(
+    client: &RegistryClient,
+    id: &Digest,
+    f: &mut Findings,
+) -> anyhow::Result<Option<SealedEvent>> {
+    let path = format!("/events/sha256/{}", id.hex());
+    let reply = get_ok(client, &path).await?;
+    f.immutable_headers(&path, &reply, &format!("W/\"{id}\""));
+    let parsed = parse_strict(&reply.body, reply.body.len())
+        .ok()
+        .and_then(|v| SealedEvent::from_json(&v).ok());
+    let Some(event) = parsed else {
+        f.problem(format!(
+            "{path}: not a valid event whose id matches its content"
+        ));
+        return Ok(None);
+    };
+    f.check(event.id == *id, || {
+        format!(
+            "{path}: event id {} differs from the requested {id}",
+            event.id
+        )
+    });
+    let served = event.served_bytes()?;
+    f.check(served == reply.body.as_ref(), || {
+        format!("{path}: bytes are not the canonical event plus newline")
+    });
+    Ok(Some(event))
+}
+
+/// Fetches an object and checks its digest, size and headers.
+async fn check_object(
+    client: &RegistryClient,
+    descriptor: &ObjectDescriptor,
+    f: &mut Findings,
+) -> anyhow::Result<Option<bytes::Bytes>> {
+    let path = format!("/objects/{}", descriptor.digest);
+    let reply = get_ok(client, &path).await?;
+    f.immutable_headers(&path, &reply, &format!("\"{}\"", descriptor.digest));
+    f.check(Digest::of(&reply.body) == descriptor.digest, || {
+        format!("{path}: bytes hash to {}", Digest::of(&reply.body))
+    });
+    f.check(reply.body.len() as u64 == descriptor.size, || {
+        format!(
+            "{path}: {} bytes, descriptor says {}",
+            reply.body.len(),
+            descriptor.size
+        )
+    });
+    f.check(
+        reply.header("content-type") == Some(descriptor.media_type.as_str()),
+        || {
+            format!(
+                "{path}: Content-Type {:?}, descriptor says {}",
+                reply.header("content-type"),
+                descriptor.media_type
+            )
+        },
+    );
+    Ok(Some(reply.body))
+}
+
+/// Checks one release end to end.
+pub(crate) async fn check_release(
+    client: &RegistryClient,
+    id: &PackageId,
+    version: &Version,
+    f: &mut Findings,
+) -> anyhow::Result<()> {
+    let path = format!(
+        "/packages/{}/releases/{}",
+        segment(id),
+        regesta_protocol::ids::encode_uri_component(version.as_str())
+    );
+    let reply = get_ok(client, &path).await?;
+    let envelope = parse_strict(&reply.body, reply.body.len())
+        .with_context(|| format!("{path}: not strict JSON"))?;
+    let mut canonical = to_canonical_vec(&envelope)?;
+    canonical.push(b'\n');
+    f.check(canonical == reply.body.as_ref(), || {
+        format!("{path}: not canonical JSON plus newline")
+    });
+    let event = SealedEvent::from_json(&envelope["event"])
+        .with_context(|| format!("{path}: invalid event"))?;
+    f.immutable_headers(&path, &reply, &format!("W/\"{}\"", event.id));
+    let manifest: ReleaseManifest = serde_json::from_value(envelope["manifest"].clone())
+        .with_context(|| format!("{path}: invalid manifest"))?;
+    let descriptor: ObjectDescriptor =
+        serde_json::from_value(envelope["manifestDescriptor"].clone())
+            .with_context(|| format!("{path}: invalid manifest descriptor"))?;
+    f.check(&manifest.id == id && &manifest.version == version, || {
+        format!(
+            "{path}: manifest is for {}@{}",
+            manifest.id, manifest.version
+        )
+    });
+    let refetched = check_event(client, &event.id, f).await?;
+    f.check(refetched.as_ref() == Some(&event), || {
+        format!("{path}: the event served by id differs from the envelope's")
+    });
+    if let Some(bytes) = check_object(client, &descriptor, f).await? {
+        f.check(manifest.object_bytes()? == bytes.as_ref(), || {
+            format!("{path}: manifest object differs from the envelope's manifest")
+        });
+    }
+    check_object(client, &manifest.source, f).await?;
+    for artifact in &manifest.artifacts {
+        let artifact_descriptor = ObjectDescriptor {
+            digest: artifact.digest,
+            media_type: artifact.media_type.clone(),
+            size: artifact.size,
+        };
+        check_object(client, &artifact_descriptor, f).await?;
+    }
+    match &event.event.body {
+        EventBody::ReleasePublished {
+            package,
+            version: v,
+            manifest_digest,
+            source_digest,
+            artifact_digests,
+            ..
+        } => {
+            f.check(package == id && v == version, || {
+                format!("{path}: event is for {package}@{v}")
+            });
+            f.check(*manifest_digest == descriptor.digest, || {
+                format!("{path}: event names manifest {manifest_digest}")
+            });
+            f.check(*source_digest == manifest.source.digest, || {
+                format!("{path}: event names source {source_digest}")
+            });
+            f.check(
+                artifact_digests
+                    .iter()
+                    .eq(manifest.artifacts.iter().map(|a| &a.digest)),
+                || format!("{path}: event names other artifacts"),
+            );
+        }
+        _ => f.problem(format!("{path}: envelope event is not release.published")),
+    }
+    if let Some(proof) = &event.event.authorization {
+        f.check(proof.domain.as_str() == id.owner_domain(), || {
+            format!(
+                "{path}: authorized by {} instead of the owner domain",
+                proof.domain
+            )
+        });
+    }
+    Ok(())
+}
+
+/// Every event of the log, page by page, each checked against its refetch.
+async fn all_events(client: &RegistryClient, f: &mut Findings) -> anyhow::Result<Vec<SealedEvent>> {
+    let mut events = Vec::new();
+    let mut seen = HashSet::new();
+    let mut after: Option<Digest> = None;
+    loop {
+        let path = match &after {
+            Some(d) => format!("/events?after={d}"),
+            None => "/events".to_owned(),
+        };
+        let reply = get_ok(client, &path).await?;
+        f.check(reply.header("cache-control") == Some("no-cache"), || {
+            format!(
+                "{path}: Cache-Control is {:?}",
+                reply.header("cache-control")
+            )
+        });
+        f.exact_length(&path, &reply);
+        let page = parse_strict(&reply.body, reply.body.len())
+            .with_context(|| format!("{path}: not strict JSON"))?;
+        let items = page["events"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        for item in &items {
+            let Ok(event) = SealedEvent::from_json(item) else {
+                f.problem(format!("{path}: an event's id does not match its content"));
+                continue;
+            };
+            f.check(seen.insert(event.id), || {
+                format!("event {} appears twice in the log", event.id)
+            });
+            let refetched = check_event(client, &event.id, f).await?;
+            f.check(refetched.as_ref() == Some(&event), || {
+                format!("event {} differs between the log and its own URL", event.id)
+            });
+            events.push(event);
+        }
+        let last = events.last().map(|e| e.id);
+        f.check(
+            page["nextAfter"].as_str() == last.map(|d| d.to_string()).as_deref(),
+            || format!("{path}: nextAfter is not the last event"),
+        );
+        after = last;
+    }
+    Ok(events)
+}
+
+/// `regesta verify <id@version>`.
+pub(crate) async fn verify(registry: &str, target: &str, printer: &Printer) -> anyhow::Result<u8> {
+    let (id, version) = target
+        .rsplit_once('@')
+        .context("expected <id>@<version>, e.g. npm:some.dev/sdk@1.0.0")?;
+    let id = PackageId::parse(id)?;
+    let version = Version::parse(version)?;
+    let client = RegistryClient::new(registry)?;
+    let mut f = Findings::default();
+    check_release(&client, &id, &version, &mut f).await?;
+    Ok(f.finish(&format!("{id}@{version}"), printer))
+}
+
+/// `regesta verify-package <id>`: every release, and the state replayed
+/// from the log equals the served state.
+pub(crate) async fn verify_package(
+    registry: &str,
+    id: &str,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    let id = PackageId::parse(id)?;
+    let client = RegistryClient::new(registry)?;
+    let mut f = Findings::default();
+    let path = format!("/packages/{}", segment(&id));
+    let reply = get_ok(&client, &path).await?;
+    f.check(reply.header("cache-control") == Some("no-cache"), || {
+        format!(
+            "{path}: Cache-Control is {:?}",
+            reply.header("cache-control")
+        )
+    });
+    f.exact_length(&path, &reply);
+    let served: PackageState = serde_json::from_slice(&reply.body)
+        .with_context(|| format!("{path}: not a package state"))?;
+    let events = all_events(&client, &mut f).await?;
+    let mut replayed = PackageState::new(id.clone());
+    for event in &events {
+        replayed.apply(event);
+    }
+    replayed.sort_releases();
+    f.check(replayed == served, || {
+        format!("{path}: served state differs from the state replayed from the event log")
+    });
+    let head = events
+        .iter()
+        .rev()
+        .find(|e| e.event.package() == &id)
+        .map(|e| e.id);
+    f.check(
+        head.map(|h| format!("W/\"{h}\"")).as_deref() == reply.header("etag"),
+        || format!("{path}: ETag is not the package's last event"),
+    );
+    for release in &served.releases {
+        check_release(&client, &id, &release.version, &mut f).await?;
+    }
+    Ok(f.finish(&id.to_string(), printer))
+}
+
+/// `regesta verify-log`: every event refetched and re-hashed, no duplicates,
+/// channel events only for published versions.
+pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Result<u8> {
+    let client = RegistryClient::new(registry)?;
+    let mut f = Findings::default();
+    let events = all_events(&client, &mut f).await?;
+    let mut states: BTreeMap<PackageId, PackageState> = BTreeMap::new();
+    for event in &events {
+        let package = event.event.package().clone();
+        let state = states
+            .entry(package.clone())
+            .or_insert_with(|| PackageState::new(package.clone()));
+        match &event.event.body {
+            EventBody::ReleasePublished { version, .. } => {
+                f.check(
+                    !state.releases.iter().any(|r| &r.version == version),
+                    || format!("{package}@{version} is published twice"),
+                );
+            }
+            EventBody::ChannelUpdated { version, .. } => {
+                f.check(state.releases.iter().any(|r| &r.version == version), || {
+                    format!(
+                        "{} moves a channel of {package} to unpublished {version}",
+                        event.id
+                    )
+                });
+            }
+            EventBody::ChannelDeleted { channel, .. } => {
+                f.check(state.channels.contains_key(channel.as_str()), || {
+                    format!(
+                        "{} deletes missing channel {channel} of {package}",
+                        event.id
+                    )
+                });
+            }
+        }
+        state.apply(event);
+    }
+    Ok(f.finish(
+        &format!("{} ({} events)", client.base(), events.len()),
+        printer,
+    ))
+}

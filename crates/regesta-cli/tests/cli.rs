@@ -1,0 +1,334 @@
+//! The real `regesta` binary end to end against a spawned `regesta serve`:
+//! keygen → publish an npm package → channel moves → verify, verify-package,
+//! verify-log → tampering detected; plus the reference's captured publish.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers panic on failure by design"
+)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::start_with;
+
+fn regesta(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(args)
+        .env_remove("REGESTA_REGISTRY")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", stdout(output), stderr(output)))
+}
+
+fn write_project(dir: &Path, version: &str) {
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("package.json"),
+        format!(r#"{{"name":"@pkg.localhost/hello","version":"{version}","description":"A test package","main":"lib/index.js"}}"#),
+    )
+    .unwrap();
+    std::fs::write(dir.join("lib/index.js"), "module.exports = 42;\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "not published\n").unwrap();
+    std::fs::write(
+        dir.join("regesta.json"),
+        "// JSON5: comments and trailing commas are fine\n{\n  source: { include: ['package.json', 'lib'], },\n}\n",
+    )
+    .unwrap();
+}
+
+/// `regesta keygen` writes a 0600 private key and refuses to overwrite it.
+fn make_keys(tmp: &Path) -> std::path::PathBuf {
+    let keys = tmp.join("keys");
+    let keys_str = keys.to_str().unwrap();
+    let created = regesta(&[
+        "keygen",
+        keys_str,
+        "--domain",
+        "pkg.localhost",
+        "--kid",
+        "ed25519:test",
+        "--json",
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert_eq!(json(&created)["kid"], "ed25519:test");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(keys.join("private-key.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = regesta(&["keygen", keys_str, "--domain", "pkg.localhost"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "keygen must not overwrite keys"
+    );
+
+    keys
+}
+
+#[test]
+fn keygen_publish_channels_verify_and_tamper_detection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = make_keys(tmp.path());
+    let binding = keys.join("domain-binding.json");
+    let data = tmp.path().join("data");
+    let server = start_with(
+        &data,
+        &[("REGESTA_DEV_BINDINGS", binding.to_str().unwrap())],
+    );
+    let base = server.base.clone();
+    let key = keys.join("private-key.json");
+    let signing_key = key.to_str().unwrap();
+
+    let project = tmp.path().join("project");
+    write_project(&project, "1.0.0");
+    let project_str = project.to_str().unwrap();
+    let dry1 = regesta(&["publish", project_str, "--dry-run", "--json"]);
+    let dry2 = regesta(&["publish", project_str, "--dry-run", "--json"]);
+    assert!(dry1.status.success(), "{}", stderr(&dry1));
+    let source = |o: &Output| json(o)["release"]["source"]["digest"].clone();
+    assert_eq!(
+        source(&dry1),
+        source(&dry2),
+        "the same tree gives the same source digest"
+    );
+    assert_eq!(json(&dry1)["release"]["id"], "npm:pkg.localhost/hello");
+    let entries = json(&dry1)["release"]["source"]["entries"].clone();
+    assert_eq!(
+        entries,
+        serde_json::json!(["lib", "lib/index.js", "package.json", "regesta.json"])
+    );
+
+    let published = regesta(&[
+        "publish",
+        project_str,
+        "--registry",
+        &base,
+        "--auth-key",
+        signing_key,
+        "--json",
+    ]);
+    assert!(
+        published.status.success(),
+        "{}{}",
+        stdout(&published),
+        stderr(&published)
+    );
+    assert_eq!(
+        json(&published)["published"]["source"]["digest"],
+        source(&dry1)
+    );
+    let replay = regesta(&[
+        "publish",
+        project_str,
+        "--registry",
+        &base,
+        "--auth-key",
+        signing_key,
+    ]);
+    assert_eq!(replay.status.code(), Some(2));
+    assert!(
+        stderr(&replay).contains("release_already_exists"),
+        "{}",
+        stderr(&replay)
+    );
+
+    write_project(&project, "1.1.0");
+    let second = regesta(&[
+        "publish",
+        project_str,
+        "--registry",
+        &base,
+        "--auth-key",
+        signing_key,
+        "-q",
+    ]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).is_empty(),
+        "--quiet prints nothing on success"
+    );
+
+    channel_moves_and_verification(&base, signing_key);
+    wrong_key_gets_a_hint(tmp.path(), &project, &base);
+    tampering_is_detected(&data, &json(&published), &base);
+    drop(server);
+}
+
+fn channel_moves_and_verification(base: &str, signing_key: &str) {
+    let id = "npm:pkg.localhost/hello";
+    for args in [
+        vec!["channel", "set", id, "beta", "1.0.0"],
+        vec!["channel", "set", id, "beta", "1.1.0"],
+        vec!["channel", "rm", id, "beta"],
+    ] {
+        let mut full = args.clone();
+        full.extend(["--registry", base, "--auth-key", signing_key]);
+        let out = regesta(&full);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let missing = regesta(&[
+        "channel",
+        "rm",
+        id,
+        "beta",
+        "--registry",
+        base,
+        "--auth-key",
+        signing_key,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("does not exist"));
+
+    for args in [
+        vec!["verify", "npm:pkg.localhost/hello@1.0.0"],
+        vec!["verify-package", id],
+        vec!["verify-log"],
+    ] {
+        let mut full = args.clone();
+        full.extend(["--registry", base, "--json"]);
+        let out = regesta(&full);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_eq!(json(&out)["ok"], true);
+    }
+}
+
+fn wrong_key_gets_a_hint(tmp: &Path, project: &Path, base: &str) {
+    let other = tmp.join("other");
+    let made = regesta(&[
+        "keygen",
+        other.to_str().unwrap(),
+        "--domain",
+        "pkg.localhost",
+        "--kid",
+        "ed25519:other",
+    ]);
+    assert!(made.status.success());
+    write_project(project, "1.2.0");
+    let wrong = regesta(&[
+        "publish",
+        project.to_str().unwrap(),
+        "--registry",
+        base,
+        "--auth-key",
+        other.join("private-key.json").to_str().unwrap(),
+    ]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("has no active key with kid ed25519:other"),
+        "{}",
+        stderr(&wrong)
+    );
+}
+
+/// Tampers with a stored object: verify must report it.
+fn tampering_is_detected(data: &Path, published: &serde_json::Value, base: &str) {
+    let manifest = published["manifestDigest"].as_str().unwrap().to_owned();
+    let hex = manifest.trim_start_matches("sha256:");
+    let path = data.join("objects/sha256").join(&hex[..2]).join(hex);
+    let original = std::fs::read(&path).unwrap();
+    let mut tampered = original.clone();
+    tampered[5] ^= 1;
+    std::fs::write(&path, &tampered).unwrap();
+    let caught = regesta(&[
+        "verify",
+        "npm:pkg.localhost/hello@1.0.0",
+        "--registry",
+        base,
+        "--json",
+    ]);
+    assert_eq!(caught.status.code(), Some(1), "{}", stdout(&caught));
+    assert!(
+        json(&caught)["problems"].to_string().contains("hash"),
+        "{}",
+        stdout(&caught)
+    );
+    std::fs::write(&path, &original).unwrap();
+
+    let unreachable = regesta(&[
+        "verify",
+        "npm:pkg.localhost/hello@1.0.0",
+        "--registry",
+        "http://127.0.0.1:1",
+    ]);
+    assert_eq!(unreachable.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_clis_captured_publish_verifies_end_to_end() {
+    let Some(dir) = regesta_testkit::vectors_dir() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let binding = dir.join("dev-binding/domain-binding.json");
+    // The capture was signed earlier today; widen the skew window to accept it.
+    let server = start_with(
+        &tmp.path().join("data"),
+        &[
+            ("REGESTA_DEV_BINDINGS", binding.to_str().unwrap()),
+            ("REGESTA_WRITE_TIMESTAMP_TOLERANCE_MS", "315360000000"),
+        ],
+    );
+    let meta = regesta_testkit::read_json(&dir, "publish/hello-regesta-0.0.5/request.headers.json");
+    let response = reqwest::Client::new()
+        .post(format!("{}/releases", server.base))
+        .header(
+            "content-type",
+            meta["headers"]["content-type"].as_str().unwrap(),
+        )
+        .body(regesta_testkit::read(
+            &dir,
+            "publish/hello-regesta-0.0.5/request.multipart",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let base = server.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        [
+            regesta(&[
+                "verify",
+                "npm:dev.localhost/hello-regesta@0.0.5",
+                "--registry",
+                &base,
+            ]),
+            regesta(&[
+                "verify-package",
+                "npm:dev.localhost/hello-regesta",
+                "--registry",
+                &base,
+            ]),
+            regesta(&["verify-log", "--registry", &base]),
+        ]
+    })
+    .await
+    .unwrap();
+    for o in &out {
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(o), stderr(o));
+    }
+}
