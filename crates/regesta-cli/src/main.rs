@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod archive;
 mod keys;
+mod mirror;
 mod printer;
 mod project;
 mod serve;
@@ -180,6 +181,40 @@ enum Command {
         #[command(flatten)]
         registry: RegistryArg,
     },
+    /// Mirror a registry into a directory, verifying everything first;
+    /// a second run resumes after the last mirrored event.
+    ///
+    /// Example: regesta mirror ./mirror --registry https://registry.example
+    #[command(verbatim_doc_comment)]
+    Mirror {
+        /// Mirror directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        registry: RegistryArg,
+    },
+    /// Compare two mirror directories; differences are classified by the
+    /// lowest layer that disagrees (event-divergence, event-mutation,
+    /// object, release, state). Exit 0 equal, 1 different.
+    ///
+    /// Example: regesta compare-mirrors ./mirror-a ./mirror-b
+    #[command(verbatim_doc_comment)]
+    CompareMirrors {
+        /// First mirror.
+        a: PathBuf,
+        /// Second mirror.
+        b: PathBuf,
+    },
+    /// Compare two registries' event logs: exit 0 when one is a prefix of
+    /// the other, 1 when they diverge.
+    ///
+    /// Example: regesta compare-logs https://a.example https://b.example
+    #[command(verbatim_doc_comment)]
+    CompareLogs {
+        /// First registry URL.
+        a: String,
+        /// Second registry URL.
+        b: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +277,50 @@ fn signer(key: &KeyArgs) -> anyhow::Result<regesta_client::sign::Signer> {
     )
 }
 
+/// `regesta publish`.
+async fn run_publish(command: Command, printer: &Printer) -> anyhow::Result<u8> {
+    let Command::Publish {
+        dir,
+        registry,
+        key,
+        dry_run,
+        id,
+        version,
+        artifact,
+        format,
+        role,
+        media_type,
+    } = command
+    else {
+        anyhow::bail!("not a publish command");
+    };
+    let overrides = project::Overrides {
+        id,
+        version,
+        artifact: artifact.map(|file| project::GenericArtifact {
+            file,
+            format: format.unwrap_or_default(),
+            role,
+            media_type,
+        }),
+    };
+    let signer = if dry_run && key.auth_key.is_none() && key.ssh_key.is_none() {
+        None
+    } else {
+        Some(signer(&key)?)
+    };
+    write::publish(
+        &dir,
+        &registry.registry,
+        signer.as_ref(),
+        &overrides,
+        dry_run,
+        printer,
+    )
+    .await?;
+    Ok(0)
+}
+
 async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
     match command {
         Command::Serve(_) => Ok(2),
@@ -259,44 +338,7 @@ async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
-        Command::Publish {
-            dir,
-            registry,
-            key,
-            dry_run,
-            id,
-            version,
-            artifact,
-            format,
-            role,
-            media_type,
-        } => {
-            let overrides = project::Overrides {
-                id,
-                version,
-                artifact: artifact.map(|file| project::GenericArtifact {
-                    file,
-                    format: format.unwrap_or_default(),
-                    role,
-                    media_type,
-                }),
-            };
-            let signer = if dry_run && key.auth_key.is_none() && key.ssh_key.is_none() {
-                None
-            } else {
-                Some(signer(&key)?)
-            };
-            write::publish(
-                &dir,
-                &registry.registry,
-                signer.as_ref(),
-                &overrides,
-                dry_run,
-                printer,
-            )
-            .await?;
-            Ok(0)
-        }
+        publish @ Command::Publish { .. } => run_publish(publish, printer).await,
         Command::Channel(ChannelCommand::Set {
             id,
             channel,
@@ -339,6 +381,11 @@ async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
             verify::verify_package(&registry.registry, &id, printer).await
         }
         Command::VerifyLog { registry } => verify::verify_log(&registry.registry, printer).await,
+        Command::Mirror { dir, registry } => {
+            mirror::mirror(&dir, &registry.registry, printer).await
+        }
+        Command::CompareMirrors { a, b } => mirror::compare_mirrors(&a, &b, printer),
+        Command::CompareLogs { a, b } => mirror::compare_logs(&a, &b, printer).await,
     }
 }
 

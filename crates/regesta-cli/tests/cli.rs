@@ -170,7 +170,66 @@ fn keygen_publish_channels_verify_and_tamper_detection() {
     channel_moves_and_verification(&base, signing_key);
     wrong_key_gets_a_hint(tmp.path(), &project, &base);
     tampering_is_detected(&data, &json(&published), &base);
+    mirrors_are_incremental_and_tampering_is_classified(tmp.path(), &base);
     drop(server);
+}
+
+fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
+    let a = tmp.join("mirror-a");
+    let a_str = a.to_str().unwrap();
+    let first = regesta(&["mirror", a_str, "--registry", base, "--json"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(json(&first)["newEvents"].as_u64().unwrap() >= 5);
+    let second = regesta(&["mirror", a_str, "--registry", base, "--json"]);
+    assert_eq!(
+        json(&second)["newEvents"],
+        0,
+        "a second run fetches nothing new"
+    );
+    assert_eq!(json(&second)["newObjects"], 0);
+    let b = tmp.join("mirror-b");
+    let b_str = b.to_str().unwrap();
+    assert!(
+        regesta(&["mirror", b_str, "--registry", base])
+            .status
+            .success()
+    );
+    let same = regesta(&["compare-mirrors", a_str, b_str, "--json"]);
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    let logs = regesta(&["compare-logs", base, base]);
+    assert_eq!(logs.status.code(), Some(0), "{}", stderr(&logs));
+
+    let objects = b.join("objects/sha256");
+    let object = std::fs::read_dir(&objects)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&object, &bytes).unwrap();
+    let events = b.join("events/sha256");
+    let event = std::fs::read_dir(&events)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&event)
+        .unwrap()
+        .replace("\"channel\":\"", "\"channel\":\"x");
+    std::fs::write(&event, text).unwrap();
+    let caught = regesta(&["compare-mirrors", a_str, b_str, "--json"]);
+    assert_eq!(caught.status.code(), Some(1), "{}", stdout(&caught));
+    let layers: Vec<String> = json(&caught)["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["layer"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(layers.contains(&"object".to_owned()), "{layers:?}");
+    assert!(layers.contains(&"event-mutation".to_owned()), "{layers:?}");
 }
 
 fn channel_moves_and_verification(base: &str, signing_key: &str) {
@@ -331,4 +390,21 @@ async fn the_reference_clis_captured_publish_verifies_end_to_end() {
     for o in &out {
         assert_eq!(o.status.code(), Some(0), "{}{}", stdout(o), stderr(o));
     }
+    // Our mirror of the reference's publish holds exactly the files the
+    // reference CLI's mirror holds.
+    let ours = tmp.path().join("mirror");
+    let (ours_str, base) = (ours.to_str().unwrap().to_owned(), server.base.clone());
+    let mirrored =
+        tokio::task::spawn_blocking(move || regesta(&["mirror", &ours_str, "--registry", &base]))
+            .await
+            .unwrap();
+    assert!(mirrored.status.success(), "{}", stderr(&mirrored));
+    let reference = dir.join("mirror/hello-regesta-mirror");
+    let compared = regesta(&[
+        "compare-mirrors",
+        ours.to_str().unwrap(),
+        reference.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(compared.status.code(), Some(0), "{}", stdout(&compared));
 }
