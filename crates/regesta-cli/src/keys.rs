@@ -151,12 +151,80 @@ pub(crate) fn keygen_ssh(
     Ok(())
 }
 
+/// Signs with an external program the way `git` and the reference CLI do:
+/// `<program> -Y sign -f <key> -n regesta <file>`, reading `<file>.sig`.
+/// A public-key *line* is written to a temporary `.pub` file first, so the
+/// program can find the private half in an agent.
+fn external_signer(program: &str, key: &str, kid: Option<&str>) -> anyhow::Result<Signer> {
+    let is_line = key.trim_start().starts_with("ssh-ed25519 ");
+    let public = if !is_line && Path::new(&format!("{key}.pub")).is_file() {
+        ssh_public_key(&format!("{key}.pub"))?
+    } else {
+        ssh_public_key(key)?
+    };
+    let program = program.to_owned();
+    let key = key.to_owned();
+    let public_line = public.line().to_owned();
+    let sign = move |message: &[u8]| -> Result<String, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let payload = dir.path().join("payload");
+        std::fs::write(&payload, message).map_err(|e| e.to_string())?;
+        let key_arg = if is_line {
+            let pub_file = dir.path().join("key.pub");
+            std::fs::write(&pub_file, format!("{public_line}\n")).map_err(|e| e.to_string())?;
+            pub_file.display().to_string()
+        } else {
+            key.clone()
+        };
+        let output = std::process::Command::new(&program)
+            .args(["-Y", "sign", "-f", &key_arg, "-n", "regesta"])
+            .arg(&payload)
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "{program} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let signature = match std::fs::read_to_string(dir.path().join("payload.sig")) {
+            Ok(text) => text,
+            Err(_) => String::from_utf8(output.stdout).map_err(|e| e.to_string())?,
+        };
+        Ok(signature.trim().to_owned())
+    };
+    Ok(Signer::SshExternal {
+        kid: kid.map_or_else(|| public.kid(), str::to_owned),
+        sign: std::sync::Arc::new(sign),
+    })
+}
+
+/// Key flags of a write.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyChoice<'a> {
+    pub(crate) auth_key: Option<&'a PathBuf>,
+    pub(crate) ssh_key: Option<&'a PathBuf>,
+    pub(crate) ssh_signing_program: Option<&'a str>,
+    pub(crate) ssh_signing_key: Option<&'a str>,
+    pub(crate) kid: Option<&'a str>,
+}
+
 /// The signer named by the publish/channel flags.
-pub(crate) fn load_signer(
-    auth_key: Option<&PathBuf>,
-    ssh_key: Option<&PathBuf>,
-    kid: Option<&str>,
-) -> anyhow::Result<Signer> {
+pub(crate) fn load_signer(choice: KeyChoice<'_>) -> anyhow::Result<Signer> {
+    if let Some(key) = choice.ssh_signing_key {
+        if choice.auth_key.is_some() || choice.ssh_key.is_some() {
+            bail!("give one of --auth-key, --ssh-key or --ssh-signing-key");
+        }
+        return external_signer(
+            choice.ssh_signing_program.unwrap_or("ssh-keygen"),
+            key,
+            choice.kid,
+        );
+    }
+    if choice.ssh_signing_program.is_some() {
+        bail!("--ssh-signing-program needs --ssh-signing-key (a public key line or .pub file)");
+    }
+    let (auth_key, ssh_key, kid) = (choice.auth_key, choice.ssh_key, choice.kid);
     match (auth_key, ssh_key) {
         (Some(path), None) => {
             let text = std::fs::read_to_string(path)
@@ -190,7 +258,10 @@ pub(crate) fn load_signer(
             })
         }
         (None, None) => {
-            bail!("a write needs a key: --auth-key <private-key.json> or --ssh-key <id_ed25519>")
+            bail!(
+                "a write needs a key: --auth-key <private-key.json>, --ssh-key <id_ed25519> \
+                 or --ssh-signing-key <key>"
+            )
         }
         (Some(_), Some(_)) => bail!("give either --auth-key or --ssh-key, not both"),
     }

@@ -60,6 +60,13 @@ struct KeyArgs {
     /// Unencrypted OpenSSH ssh-ed25519 private key.
     #[arg(long, value_name = "FILE")]
     ssh_key: Option<PathBuf>,
+    /// Sign with an SSH key through a program (`ssh-keygen -Y sign`), e.g. a
+    /// key in an agent: a public key line, a .pub file, or a private key path.
+    #[arg(long, value_name = "KEY")]
+    ssh_signing_key: Option<String>,
+    /// The signing program for --ssh-signing-key.
+    #[arg(long, value_name = "PROGRAM")]
+    ssh_signing_program: Option<String>,
     /// Key id in the domain binding (default: the key file's kid, or the
     /// ssh-ed25519:<fingerprint> of an SSH key).
     #[arg(long)]
@@ -270,11 +277,13 @@ struct ServeArgs {
 }
 
 fn signer(key: &KeyArgs) -> anyhow::Result<regesta_client::sign::Signer> {
-    keys::load_signer(
-        key.auth_key.as_ref(),
-        key.ssh_key.as_ref(),
-        key.kid.as_deref(),
-    )
+    keys::load_signer(keys::KeyChoice {
+        auth_key: key.auth_key.as_ref(),
+        ssh_key: key.ssh_key.as_ref(),
+        ssh_signing_program: key.ssh_signing_program.as_deref(),
+        ssh_signing_key: key.ssh_signing_key.as_deref(),
+        kid: key.kid.as_deref(),
+    })
 }
 
 /// `regesta publish`.
@@ -304,7 +313,11 @@ async fn run_publish(command: Command, printer: &Printer) -> anyhow::Result<u8> 
             media_type,
         }),
     };
-    let signer = if dry_run && key.auth_key.is_none() && key.ssh_key.is_none() {
+    let signer = if dry_run
+        && key.auth_key.is_none()
+        && key.ssh_key.is_none()
+        && key.ssh_signing_key.is_none()
+    {
         None
     } else {
         Some(signer(&key)?)
