@@ -234,6 +234,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let client = RegistryClient::new(registry)?;
     let mut inventory = Inventory::load(dir)?;
     let (mut new_events, mut new_objects) = (0usize, 0usize);
+    let spinner = printer.spinner();
     loop {
         let path = match inventory.events.last() {
             Some(last) => format!("/events?after={last}"),
@@ -270,12 +271,13 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         }
         // Save after every page so an interrupted run resumes here.
         inventory.save(dir, client.base(), &[])?;
-        printer.step(&format!(
-            "{} events mirrored so far",
+        spinner.set_message(format!(
+            "{} events mirrored, {new_objects} new objects",
             inventory.events.len()
         ));
     }
     inventory.save(dir, client.base(), &[])?;
+    spinner.finish_and_clear();
     printer.result(
         &format!("{} {} new events, {new_objects} new objects ({} events, {} objects in {})", printer.ok("mirrored"), new_events, inventory.events.len(), inventory.objects.len(), dir.display()),
         &json!({"newEvents": new_events, "newObjects": new_objects, "events": inventory.events.len(), "objects": inventory.objects.len()}),

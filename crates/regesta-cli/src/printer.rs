@@ -87,3 +87,48 @@ impl Printer {
         eprintln!("{} {error:#}", self.paint("31", "error:"));
     }
 }
+
+/// An upload progress bar on stderr; indicatif hides it when stderr is not
+/// a terminal, and `--quiet`/`--json` never create it.
+pub(crate) struct UploadBar(indicatif::ProgressBar);
+
+impl regesta_client::http::Reporter for UploadBar {
+    fn sent(&self, sent: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(sent);
+        if sent >= total {
+            self.0.finish_and_clear();
+        }
+    }
+}
+
+impl Printer {
+    /// A progress reporter for an upload (hidden in quiet and JSON modes).
+    pub(crate) fn upload_bar(&self) -> std::sync::Arc<UploadBar> {
+        let bar = if self.json || self.verbosity == Verbosity::Quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let bar = indicatif::ProgressBar::new(0);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} uploading {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        };
+        std::sync::Arc::new(UploadBar(bar))
+    }
+}
+
+impl Printer {
+    /// A spinner with a running message (hidden in quiet and JSON modes and
+    /// when stderr is not a terminal).
+    pub(crate) fn spinner(&self) -> indicatif::ProgressBar {
+        if self.json || self.verbosity == Verbosity::Quiet {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+}

@@ -83,7 +83,12 @@ pub(crate) async fn publish(
         request.body.len()
     ));
     let reply = client
-        .post("/releases", &request.content_type, request.body)
+        .post_with_progress(
+            "/releases",
+            &request.content_type,
+            request.body,
+            printer.upload_bar(),
+        )
         .await?;
     if reply.status != 201 {
         bail!(

@@ -71,6 +71,16 @@ impl Reply {
     }
 }
 
+/// Receives upload progress, so libraries never draw to the terminal
+/// themselves (the CLI turns this into a progress bar).
+pub trait Reporter: Send + Sync {
+    /// `sent` of `total` body bytes have been handed to the connection.
+    fn sent(&self, sent: u64, total: u64);
+}
+
+/// Chunk size of progress-reported uploads.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
 /// A client of one registry.
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
@@ -161,6 +171,39 @@ impl RegistryClient {
             .post(&url)
             .header("content-type", content_type)
             .body(body);
+        self.send(request, &url).await
+    }
+
+    /// `POST` reporting upload progress to `reporter`.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn post_with_progress(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        reporter: std::sync::Arc<dyn Reporter>,
+    ) -> Result<Reply, HttpError> {
+        let url = format!("{}{path}", self.base);
+        let total = body.len() as u64;
+        let body = Bytes::from(body);
+        let chunks: Vec<Bytes> = (0..body.len())
+            .step_by(UPLOAD_CHUNK)
+            .map(|start| body.slice(start..(start + UPLOAD_CHUNK).min(body.len())))
+            .collect();
+        let mut sent = 0u64;
+        let stream = futures_util::stream::iter(chunks.into_iter().map(move |chunk| {
+            sent += chunk.len() as u64;
+            reporter.sent(sent, total);
+            Ok::<_, std::io::Error>(chunk)
+        }));
+        let request = self
+            .http
+            .post(&url)
+            .header("content-type", content_type)
+            .header("content-length", total)
+            .body(reqwest::Body::wrap_stream(stream));
         self.send(request, &url).await
     }
 
