@@ -408,3 +408,63 @@ async fn the_reference_clis_captured_publish_verifies_end_to_end() {
     ]);
     assert_eq!(compared.status.code(), Some(0), "{}", stdout(&compared));
 }
+
+#[test]
+fn generic_artifacts_publish_and_diverging_logs_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = make_keys(tmp.path());
+    let binding = keys.join("domain-binding.json");
+    let key = keys.join("private-key.json");
+    let a = start_with(
+        &tmp.path().join("a"),
+        &[("REGESTA_DEV_BINDINGS", binding.to_str().unwrap())],
+    );
+    let b = start_with(
+        &tmp.path().join("b"),
+        &[("REGESTA_DEV_BINDINGS", binding.to_str().unwrap())],
+    );
+    let project = tmp.path().join("tool");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("regesta.json"),
+        r#"{"source":{"include":["tool.py"]}}"#,
+    )
+    .unwrap();
+    std::fs::write(project.join("tool.py"), "print('hi')\n").unwrap();
+    let wheel = project.join("tool-1.0.0-py3-none-any.whl");
+    std::fs::write(&wheel, b"PK\x03\x04 not really a wheel").unwrap();
+    for (server, version) in [(&a, "1.0.0"), (&b, "2.0.0")] {
+        let out = regesta(&[
+            "publish",
+            project.to_str().unwrap(),
+            "--registry",
+            &server.base,
+            "--auth-key",
+            key.to_str().unwrap(),
+            "--id",
+            "pypi:pkg.localhost/tool",
+            "--version",
+            version,
+            "--artifact",
+            wheel.to_str().unwrap(),
+            "--format",
+            "wheel",
+            "--media-type",
+            "application/zip",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let verified = regesta(&[
+        "verify",
+        "pypi:pkg.localhost/tool@1.0.0",
+        "--registry",
+        &a.base,
+    ]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+    let diverged = regesta(&["compare-logs", &a.base, &b.base, "--json"]);
+    assert_eq!(diverged.status.code(), Some(1), "{}", stdout(&diverged));
+    assert_eq!(
+        json(&diverged)["differences"][0]["layer"],
+        "event-divergence"
+    );
+}
