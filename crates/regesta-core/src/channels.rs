@@ -12,7 +12,7 @@ use regesta_protocol::{
     WriteAuthorization,
 };
 use regesta_store::ChannelCommit;
-use regesta_trust::{TrustError, verify_authorization};
+use regesta_trust::TrustError;
 use serde_json::Value;
 
 use crate::error::CoreError;
@@ -174,13 +174,7 @@ impl Registry {
             body.version.as_ref(),
             current.as_ref(),
         )?;
-        let binding = self.bindings.fetch(&auth.payload.domain).await?;
-        let proof = verify_authorization(
-            &auth,
-            &binding,
-            self.clock.now(),
-            self.timestamp_tolerance_ms,
-        )?;
+        let proof = self.authorize(&auth).await?;
         let event_body = if let Some(version) = &body.version {
             if self.db.release(package, version).await?.is_none() {
                 return Err(CoreError::NotFound {

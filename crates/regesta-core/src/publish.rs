@@ -12,7 +12,7 @@ use regesta_protocol::{
     ObjectDescriptor, ReleaseConfig, ReleaseManifest, SealedEvent, Version, WriteAuthorization,
 };
 use regesta_store::{PublishCommit, ReleaseDocuments};
-use regesta_trust::{TrustError, verify_authorization};
+use regesta_trust::TrustError;
 use serde_json::{Map, Value};
 
 use crate::error::CoreError;
@@ -126,13 +126,7 @@ impl Registry {
             },
         )?;
 
-        let binding = self.bindings.fetch(&auth.payload.domain).await?;
-        let proof = verify_authorization(
-            &auth,
-            &binding,
-            self.clock.now(),
-            self.timestamp_tolerance_ms,
-        )?;
+        let proof = self.authorize(&auth).await?;
 
         // Cheap early refusal of the common conflict, before the tarball walk
         // and before any object is written; the commit still decides races.

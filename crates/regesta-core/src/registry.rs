@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use regesta_protocol::Timestamp;
+use regesta_protocol::{AuthorizationProof, Timestamp, WriteAuthorization};
 use regesta_store::{BlobStore, RegistryDb};
 use regesta_trust::BindingSource;
 
+use crate::error::CoreError;
 use crate::views::ViewCache;
 
 /// The server clock, injectable so tests can replay captured requests at
@@ -37,5 +38,25 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("timestamp_tolerance_ms", &self.timestamp_tolerance_ms)
             .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Fetches the owner domain's binding and verifies `auth` against it at
+    /// the server's now: the one authorization step every write shares.
+    ///
+    /// # Errors
+    /// 401 for any binding or signature problem.
+    pub(crate) async fn authorize(
+        &self,
+        auth: &WriteAuthorization,
+    ) -> Result<AuthorizationProof, CoreError> {
+        let binding = self.bindings.fetch(&auth.payload.domain).await?;
+        Ok(regesta_trust::verify_authorization(
+            auth,
+            &binding,
+            self.clock.now(),
+            self.timestamp_tolerance_ms,
+        )?)
     }
 }

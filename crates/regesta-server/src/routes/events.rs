@@ -2,10 +2,9 @@
 
 use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, Method};
-use regesta_core::PageQuery;
 
 use super::objects::digest_from_parts;
-use super::{ApiResult, query_values};
+use super::{ApiResult, page_query};
 use crate::http::{immutable_json, mutable_json};
 use crate::state::AppState;
 
@@ -16,12 +15,7 @@ pub(super) async fn page(
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult {
-    let query = query_values(raw.as_deref())?;
-    let query = PageQuery::parse(
-        query.get("after").map(String::as_str),
-        query.get("limit").map(String::as_str),
-        "Invalid event log query",
-    )?;
+    let query = page_query(raw.as_deref(), "Invalid event log query")?;
     let page = state.registry().events_page(query).await?;
     Ok(mutable_json(&method, &headers, page.body, &page.etag))
 }

@@ -123,5 +123,18 @@ pub(crate) fn query_values(
     Ok(values)
 }
 
+/// The `?after=&limit=` query of a list route, validated with the v0 rules.
+pub(crate) fn page_query(
+    raw: Option<&str>,
+    message: &'static str,
+) -> Result<regesta_core::PageQuery, ApiError> {
+    let values = query_values(raw)?;
+    Ok(regesta_core::PageQuery::parse(
+        values.get("after").map(String::as_str),
+        values.get("limit").map(String::as_str),
+        message,
+    )?)
+}
+
 /// Handler result.
 pub(crate) type ApiResult = Result<axum::response::Response, ApiError>;

@@ -2,10 +2,9 @@
 
 use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, Method};
-use regesta_core::PageQuery;
 use regesta_protocol::Digest;
 
-use super::{ApiResult, param, query_values};
+use super::{ApiResult, page_query, param};
 use crate::error::ApiError;
 use crate::http::{is_head, mutable_json, object_response};
 use crate::state::AppState;
@@ -17,12 +16,7 @@ pub(super) async fn inventory(
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult {
-    let query = query_values(raw.as_deref())?;
-    let query = PageQuery::parse(
-        query.get("after").map(String::as_str),
-        query.get("limit").map(String::as_str),
-        "Invalid object inventory query",
-    )?;
+    let query = page_query(raw.as_deref(), "Invalid object inventory query")?;
     let page = state.registry().objects_page(query).await?;
     Ok(mutable_json(&method, &headers, page.body, &page.etag))
 }

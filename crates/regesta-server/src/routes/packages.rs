@@ -145,17 +145,7 @@ pub(super) async fn update_channel(
     params: RawPathParams,
     body: Body,
 ) -> ApiResult {
-    let id = package_id(&params)?;
-    let channel = channel(&params)?;
-    let body = read_body(body).await?;
-    let result = state.registry().update_channel(&id, &channel, &body).await;
-    audit(
-        "channel.update",
-        &id,
-        channel.as_str(),
-        result.as_ref().map(|r| &r.event.id),
-    );
-    Ok(written(&result?))
+    write_channel(&state, &params, body, true).await
 }
 
 /// `DELETE /packages/{id}/channels/{channel}`.
@@ -164,12 +154,31 @@ pub(super) async fn delete_channel(
     params: RawPathParams,
     body: Body,
 ) -> ApiResult {
-    let id = package_id(&params)?;
-    let channel = channel(&params)?;
+    write_channel(&state, &params, body, false).await
+}
+
+async fn write_channel(
+    state: &AppState,
+    params: &RawPathParams,
+    body: Body,
+    update: bool,
+) -> ApiResult {
+    let id = package_id(params)?;
+    let channel = channel(params)?;
     let body = read_body(body).await?;
-    let result = state.registry().delete_channel(&id, &channel, &body).await;
+    let (action, result) = if update {
+        (
+            "channel.update",
+            state.registry().update_channel(&id, &channel, &body).await,
+        )
+    } else {
+        (
+            "channel.delete",
+            state.registry().delete_channel(&id, &channel, &body).await,
+        )
+    };
     audit(
-        "channel.delete",
+        action,
         &id,
         channel.as_str(),
         result.as_ref().map(|r| &r.event.id),
