@@ -245,11 +245,13 @@ mod tests {
             let error = load(&[(name, value)]).unwrap_err();
             assert_eq!(error.name, name, "{value}");
         }
+        let bindings_without_dev = load(&[("REGESTA_DEV_BINDINGS", "x.json")]).unwrap();
         assert_eq!(
-            load(&[("REGESTA_DEV_BINDINGS", "x.json")])
-                .unwrap_err()
-                .name,
+            bindings_without_dev.validate().unwrap_err().name,
             "REGESTA_DEV_BINDINGS"
         );
+        let mut with_flag = bindings_without_dev;
+        with_flag.dev = true;
+        assert!(with_flag.validate().is_ok());
     }
 }
