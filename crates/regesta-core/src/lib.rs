@@ -19,5 +19,7 @@ pub mod views;
 pub use channels::ChannelWritten;
 pub use error::CoreError;
 pub use publish::{FilePart, PublishRequest, Published};
-pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
+pub use reads::{
+    ChannelView, PackageStateView, PackageView, Page, PageQuery, ReleaseView, Verification,
+};
 pub use registry::{Clock, Registry};

@@ -14,6 +14,9 @@ use serde_json::json;
 use crate::error::CoreError;
 use crate::registry::Registry;
 
+/// The view-cache kind of package-state documents.
+const PACKAGE_STATE_VIEW: &str = "package-state";
+
 /// Most entries one page may hold, and the default (v0).
 pub const MAX_PAGE_LIMIT: usize = 999;
 
@@ -138,7 +141,7 @@ impl Registry {
     /// Not found, or storage failure.
     pub async fn package_state(&self, id: &PackageId) -> Result<PackageStateView, CoreError> {
         let (head_event, head_time) = self.package_head(id).await?;
-        if let Some(body) = self.views.get(id, &head_event) {
+        if let Some(body) = self.views.get(PACKAGE_STATE_VIEW, id, &head_event) {
             return Ok(PackageStateView {
                 body,
                 head_event,
@@ -167,7 +170,8 @@ impl Registry {
             })
             .collect();
         let body = Bytes::from(serde_json::to_vec(&state).map_err(CoreError::internal)?);
-        self.views.put(id, record.head_event, body.clone());
+        self.views
+            .put(PACKAGE_STATE_VIEW, id, record.head_event, body.clone());
         Ok(PackageStateView {
             body,
             head_event: record.head_event,
@@ -322,5 +326,71 @@ impl Registry {
                 CoreError::internal(format!("indexed object {digest} has no bytes"))
             })?;
         Ok((descriptor, bytes))
+    }
+}
+
+/// One release with its manifest, for projections.
+#[derive(Debug, Clone)]
+pub struct ReleaseView {
+    /// Publish time.
+    pub created_at: Timestamp,
+    /// The manifest.
+    pub manifest: regesta_protocol::ReleaseManifest,
+}
+
+/// Everything a projection renders a package from.
+#[derive(Debug, Clone)]
+pub struct PackageView {
+    /// The last event about the package (the view's validator).
+    pub head_event: Digest,
+    /// Its time.
+    pub head_time: Timestamp,
+    /// Releases in `createdAt`, version order, with manifests.
+    pub releases: Vec<ReleaseView>,
+    /// Channel name → version.
+    pub channels: Vec<(ChannelName, Version)>,
+}
+
+impl Registry {
+    /// The package with every release's manifest, for projections to render
+    /// (once per head: callers cache by `head_event`).
+    ///
+    /// # Errors
+    /// 404 `package_not_found`, a missing or corrupt manifest object (500).
+    pub async fn package_view(&self, id: &PackageId) -> Result<PackageView, CoreError> {
+        let record = self
+            .db
+            .package(id)
+            .await?
+            .filter(|r| !r.releases.is_empty())
+            .ok_or_else(|| not_found("package_not_found", "Package not found"))?;
+        let mut releases = Vec::with_capacity(record.releases.len());
+        for release in &record.releases {
+            let bytes = self
+                .blobs
+                .get(&release.manifest_digest)
+                .await?
+                .ok_or_else(|| {
+                    CoreError::internal(format!(
+                        "manifest {} has no bytes",
+                        release.manifest_digest
+                    ))
+                })?;
+            let manifest = serde_json::from_slice(&bytes).map_err(CoreError::internal)?;
+            releases.push(ReleaseView {
+                created_at: release.created_at,
+                manifest,
+            });
+        }
+        Ok(PackageView {
+            head_event: record.head_event,
+            head_time: record.head_time,
+            releases,
+            channels: record
+                .channels
+                .into_iter()
+                .map(|c| (c.channel, c.version))
+                .collect(),
+        })
     }
 }

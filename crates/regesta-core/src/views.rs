@@ -13,29 +13,32 @@ use regesta_protocol::{Digest, PackageId};
 /// Most packages kept; past it the cache starts over (cheap, and bounded).
 pub const MAX_CACHED_VIEWS: usize = 10_000;
 
-/// Package-state bytes by package and head event.
+/// Rendered views by (view kind, package) and head event. The kind names
+/// the document (`package-state`, `npm-packument`, …) so every projection
+/// shares one bounded cache.
 #[derive(Debug, Default)]
 pub struct ViewCache {
-    entries: Mutex<HashMap<PackageId, (Digest, Bytes)>>,
+    entries: Mutex<HashMap<(&'static str, PackageId), (Digest, Bytes)>>,
 }
 
 impl ViewCache {
-    /// The bytes rendered for `id` at `head`, if still cached.
-    pub fn get(&self, id: &PackageId, head: &Digest) -> Option<Bytes> {
+    /// The `kind` bytes rendered for `id` at `head`, if still cached.
+    pub fn get(&self, kind: &'static str, id: &PackageId, head: &Digest) -> Option<Bytes> {
         let entries = self.entries.lock().ok()?;
         entries
-            .get(id)
+            .get(&(kind, id.clone()))
             .filter(|(at, _)| at == head)
             .map(|(_, bytes)| bytes.clone())
     }
 
-    /// Remembers the bytes rendered for `id` at `head`.
-    pub fn put(&self, id: &PackageId, head: Digest, bytes: Bytes) {
+    /// Remembers the `kind` bytes rendered for `id` at `head`.
+    pub fn put(&self, kind: &'static str, id: &PackageId, head: Digest, bytes: Bytes) {
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_CACHED_VIEWS && !entries.contains_key(id) {
+            let key = (kind, id.clone());
+            if entries.len() >= MAX_CACHED_VIEWS && !entries.contains_key(&key) {
                 entries.clear();
             }
-            entries.insert(id.clone(), (head, bytes));
+            entries.insert(key, (head, bytes));
         }
     }
 }
@@ -49,10 +52,11 @@ mod tests {
         let cache = ViewCache::default();
         let id = PackageId::parse("npm:a.b/c").unwrap();
         let (h1, h2) = (Digest::of(b"1"), Digest::of(b"2"));
-        cache.put(&id, h1, Bytes::from_static(b"one"));
-        assert_eq!(cache.get(&id, &h1).as_deref(), Some(&b"one"[..]));
-        assert!(cache.get(&id, &h2).is_none());
-        cache.put(&id, h2, Bytes::from_static(b"two"));
-        assert!(cache.get(&id, &h1).is_none());
+        cache.put("state", &id, h1, Bytes::from_static(b"one"));
+        assert_eq!(cache.get("state", &id, &h1).as_deref(), Some(&b"one"[..]));
+        assert!(cache.get("state", &id, &h2).is_none());
+        assert!(cache.get("other", &id, &h1).is_none(), "kinds do not mix");
+        cache.put("state", &id, h2, Bytes::from_static(b"two"));
+        assert!(cache.get("state", &id, &h1).is_none());
     }
 }

@@ -27,6 +27,7 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
             "regesta-trust",
             "regesta-store",
             "regesta-tlog",
+            "regesta-projection-npm",
         ],
     ),
     ("regesta-client", &["regesta-protocol"]),

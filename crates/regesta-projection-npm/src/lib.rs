@@ -1,0 +1,258 @@
+//! The npm projection: npm's registry documents rendered from the core
+//! model. Pure functions of a [`PackageView`]; the transport caches the
+//! rendered bytes per package head.
+//!
+//! Names map both ways: `npm:some.dev/sdk` ⇄ `@some.dev/sdk`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use regesta_core::{PackageView, ReleaseView};
+use regesta_protocol::{ArtifactDescriptor, Digest, PackageId};
+use serde_json::{Map, Value, json};
+
+/// The `Accept` media type of abbreviated packuments (npm install-v1).
+pub const ABBREVIATED_MEDIA_TYPE: &str = "application/vnd.npm.install-v1+json";
+
+/// Resolver fields copied from `ecosystemMetadata.npm` into documents.
+const METADATA_FIELDS: &[&str] = &[
+    "bin",
+    "bundleDependencies",
+    "bundledDependencies",
+    "cpu",
+    "dependencies",
+    "devDependencies",
+    "engines",
+    "libc",
+    "optionalDependencies",
+    "os",
+    "peerDependencies",
+    "peerDependenciesMeta",
+];
+
+/// Fields the abbreviated form keeps (npm's install-v1 subset).
+const ABBREVIATED_FIELDS: &[&str] = &[
+    "bin",
+    "bundleDependencies",
+    "cpu",
+    "dependencies",
+    "engines",
+    "libc",
+    "optionalDependencies",
+    "os",
+    "peerDependencies",
+    "peerDependenciesMeta",
+];
+
+/// `@domain/name` for an npm package id whose name has one segment.
+pub fn npm_name(id: &PackageId) -> Option<String> {
+    (id.ecosystem() == "npm" && !id.local_name().contains('/')).then(|| format!("@{}", id.name()))
+}
+
+/// The package id of an npm name `@domain/name`.
+pub fn package_id(npm_name: &str) -> Option<PackageId> {
+    let rest = npm_name.strip_prefix('@')?;
+    let (scope, name) = rest.split_once('/')?;
+    if name.contains('/') {
+        return None;
+    }
+    PackageId::parse(&format!("npm:{scope}/{name}")).ok()
+}
+
+/// The tarball file name npm expects: `<name>-<version>.tgz`.
+pub fn tarball_file(id: &PackageId, version: &str) -> String {
+    format!("{}-{version}.tgz", id.local_name())
+}
+
+fn install_artifact(release: &ReleaseView) -> Option<&ArtifactDescriptor> {
+    release
+        .manifest
+        .artifacts
+        .iter()
+        .find(|a| a.role.as_str() == "install")
+}
+
+/// `sha256-<base64>` Subresource Integrity of a digest (what the reference
+/// serves; npm verifies it).
+fn integrity(digest: &Digest) -> String {
+    format!("sha256-{}", STANDARD.encode(digest.as_bytes()))
+}
+
+fn description(release: &ReleaseView) -> Option<&str> {
+    release
+        .manifest
+        .metadata
+        .as_ref()
+        .and_then(|m| m.description.as_deref())
+}
+
+fn npm_metadata(artifact: &ArtifactDescriptor) -> Option<&Map<String, Value>> {
+    artifact
+        .ecosystem_metadata
+        .as_ref()?
+        .get("npm")?
+        .as_object()
+}
+
+/// One version document (`GET /@scope/name/<version>`), key order as the
+/// reference: description, dist, resolver fields, name, version.
+pub fn version_document(
+    id: &PackageId,
+    release: &ReleaseView,
+    tarball_base: &str,
+) -> Option<Value> {
+    let name = npm_name(id)?;
+    let artifact = install_artifact(release)?;
+    let version = release.manifest.version.as_str();
+    let mut doc = Map::new();
+    if let Some(d) = description(release) {
+        doc.insert("description".into(), json!(d));
+    }
+    doc.insert(
+        "dist".into(),
+        json!({
+            "integrity": integrity(&artifact.digest),
+            "tarball": format!("{}/{name}/-/{}", tarball_base.trim_end_matches('/'), tarball_file(id, version)),
+        }),
+    );
+    if let Some(meta) = npm_metadata(artifact) {
+        for field in METADATA_FIELDS {
+            if let Some(value) = meta.get(*field) {
+                doc.insert((*field).into(), value.clone());
+            }
+        }
+    }
+    doc.insert("name".into(), json!(name));
+    doc.insert("version".into(), json!(version));
+    Some(Value::Object(doc))
+}
+
+/// The dist-tags: the package's channels that point at known versions, or
+/// `latest` → the newest release when there are none.
+pub fn dist_tags(view: &PackageView) -> Value {
+    let known = |v: &str| {
+        view.releases
+            .iter()
+            .any(|r| r.manifest.version.as_str() == v)
+    };
+    let mut tags = Map::new();
+    for (channel, version) in &view.channels {
+        if known(version.as_str()) {
+            tags.insert(channel.as_str().into(), json!(version.as_str()));
+        }
+    }
+    if tags.is_empty()
+        && let Some(last) = view.releases.last()
+    {
+        tags.insert("latest".into(), json!(last.manifest.version.as_str()));
+    }
+    Value::Object(tags)
+}
+
+fn times(view: &PackageView) -> Map<String, Value> {
+    let modified = view
+        .releases
+        .iter()
+        .map(|r| r.created_at)
+        .chain(std::iter::once(view.head_time))
+        .max()
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let mut time = Map::new();
+    time.insert(
+        "created".into(),
+        json!(
+            view.releases
+                .first()
+                .map_or_else(|| modified.clone(), |r| r.created_at.to_string())
+        ),
+    );
+    time.insert("modified".into(), json!(modified));
+    for release in &view.releases {
+        time.insert(
+            release.manifest.version.to_string(),
+            json!(release.created_at.to_string()),
+        );
+    }
+    time
+}
+
+/// The full packument (`GET /@scope/name`).
+pub fn packument(id: &PackageId, view: &PackageView, tarball_base: &str) -> Option<Value> {
+    let name = npm_name(id)?;
+    let mut doc = Map::new();
+    doc.insert("dist-tags".into(), dist_tags(view));
+    if let Some(d) = view.releases.last().and_then(description) {
+        doc.insert("description".into(), json!(d));
+    }
+    doc.insert("name".into(), json!(name));
+    doc.insert("time".into(), Value::Object(times(view)));
+    let versions: Map<String, Value> = view
+        .releases
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.manifest.version.to_string(),
+                version_document(id, r, tarball_base)?,
+            ))
+        })
+        .collect();
+    doc.insert("versions".into(), Value::Object(versions));
+    Some(Value::Object(doc))
+}
+
+/// The abbreviated packument for `Accept: application/vnd.npm.install-v1+json`:
+/// only what installers need, plus `time` (pnpm's `minimumReleaseAge` reads
+/// it) and `modified`.
+pub fn abbreviated(id: &PackageId, view: &PackageView, tarball_base: &str) -> Option<Value> {
+    let name = npm_name(id)?;
+    let time = times(view);
+    let versions: Map<String, Value> = view
+        .releases
+        .iter()
+        .filter_map(|r| {
+            let full = version_document(id, r, tarball_base)?;
+            let mut short = Map::new();
+            short.insert("name".into(), full["name"].clone());
+            short.insert("version".into(), full["version"].clone());
+            for field in ABBREVIATED_FIELDS {
+                if let Some(value) = full.get(*field) {
+                    short.insert((*field).into(), value.clone());
+                }
+            }
+            short.insert("dist".into(), full["dist"].clone());
+            Some((r.manifest.version.to_string(), Value::Object(short)))
+        })
+        .collect();
+    Some(json!({
+        "dist-tags": dist_tags(view),
+        "modified": time.get("modified").cloned().unwrap_or(Value::Null),
+        "name": name,
+        "time": Value::Object(time),
+        "versions": versions,
+    }))
+}
+
+/// The install artifact a tarball file name refers to.
+pub fn tarball_digest(id: &PackageId, view: &PackageView, file: &str) -> Option<Digest> {
+    view.releases
+        .iter()
+        .find(|r| tarball_file(id, r.manifest.version.as_str()) == file)
+        .and_then(install_artifact)
+        .map(|a| a.digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_both_ways() {
+        let id = PackageId::parse("npm:some.dev/sdk").unwrap();
+        assert_eq!(npm_name(&id).as_deref(), Some("@some.dev/sdk"));
+        assert_eq!(package_id("@some.dev/sdk"), Some(id));
+        assert!(package_id("left-pad").is_none());
+        assert!(package_id("@scope/pkg").is_none());
+        assert!(npm_name(&PackageId::parse("npm:a.b/c/d").unwrap()).is_none());
+        assert!(npm_name(&PackageId::parse("pypi:a.b/c").unwrap()).is_none());
+    }
+}
