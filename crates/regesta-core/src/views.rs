@@ -13,12 +13,15 @@ use regesta_protocol::{Digest, PackageId};
 /// Most packages kept; past it the cache starts over (cheap, and bounded).
 pub const MAX_CACHED_VIEWS: usize = 10_000;
 
+/// A cached rendering: the head event it was rendered at, and its bytes.
+type Entry = (Digest, Bytes);
+
 /// Rendered views by (view kind, package) and head event. The kind names
 /// the document (`package-state`, `npm-packument`, …) so every projection
 /// shares one bounded cache.
 #[derive(Debug, Default)]
 pub struct ViewCache {
-    entries: Mutex<HashMap<(&'static str, PackageId), (Digest, Bytes)>>,
+    entries: Mutex<HashMap<(&'static str, PackageId), Entry>>,
 }
 
 impl ViewCache {
