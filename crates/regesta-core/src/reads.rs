@@ -334,6 +334,8 @@ impl Registry {
 pub struct ReleaseView {
     /// Publish time.
     pub created_at: Timestamp,
+    /// The `release.published` event.
+    pub event_id: Digest,
     /// The manifest.
     pub manifest: regesta_protocol::ReleaseManifest,
 }
@@ -379,6 +381,7 @@ impl Registry {
             let manifest = serde_json::from_slice(&bytes).map_err(CoreError::internal)?;
             releases.push(ReleaseView {
                 created_at: release.created_at,
+                event_id: release.event_id,
                 manifest,
             });
         }

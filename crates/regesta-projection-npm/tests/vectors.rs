@@ -19,6 +19,7 @@ fn view(dir: &std::path::Path) -> PackageView {
         head_time: at,
         releases: vec![ReleaseView {
             created_at: at,
+            event_id: Digest::of(b"event"),
             manifest,
         }],
         channels: vec![(ChannelName::latest(), Version::parse("0.0.5").unwrap())],

@@ -45,6 +45,14 @@ pub struct Config {
     pub statistics_ttl_ms: u64,
     /// Write-intent clock skew window (`REGESTA_WRITE_TIMESTAMP_TOLERANCE_MS`).
     pub timestamp_tolerance_ms: u64,
+    /// Public base URL of the core API (`REGESTA_PUBLIC_URL`); default
+    /// `http://<host>:<port>`. Links are built from it, never from `Host`.
+    pub public_url: Option<String>,
+    /// Public base URL of the npm projection (`REGESTA_NPM_PUBLIC_URL`);
+    /// default `<public url>/npm`.
+    pub npm_public_url: Option<String>,
+    /// Serve the npm projection (`REGESTA_NPM_PROJECTION`, default true).
+    pub npm_projection: bool,
 }
 
 impl Default for Config {
@@ -62,6 +70,9 @@ impl Default for Config {
             readiness_timeout_ms: 5_000,
             statistics_ttl_ms: 10_000,
             timestamp_tolerance_ms: 600_000,
+            public_url: None,
+            npm_public_url: None,
+            npm_projection: true,
         }
     }
 }
@@ -122,6 +133,20 @@ impl Config {
         if let Some(v) = get("REGESTA_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
         }
+        for (name, slot) in [
+            ("REGESTA_PUBLIC_URL", &mut config.public_url),
+            ("REGESTA_NPM_PUBLIC_URL", &mut config.npm_public_url),
+        ] {
+            if let Some(v) = get(name) {
+                if !(v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err(err(name, format!("must be an http(s) URL, got {v:?}")));
+                }
+                *slot = Some(v.trim_end_matches('/').to_owned());
+            }
+        }
+        if let Some(v) = get("REGESTA_NPM_PROJECTION") {
+            config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
+        }
         if let Some(v) = get("REGESTA_DEV") {
             config.dev = boolean("REGESTA_DEV", &v)?;
         }
@@ -176,6 +201,21 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// The public base URL of the core API.
+    pub fn public_base(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| match self.host {
+            std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.port),
+            std::net::IpAddr::V4(ip) => format!("http://{ip}:{}", self.port),
+        })
+    }
+
+    /// The public base URL of the npm projection.
+    pub fn npm_base(&self) -> String {
+        self.npm_public_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/npm", self.public_base()))
     }
 
     /// Checks combinations once flags and environment are merged.

@@ -10,6 +10,7 @@ pub mod dev;
 pub mod error;
 pub mod http;
 pub mod middleware;
+mod npm;
 mod routes;
 pub mod state;
 
@@ -69,7 +70,12 @@ pub type App =
 
 /// The application for `state`, with the dev site when dev mode is on.
 pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
-    let mut app = routes::core_routes()
+    let npm_enabled = state.config().npm_projection;
+    let mut core = routes::core_routes();
+    if npm_enabled {
+        core = core.nest("/npm", npm::routes());
+    }
+    let mut app = core
         .fallback(|| async { error::ApiError::route_not_found().into_response() })
         .method_not_allowed_fallback(|| async {
             error::ApiError::route_not_found().into_response()
@@ -78,7 +84,16 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
             state.clone(),
             middleware::declared_size,
         ))
-        .with_state(state);
+        .with_state(state.clone());
+    if npm_enabled {
+        let npm_host = npm::routes()
+            .fallback(|| async { error::ApiError::route_not_found().into_response() })
+            .with_state(state);
+        app = app.layer(axum::middleware::from_fn_with_state(
+            npm_host,
+            middleware::npm_host,
+        ));
+    }
     if let Some(site) = dev {
         app = app.layer(axum::middleware::from_fn_with_state(
             site.router(),

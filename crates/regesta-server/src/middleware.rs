@@ -174,3 +174,16 @@ pub fn finish(mut response: Response) -> Response {
     }
     response
 }
+
+/// Sends requests for hosts whose first label is `npm` (`npm.example.com`)
+/// to the npm projection's routes at the root.
+pub async fn npm_host(State(npm): State<axum::Router>, request: Request, next: Next) -> Response {
+    let host = request_host(&request);
+    if host.split('.').next() == Some("npm") && host.contains('.') {
+        return match npm.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    next.run(request).await
+}

@@ -6,6 +6,7 @@
 )]
 
 mod bad_input;
+mod npm;
 mod openapi;
 mod support;
 mod wire;

@@ -1,0 +1,133 @@
+//! The npm projection over HTTP, against the reference's npm captures.
+
+use axum::body::Body;
+use axum::http::Request;
+use regesta_testkit::{read, vectors_dir};
+
+use crate::support::{TestApp, app, assert_headers, captured_publish, send};
+
+async fn published(dir: &std::path::Path) -> TestApp {
+    let t = app(
+        dir,
+        "dev-binding/domain-binding.json",
+        "2026-11-25T19:13:01.867Z",
+        |c| {
+            c.public_url = Some("http://localhost:4321".into());
+            c.npm_public_url = Some("http://npm.localhost:4321".into());
+        },
+    );
+    let reply = send(&t.app, captured_publish(dir, "publish/hello-regesta-0.0.5")).await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text());
+    t
+}
+
+fn on_npm_host(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("host", "npm.localhost:4321")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn npm_documents_match_the_reference_on_the_npm_host_and_under_npm() {
+    let Some(dir) = vectors_dir() else { return };
+    let t = published(&dir).await;
+    let cases = [
+        ("/@dev.localhost/hello-regesta", "wire/npm-packument.json"),
+        ("/@dev.localhost%2fhello-regesta", "wire/npm-packument.json"),
+        (
+            "/@dev.localhost/hello-regesta/0.0.5",
+            "wire/npm-version-0.0.5.json",
+        ),
+        (
+            "/-/package/@dev.localhost/hello-regesta/dist-tags",
+            "wire/npm-dist-tags.json",
+        ),
+        ("/-/ping", "wire/npm-ping.json"),
+        (
+            "/@dev.localhost/missing",
+            "wire/npm-packument-notfound.json",
+        ),
+    ];
+    for (path, file) in cases {
+        for request in [
+            on_npm_host(path),
+            Request::get(format!("/npm{path}"))
+                .body(Body::empty())
+                .unwrap(),
+        ] {
+            let reply = send(&t.app, request).await;
+            assert_eq!(
+                reply.text(),
+                String::from_utf8_lossy(&read(&dir, file)),
+                "{path}"
+            );
+            assert_headers(&reply, &read(&dir, &format!("{file}.headers")), path);
+        }
+    }
+    let latest = send(&t.app, on_npm_host("/@dev.localhost/hello-regesta/latest")).await;
+    assert_eq!(
+        latest.text(),
+        String::from_utf8_lossy(&read(&dir, "wire/npm-version-0.0.5.json"))
+    );
+    assert_eq!(
+        latest.header("cache-control"),
+        Some("no-cache"),
+        "a tag moves"
+    );
+    let root = send(&t.app, on_npm_host("/")).await;
+    assert_eq!(root.text(), "{}");
+}
+
+#[tokio::test]
+async fn tarballs_redirect_to_the_core_object_and_abbreviated_packuments_negotiate() {
+    let Some(dir) = vectors_dir() else { return };
+    let t = published(&dir).await;
+    let redirect = send(
+        &t.app,
+        on_npm_host("/@dev.localhost/hello-regesta/-/hello-regesta-0.0.5.tgz"),
+    )
+    .await;
+    assert_headers(
+        &redirect,
+        &read(&dir, "wire/npm-tarball-redirect.txt.headers"),
+        "tarball",
+    );
+    assert!(redirect.body.is_empty(), "tarballs are never proxied");
+    let missing = send(
+        &t.app,
+        on_npm_host("/@dev.localhost/hello-regesta/-/hello-regesta-9.9.9.tgz"),
+    )
+    .await;
+    assert_eq!(missing.status.as_u16(), 404);
+
+    let short = send(
+        &t.app,
+        Request::get("/npm/@dev.localhost/hello-regesta")
+            .header(
+                "accept",
+                "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+            )
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        short.header("content-type"),
+        Some("application/vnd.npm.install-v1+json")
+    );
+    let doc = short.json();
+    assert_eq!(doc["modified"], "2026-11-25T19:13:01.867Z");
+    assert_eq!(doc["time"]["0.0.5"], "2026-11-25T19:13:01.867Z");
+    assert!(doc["versions"]["0.0.5"].get("devDependencies").is_none());
+    let etag = short.header("etag").unwrap().to_owned();
+    let cached = send(
+        &t.app,
+        Request::get("/npm/@dev.localhost/hello-regesta")
+            .header("if-none-match", &etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(cached.status.as_u16(), 304);
+}
