@@ -64,15 +64,18 @@ async fn shutdown_signal() {
     tracing::info!(target: "regesta.server", "shutting down");
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let address = std::net::SocketAddr::new(config.host, config.port);
-    let dev = config.dev;
-    let data_dir = config.data_dir.display().to_string();
-    let (app, _site) = regesta_server::build(config).await?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    // With `--port 0` the real port is only known now; links use it.
+    config.port = bound.port();
+    let dev = config.dev;
+    let data_dir = config.data_dir.display().to_string();
+    let public = config.public_base();
+    let (app, _site) = regesta_server::build(config).await?;
     if dev {
         tracing::warn!(
             target: "regesta.server",
@@ -82,7 +85,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
              *.localhost. Never run dev mode in production."
         );
     }
-    tracing::info!(target: "regesta.server", address = %bound, data_dir, dev, "regesta listening");
+    tracing::info!(target: "regesta.server", address = %bound, public, data_dir, dev, "regesta listening");
     regesta_server::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }
