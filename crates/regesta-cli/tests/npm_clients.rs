@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -25,7 +26,7 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
-fn ok(output: Output) -> String {
+fn ok(output: &Output) -> String {
     assert!(
         output.status.success(),
         "{}{}",
@@ -36,7 +37,7 @@ fn ok(output: Output) -> String {
 }
 
 fn regesta(args: &[&str], dir: &Path) -> String {
-    ok(run(env!("CARGO_BIN_EXE_regesta"), args, dir))
+    ok(&run(env!("CARGO_BIN_EXE_regesta"), args, dir))
 }
 
 fn package(dir: &Path, name: &str, version: &str, deps: &str) {
@@ -61,107 +62,119 @@ fn installed_version(project: &Path, name: &str) -> String {
     json["version"].as_str().unwrap().to_owned()
 }
 
-#[test]
-fn npm_installs_across_domains_with_tags_and_refuses_tampered_tarballs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    for domain in ["a.localhost", "b.localhost"] {
-        regesta(
-            &["keygen", &format!("keys-{domain}"), "--domain", domain],
-            root,
+/// Two owner domains with their keys, and the running registry they publish to.
+struct Registry {
+    root: std::path::PathBuf,
+    data: std::path::PathBuf,
+    base: String,
+    _server: support::Server,
+}
+
+impl Registry {
+    fn start(root: &Path) -> Self {
+        for domain in ["a.localhost", "b.localhost"] {
+            regesta(
+                &["keygen", &format!("keys-{domain}"), "--domain", domain],
+                root,
+            );
+        }
+        let bindings = format!(
+            "{},{}",
+            root.join("keys-a.localhost/domain-binding.json").display(),
+            root.join("keys-b.localhost/domain-binding.json").display()
         );
+        let data = root.join("data");
+        let server = start_with(&data, &[("REGESTA_DEV_BINDINGS", bindings.as_str())]);
+        Self {
+            root: root.to_owned(),
+            data,
+            base: server.base.clone(),
+            _server: server,
+        }
     }
-    let bindings = format!(
-        "{},{}",
-        root.join("keys-a.localhost/domain-binding.json").display(),
-        root.join("keys-b.localhost/domain-binding.json").display()
-    );
-    let data = root.join("data");
-    let server = start_with(&data, &[("REGESTA_DEV_BINDINGS", bindings.as_str())]);
-    let base = server.base.clone();
-    let key_a = root.join("keys-a.localhost/private-key.json");
-    let key_b = root.join("keys-b.localhost/private-key.json");
-    let publish = |dir: &Path, key: &Path| {
+
+    fn key(&self, domain: &str) -> String {
+        let key = self.root.join(format!("keys-{domain}/private-key.json"));
+        key.to_str().unwrap().to_owned()
+    }
+
+    fn publish(&self, dir: &Path, domain: &str) {
+        let key = self.key(domain);
+        let args = ["publish", dir.to_str().unwrap(), "--registry", &self.base];
         regesta(
-            &[
-                "publish",
-                dir.to_str().unwrap(),
-                "--registry",
-                &base,
-                "--auth-key",
-                key.to_str().unwrap(),
-                "-q",
-            ],
-            root,
-        );
-    };
-    let lib = root.join("lib");
-    package(&lib, "@b.localhost/lib", "1.0.0", "");
-    publish(&lib, &key_b);
-    package(&lib, "@b.localhost/lib", "1.1.0", "");
-    publish(&lib, &key_b);
-    let app = root.join("app");
-    package(
-        &app,
-        "@a.localhost/app",
-        "1.0.0",
-        r#""@b.localhost/lib":"^1""#,
-    );
-    publish(&app, &key_a);
-    package(
-        &app,
-        "@a.localhost/app",
-        "2.0.0-rc.1",
-        r#""@b.localhost/lib":"^1""#,
-    );
-    publish(&app, &key_a);
-    for (tag, version) in [("latest", "1.0.0"), ("next", "2.0.0-rc.1")] {
-        regesta(
-            &[
-                "channel",
-                "set",
-                "npm:a.localhost/app",
-                tag,
-                version,
-                "--registry",
-                &base,
-                "--auth-key",
-                key_a.to_str().unwrap(),
-                "-q",
-            ],
-            root,
+            &[&args[..], &["--auth-key", &key, "-q"]].concat(),
+            &self.root,
         );
     }
 
-    let registry = format!("{base}/npm/");
-    let project = root.join("consumer");
-    std::fs::create_dir_all(&project).unwrap();
+    fn set_channel(&self, package: &str, tag: &str, version: &str, domain: &str) {
+        let key = self.key(domain);
+        let args = [
+            "channel",
+            "set",
+            package,
+            tag,
+            version,
+            "--registry",
+            &self.base,
+        ];
+        regesta(
+            &[&args[..], &["--auth-key", &key, "-q"]].concat(),
+            &self.root,
+        );
+    }
+
+    /// `npm` against the projection with its own cache directory.
+    fn npm(&self, args: &[&str], dir: &Path, cache: &str) -> Output {
+        let registry = format!("{}/npm/", self.base);
+        let cache = self.root.join(cache);
+        let flags = ["--registry", &registry, "--cache", cache.to_str().unwrap()];
+        let full = [args, &flags[..], &["--no-audit", "--no-fund"]].concat();
+        run("npm", &full, dir)
+    }
+
+    /// lib 1.0.0 and 1.1.0 on b.localhost; app 1.0.0 (`latest`) and
+    /// 2.0.0-rc.1 (`next`) on a.localhost, both depending on `lib@^1`.
+    fn publish_fixtures(&self) {
+        let lib = self.root.join("lib");
+        for version in ["1.0.0", "1.1.0"] {
+            package(&lib, "@b.localhost/lib", version, "");
+            self.publish(&lib, "b.localhost");
+        }
+        let app = self.root.join("app");
+        for version in ["1.0.0", "2.0.0-rc.1"] {
+            package(
+                &app,
+                "@a.localhost/app",
+                version,
+                r#""@b.localhost/lib":"^1""#,
+            );
+            self.publish(&app, "a.localhost");
+        }
+        for (tag, version) in [("latest", "1.0.0"), ("next", "2.0.0-rc.1")] {
+            self.set_channel("npm:a.localhost/app", tag, version, "a.localhost");
+        }
+    }
+}
+
+fn consumer(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
-        project.join("package.json"),
-        r#"{"name":"consumer","version":"0.0.0","private":true}"#,
+        dir.join("package.json"),
+        format!(r#"{{"name":"{name}","version":"0.0.0","private":true}}"#),
     )
     .unwrap();
-    let cache = root.join("npm-cache");
-    let npm = |args: &[&str], dir: &Path| {
-        let mut full = args.to_vec();
-        full.extend([
-            "--registry",
-            &registry,
-            "--cache",
-            cache.to_str().unwrap(),
-            "--no-audit",
-            "--no-fund",
-        ]);
-        run("npm", &full, dir)
-    };
-    ok(npm(&["install", "@a.localhost/app"], &project));
+}
+
+fn installs_latest_across_domains(registry: &Registry, project: &Path) {
+    ok(&registry.npm(&["install", "@a.localhost/app"], project, "npm-cache"));
     assert_eq!(
-        installed_version(&project, "@a.localhost/app"),
+        installed_version(project, "@a.localhost/app"),
         "1.0.0",
         "latest tag"
     );
     assert_eq!(
-        installed_version(&project, "@b.localhost/lib"),
+        installed_version(project, "@b.localhost/lib"),
         "1.1.0",
         "^1 resolves across domains"
     );
@@ -181,63 +194,51 @@ fn npm_installs_across_domains_with_tags_and_refuses_tampered_tarballs() {
             "{locked}"
         );
     }
+}
 
-    let tags = ok(npm(
-        &["view", "@a.localhost/app", "dist-tags", "--json"],
-        &project,
-    ));
-    let tags: serde_json::Value = serde_json::from_str(&tags).unwrap();
+fn follows_dist_tags(registry: &Registry, project: &Path) {
+    let view = |field: &str| {
+        let args = ["view", "@a.localhost/app", field, "--json"];
+        ok(&registry.npm(&args, project, "npm-cache"))
+    };
+    let tags: serde_json::Value = serde_json::from_str(&view("dist-tags")).unwrap();
     assert_eq!(
         tags,
         serde_json::json!({"latest": "1.0.0", "next": "2.0.0-rc.1"})
     );
-    let versions = ok(npm(
-        &["view", "@a.localhost/app", "versions", "--json"],
-        &project,
-    ));
-    assert!(versions.contains("2.0.0-rc.1"));
-    ok(npm(&["install", "@a.localhost/app@next"], &project));
-    assert_eq!(
-        installed_version(&project, "@a.localhost/app"),
-        "2.0.0-rc.1"
-    );
+    assert!(view("versions").contains("2.0.0-rc.1"));
+    ok(&registry.npm(&["install", "@a.localhost/app@next"], project, "npm-cache"));
+    assert_eq!(installed_version(project, "@a.localhost/app"), "2.0.0-rc.1");
+}
 
-    // Corrupt lib@1.0.0's tarball object on disk: a fresh install of it
-    // must fail on integrity.
-    let integrity = ok(npm(
-        &["view", "@b.localhost/lib@1.0.0", "dist.integrity"],
-        &project,
-    ));
+/// Corrupts lib@1.0.0's tarball object on disk: a fresh install of it
+/// must fail on integrity and leave nothing installed.
+fn refuses_tampered_tarball(registry: &Registry, project: &Path) {
+    let args = ["view", "@b.localhost/lib@1.0.0", "dist.integrity"];
+    let integrity = ok(&registry.npm(&args, project, "npm-cache"));
     let encoded = integrity.trim().strip_prefix("sha256-").unwrap();
     let digest =
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).unwrap();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let object = data.join("objects/sha256").join(&hex[..2]).join(&hex);
+    let hex = digest.iter().fold(String::new(), |mut out, byte| {
+        write!(out, "{byte:02x}").unwrap();
+        out
+    });
+    let object = registry
+        .data
+        .join("objects/sha256")
+        .join(&hex[..2])
+        .join(&hex);
     let mut bytes = std::fs::read(&object).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&object, &bytes).unwrap();
-    let victim = root.join("victim");
-    std::fs::create_dir_all(&victim).unwrap();
-    std::fs::write(
-        victim.join("package.json"),
-        r#"{"name":"victim","version":"0.0.0","private":true}"#,
-    )
-    .unwrap();
-    let fresh_cache = root.join("fresh-cache");
-    let refused = run(
-        "npm",
-        &[
-            "install",
-            "@b.localhost/lib@1.0.0",
-            "--registry",
-            &registry,
-            "--cache",
-            fresh_cache.to_str().unwrap(),
-            "--no-audit",
-            "--no-fund",
-        ],
+
+    let victim = registry.root.join("victim");
+    consumer(&victim, "victim");
+    let refused = registry.npm(
+        &["install", "@b.localhost/lib@1.0.0"],
         &victim,
+        "fresh-cache",
     );
     assert!(
         !refused.status.success(),
@@ -249,5 +250,16 @@ fn npm_installs_across_domains_with_tags_and_refuses_tampered_tarballs() {
         "{stderr}"
     );
     assert!(!victim.join("node_modules/@b.localhost/lib").exists());
-    drop(server);
+}
+
+#[test]
+fn npm_installs_across_domains_with_tags_and_refuses_tampered_tarballs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::start(tmp.path());
+    registry.publish_fixtures();
+    let project = tmp.path().join("consumer");
+    consumer(&project, "consumer");
+    installs_latest_across_domains(&registry, &project);
+    follows_dist_tags(&registry, &project);
+    refuses_tampered_tarball(&registry, &project);
 }
