@@ -7,6 +7,7 @@
 
 pub mod channels;
 pub mod error;
+pub mod package_view;
 pub mod processors;
 pub mod publish;
 pub mod reads;
@@ -18,8 +19,7 @@ pub mod views;
 
 pub use channels::ChannelWritten;
 pub use error::CoreError;
+pub use package_view::{PackageView, ReleaseView};
 pub use publish::{FilePart, PublishRequest, Published};
-pub use reads::{
-    ChannelView, PackageStateView, PackageView, Page, PageQuery, ReleaseView, Verification,
-};
+pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
 pub use registry::{Clock, Registry};

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use regesta_core::{PackageView, ReleaseView};
-use regesta_protocol::{ArtifactDescriptor, Digest, PackageId};
+use regesta_protocol::{ArtifactDescriptor, Digest, PackageId, Version};
 use serde_json::{Map, Value, json};
 
 /// The `Accept` media type of abbreviated packuments (npm install-v1).
@@ -232,13 +232,28 @@ pub fn abbreviated(id: &PackageId, view: &PackageView, tarball_base: &str) -> Op
     }))
 }
 
-/// The install artifact a tarball file name refers to.
+/// The version a tarball file name (`<name>-<version>.tgz`) names, for a
+/// point lookup without loading the whole package.
+pub fn tarball_version(id: &PackageId, file: &str) -> Option<Version> {
+    let version = file
+        .strip_prefix(id.local_name())?
+        .strip_prefix('-')?
+        .strip_suffix(".tgz")?;
+    Version::parse(version).ok()
+}
+
+/// The digest of a release's install artifact (what its tarball serves).
+pub fn install_digest(release: &ReleaseView) -> Option<Digest> {
+    install_artifact(release).map(|a| a.digest)
+}
+
+/// The install artifact a tarball file name refers to, within a loaded view.
 pub fn tarball_digest(id: &PackageId, view: &PackageView, file: &str) -> Option<Digest> {
+    let version = tarball_version(id, file)?;
     view.releases
         .iter()
-        .find(|r| tarball_file(id, r.manifest.version.as_str()) == file)
-        .and_then(install_artifact)
-        .map(|a| a.digest)
+        .find(|r| r.manifest.version == version)
+        .and_then(install_digest)
 }
 
 #[cfg(test)]
@@ -254,5 +269,21 @@ mod tests {
         assert!(package_id("@scope/pkg").is_none());
         assert!(npm_name(&PackageId::parse("npm:a.b/c/d").unwrap()).is_none());
         assert!(npm_name(&PackageId::parse("pypi:a.b/c").unwrap()).is_none());
+    }
+
+    #[test]
+    fn tarball_file_names_round_trip_to_versions() {
+        let id = PackageId::parse("npm:some.dev/sdk").unwrap();
+        let file = tarball_file(&id, "1.2.3-rc.1");
+        assert_eq!(file, "sdk-1.2.3-rc.1.tgz");
+        assert_eq!(tarball_version(&id, &file).unwrap().as_str(), "1.2.3-rc.1");
+        for bad in [
+            "sdk-.tgz",
+            "sdk-1.0.0.tar",
+            "other-1.0.0.tgz",
+            "sdk1.0.0.tgz",
+        ] {
+            assert!(tarball_version(&id, bad).is_none(), "{bad}");
+        }
     }
 }

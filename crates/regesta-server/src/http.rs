@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
@@ -69,6 +69,20 @@ pub fn bytes_response(
 /// `Content-Length`).
 pub fn not_modified(headers: &[(HeaderName, String)]) -> Response {
     build(StatusCode::NOT_MODIFIED, headers, Body::empty())
+}
+
+/// A `302 Found` to `location` that clients must not cache (what it points
+/// at may move with the package), with no body and no `Content-Length`, as
+/// the reference answers.
+pub fn redirect(location: &str) -> Response {
+    build(
+        StatusCode::FOUND,
+        &[
+            (CACHE_CONTROL, "no-cache".to_owned()),
+            (LOCATION, location.to_owned()),
+        ],
+        Body::empty(),
+    )
 }
 
 /// Whether the request is a HEAD (no body is sent).

@@ -1,29 +1,33 @@
 //! The npm registry API: mounted under `/npm` on every host and at the root
-//! of hosts whose first label is `npm` (`npm.example.com`). Documents are
-//! rendered by `regesta-projection-npm` once per package head and served as
-//! stored bytes; tarballs redirect to the core object URL, never proxied.
+//! of hosts whose first label is `npm` (`npm.example.com`). Package documents
+//! (packument, abbreviated packument, dist-tags) are rendered together by
+//! `regesta-projection-npm` once per package head and served as stored
+//! bytes; version documents and tarballs read one release; tarballs
+//! redirect to the core object URL, never proxied.
 
 use axum::Router;
 use axum::extract::{RawPathParams, State};
-use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::CoreError;
 use regesta_projection_npm as npm;
-use regesta_protocol::{Digest, PackageId};
+use regesta_protocol::{Digest, PackageId, Timestamp, Version};
 
 use crate::error::ApiError;
 use crate::http::{
     IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
+    redirect,
 };
 use crate::routes::param;
 use crate::state::AppState;
 
-/// View-cache kinds.
+/// View-cache kinds, rendered together from one package view.
 const FULL: &str = "npm-packument";
 const SHORT: &str = "npm-abbreviated";
+const TAGS: &str = "npm-dist-tags";
 
 /// The npm routes (relative to the mount point).
 pub(crate) fn routes() -> Router<AppState> {
@@ -84,30 +88,37 @@ fn package(params: &RawPathParams) -> Result<PackageId, ApiError> {
     npm::package_id(&name).ok_or_else(not_found)
 }
 
-fn core_error(error: CoreError) -> ApiError {
-    ApiError::from(error)
-}
-
-/// The package view, rendered (`kind`) once per head and cached.
+/// The `kind` document of the package at its current head: the cached
+/// bytes, or — on the first read after an event — every npm package
+/// document rendered from one package view (one load, not one per kind)
+/// and cached together.
 async fn rendered(
     state: &AppState,
     id: &PackageId,
     kind: &'static str,
-) -> Result<(Digest, regesta_protocol::Timestamp, Bytes), ApiError> {
+) -> Result<(Digest, Timestamp, Bytes), ApiError> {
     let registry = state.registry();
-    let (head, time) = registry.package_head(id).await.map_err(core_error)?;
+    let (head, time) = registry.package_head(id).await?;
     if let Some(bytes) = registry.views.get(kind, id, &head) {
         return Ok((head, time, bytes));
     }
-    let view = registry.package_view(id).await.map_err(core_error)?;
+    let view = registry.package_view(id).await?;
     let base = state.config().npm_base();
-    let doc = if kind == FULL {
-        npm::packument(id, &view, &base)
-    } else {
-        npm::abbreviated(id, &view, &base)
-    };
-    let bytes = Bytes::from(serde_json::to_vec(&doc.ok_or_else(not_found)?).unwrap_or_default());
-    registry.views.put(kind, id, view.head_event, bytes.clone());
+    let documents = [
+        (FULL, npm::packument(id, &view, &base)),
+        (SHORT, npm::abbreviated(id, &view, &base)),
+        (TAGS, Some(npm::dist_tags(&view))),
+    ];
+    let mut wanted = None;
+    for (name, document) in documents {
+        let bytes =
+            Bytes::from(serde_json::to_vec(&document.ok_or_else(not_found)?).unwrap_or_default());
+        if name == kind {
+            wanted = Some(bytes.clone());
+        }
+        registry.views.put(name, id, view.head_event, bytes);
+    }
+    let bytes = wanted.ok_or_else(not_found)?;
     Ok((view.head_event, view.head_time, bytes))
 }
 
@@ -170,6 +181,29 @@ async fn packument_encoded(
     packument(state, params, method, headers).await
 }
 
+/// Resolves `spec` (a dist-tag or a version) against the cached dist-tags
+/// and reads that one release.
+async fn release_for(
+    state: &AppState,
+    id: &PackageId,
+    spec: &str,
+) -> Result<(regesta_core::ReleaseView, bool), ApiError> {
+    let (_, _, tags) = rendered(state, id, TAGS).await?;
+    let tags: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&tags).unwrap_or_default();
+    let tagged = tags.get(spec).and_then(|v| v.as_str());
+    let release_not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "release_not_found",
+            "Release not found",
+        )
+    };
+    let version = Version::parse(tagged.unwrap_or(spec)).map_err(|_| release_not_found())?;
+    let release = state.registry().release_view(id, &version).await?;
+    Ok((release, tagged.is_some()))
+}
+
 async fn version(
     State(state): State<AppState>,
     params: RawPathParams,
@@ -179,39 +213,13 @@ async fn version(
     let result = async {
         let id = package(&params)?;
         let spec = param(&params, "spec")?;
-        let view = state
-            .registry()
-            .package_view(&id)
-            .await
-            .map_err(core_error)?;
-        let tags = npm::dist_tags(&view);
-        let version = tags
-            .get(&spec)
-            .and_then(|v| v.as_str())
-            .map_or(spec.clone(), str::to_owned);
-        let release = view
-            .releases
-            .iter()
-            .find(|r| r.manifest.version.as_str() == version)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "release_not_found",
-                    "Release not found",
-                )
-            })?;
-        let doc = npm::version_document(&id, release, &state.config().npm_base())
+        let (release, by_tag) = release_for(&state, &id, &spec).await?;
+        let doc = npm::version_document(&id, &release, &state.config().npm_base())
             .ok_or_else(not_found)?;
         let etag = format!("W/\"regesta.npm-version:{}\"", release.event_id);
+        let cache = if by_tag { "no-cache" } else { IMMUTABLE };
         let response_headers = vec![
-            (
-                CACHE_CONTROL,
-                if tags.get(&spec).is_some() {
-                    "no-cache".to_owned()
-                } else {
-                    IMMUTABLE.to_owned()
-                },
-            ),
+            (CACHE_CONTROL, cache.to_owned()),
             (CONTENT_TYPE, JSON_UTF8.to_owned()),
             (ETAG, etag.clone()),
             (LAST_MODIFIED, http_date(release.created_at)),
@@ -238,12 +246,7 @@ async fn dist_tags(
 ) -> Response {
     let result = async {
         let id = package(&params)?;
-        let view = state
-            .registry()
-            .package_view(&id)
-            .await
-            .map_err(core_error)?;
-        let body = serde_json::to_vec(&npm::dist_tags(&view)).unwrap_or_default();
+        let (_, _, body) = rendered(&state, &id, TAGS).await?;
         let etag = format!("W/\"regesta.npm-dist-tags:{}\"", Digest::of(&body));
         let response_headers = vec![
             (CACHE_CONTROL, "no-cache".to_owned()),
@@ -255,7 +258,7 @@ async fn dist_tags(
         }
         Ok(bytes_response(
             StatusCode::OK,
-            Bytes::from(body),
+            body,
             response_headers,
             !is_head(&method),
         ))
@@ -277,27 +280,25 @@ async fn tarball(State(state): State<AppState>, params: RawPathParams) -> Respon
     let result = async {
         let id = package(&params)?;
         let file = param(&params, "file")?;
-        let view = state
-            .registry()
-            .package_view(&id)
-            .await
-            .map_err(core_error)?;
-        let digest = npm::tarball_digest(&id, &view, &file).ok_or_else(|| {
+        let registry = state.registry();
+        registry.package_head(&id).await?;
+        let object_not_found = || {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "object_not_found",
                 "Object not found",
             )
-        })?;
-        let location = format!("{}/objects/{digest}", state.config().public_base());
-        let mut response = Response::new(axum::body::Body::empty());
-        *response.status_mut() = StatusCode::FOUND;
-        for (name, value) in [(LOCATION, location), (CACHE_CONTROL, "no-cache".to_owned())] {
-            if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-        Ok(response)
+        };
+        let version = npm::tarball_version(&id, &file).ok_or_else(object_not_found)?;
+        let release = match registry.release_view(&id, &version).await {
+            Err(CoreError::NotFound { .. }) => return Err(object_not_found()),
+            other => other?,
+        };
+        let digest = npm::install_digest(&release).ok_or_else(object_not_found)?;
+        Ok(redirect(&format!(
+            "{}/objects/{digest}",
+            state.config().public_base()
+        )))
     }
     .await;
     result.unwrap_or_else(npm_error)

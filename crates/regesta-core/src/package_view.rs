@@ -1,0 +1,99 @@
+//! What projections render from: a package's releases with their
+//! manifests. Loading one reads every manifest object, so callers render
+//! once per package head and cache the bytes; point lookups (one version,
+//! one tarball) use [`Registry::release_view`] and read a single manifest.
+
+use regesta_protocol::{ChannelName, Digest, PackageId, ReleaseManifest, Timestamp, Version};
+use regesta_store::ReleaseRecord;
+
+use crate::error::CoreError;
+use crate::registry::Registry;
+
+/// One release with its manifest, for projections.
+#[derive(Debug, Clone)]
+pub struct ReleaseView {
+    /// Publish time.
+    pub created_at: Timestamp,
+    /// The `release.published` event.
+    pub event_id: Digest,
+    /// The manifest.
+    pub manifest: ReleaseManifest,
+}
+
+/// Everything a projection renders a package from.
+#[derive(Debug, Clone)]
+pub struct PackageView {
+    /// The last event about the package (the view's validator).
+    pub head_event: Digest,
+    /// Its time.
+    pub head_time: Timestamp,
+    /// Releases in `createdAt`, version order, with manifests.
+    pub releases: Vec<ReleaseView>,
+    /// Channel name → version.
+    pub channels: Vec<(ChannelName, Version)>,
+}
+
+fn not_found(code: &'static str, message: &'static str) -> CoreError {
+    CoreError::NotFound { code, message }
+}
+
+impl Registry {
+    /// The package with every release's manifest, for projections to render
+    /// (once per head: callers cache by `head_event`).
+    ///
+    /// # Errors
+    /// 404 `package_not_found`, a missing or corrupt manifest object (500).
+    pub async fn package_view(&self, id: &PackageId) -> Result<PackageView, CoreError> {
+        let record = self
+            .db
+            .package(id)
+            .await?
+            .filter(|r| !r.releases.is_empty())
+            .ok_or_else(|| not_found("package_not_found", "Package not found"))?;
+        let mut releases = Vec::with_capacity(record.releases.len());
+        for release in &record.releases {
+            releases.push(self.with_manifest(release).await?);
+        }
+        Ok(PackageView {
+            head_event: record.head_event,
+            head_time: record.head_time,
+            releases,
+            channels: record
+                .channels
+                .into_iter()
+                .map(|c| (c.channel, c.version))
+                .collect(),
+        })
+    }
+
+    /// One release with its manifest: one row and one object read.
+    ///
+    /// # Errors
+    /// 404 `release_not_found`, a missing or corrupt manifest object (500).
+    pub async fn release_view(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<ReleaseView, CoreError> {
+        let record = self
+            .db
+            .release(id, version)
+            .await?
+            .ok_or_else(|| not_found("release_not_found", "Release not found"))?;
+        self.with_manifest(&record).await
+    }
+
+    async fn with_manifest(&self, release: &ReleaseRecord) -> Result<ReleaseView, CoreError> {
+        let digest = &release.manifest_digest;
+        let bytes = self
+            .blobs
+            .get(digest)
+            .await?
+            .ok_or_else(|| CoreError::internal(format!("manifest {digest} has no bytes")))?;
+        Ok(ReleaseView {
+            created_at: release.created_at,
+            event_id: release.event_id,
+            manifest: serde_json::from_slice(&bytes).map_err(CoreError::internal)?,
+        })
+    }
+}
