@@ -1,0 +1,50 @@
+//! The embedded schema. Statements are idempotent (`IF NOT EXISTS`), so
+//! opening runs them all; the `meta.schema` row refuses databases written by
+//! a newer build.
+
+/// Schema version this build writes; opening a newer database is refused.
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub(super) const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        package TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        listing BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS releases (
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        manifest_digest TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        envelope BLOB NOT NULL,
+        envelope_listing BLOB NOT NULL,
+        PRIMARY KEY (package, version))",
+    "CREATE TABLE IF NOT EXISTS channels (
+        package TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        version TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (package, channel))",
+    "CREATE TABLE IF NOT EXISTS packages (
+        id TEXT PRIMARY KEY,
+        head_event TEXT NOT NULL,
+        head_time TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS replay (payload_digest TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS objects (
+        digest TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL)",
+    // Deployment counters, kept in the write transactions so reading them is
+    // O(1) instead of four table scans. Seeded from the tables once, so a
+    // database created before the table existed starts with true counts.
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO counters (name, value) VALUES
+        ('packages', (SELECT COUNT(*) FROM packages)),
+        ('releases', (SELECT COUNT(*) FROM releases)),
+        ('events', (SELECT COUNT(*) FROM events)),
+        ('objects', (SELECT COUNT(*) FROM objects))",
+];

@@ -1,0 +1,131 @@
+//! The steps of a write transaction. Every event — a publish or a channel
+//! move — goes through [`append`], so the replay marker, the log row, the
+//! package head, the counters and the channel move cannot drift apart
+//! between write kinds.
+
+use bytes::Bytes;
+use regesta_protocol::{ChannelName, Digest, PackageId, Timestamp, Version};
+use sqlx::{Sqlite, Transaction};
+
+use super::rows::{backend, conflict, to_i64, to_u64};
+use crate::error::{Result, StoreError};
+
+async fn insert_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &Digest,
+    package: &PackageId,
+    (bytes, listing): (&Bytes, &Bytes),
+    time: Timestamp,
+) -> Result<u64> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO events (seq, id, package, bytes, listing)
+         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?1, ?2, ?3, ?4) RETURNING seq",
+    )
+    .bind(id.to_string())
+    .bind(package.as_str())
+    .bind(bytes.as_ref())
+    .bind(listing.as_ref())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(conflict(|| StoreError::ReleaseExists))?;
+    let head = sqlx::query("UPDATE packages SET head_event = ?2, head_time = ?3 WHERE id = ?1")
+        .bind(package.as_str())
+        .bind(id.to_string())
+        .bind(time.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    if head.rows_affected() == 0 {
+        sqlx::query("INSERT INTO packages (id, head_event, head_time) VALUES (?1, ?2, ?3)")
+            .bind(package.as_str())
+            .bind(id.to_string())
+            .bind(time.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        bump(tx, "packages", 1).await?;
+    }
+    bump(tx, "events", 1).await?;
+    to_u64(seq, "sequence")
+}
+
+async fn insert_replay(
+    tx: &mut Transaction<'static, Sqlite>,
+    digest: Option<Digest>,
+) -> Result<()> {
+    if let Some(d) = digest {
+        sqlx::query("INSERT INTO replay (payload_digest) VALUES (?1)")
+            .bind(d.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(conflict(|| StoreError::Replayed))?;
+    }
+    Ok(())
+}
+
+/// Points `channel` at `target` (moved by `event`), or deletes it.
+async fn set_channel(
+    tx: &mut Transaction<'static, Sqlite>,
+    package: &PackageId,
+    channel: &ChannelName,
+    target: Option<&Version>,
+    event: &Digest,
+) -> Result<()> {
+    let query = match target {
+        Some(version) => sqlx::query(
+            "INSERT INTO channels (package, channel, version, event_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (package, channel)
+             DO UPDATE SET version = excluded.version, event_id = excluded.event_id",
+        )
+        .bind(package.as_str())
+        .bind(channel.as_str())
+        .bind(version.as_str())
+        .bind(event.to_string()),
+        None => sqlx::query("DELETE FROM channels WHERE package = ?1 AND channel = ?2")
+            .bind(package.as_str())
+            .bind(channel.as_str()),
+    };
+    query.execute(&mut **tx).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Adds `delta` to a deployment counter inside the caller's transaction.
+pub(super) async fn bump(
+    tx: &mut Transaction<'static, Sqlite>,
+    name: &str,
+    delta: u64,
+) -> Result<()> {
+    if delta > 0 {
+        sqlx::query("UPDATE counters SET value = value + ?1 WHERE name = ?2")
+            .bind(to_i64(delta)?)
+            .bind(name)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// One event as every write commits it.
+pub(super) struct Append<'a> {
+    pub(super) package: &'a PackageId,
+    pub(super) event_id: &'a Digest,
+    /// The served bytes and the page rendering.
+    pub(super) event: (&'a Bytes, &'a Bytes),
+    pub(super) time: Timestamp,
+    /// Replay marker: the authorization's payload digest.
+    pub(super) payload_digest: Option<Digest>,
+    pub(super) channel: &'a ChannelName,
+    /// Where the channel now points (`None`: deleted).
+    pub(super) target: Option<&'a Version>,
+}
+
+/// Records the replay marker, appends the event (moving the package head)
+/// and moves the channel, inside the caller's transaction; returns the
+/// event's sequence number.
+pub(super) async fn append(tx: &mut Transaction<'static, Sqlite>, a: Append<'_>) -> Result<u64> {
+    insert_replay(tx, a.payload_digest).await?;
+    let seq = insert_event(tx, a.event_id, a.package, a.event, a.time).await?;
+    set_channel(tx, a.package, a.channel, a.target, a.event_id).await?;
+    Ok(seq)
+}
