@@ -133,7 +133,7 @@ impl Registry {
         if self.db.release(&config.id, &version).await?.is_some() {
             return Err(CoreError::ReleaseExists);
         }
-        let npm_meta = process_artifacts(&config, &version, &artifacts)?;
+        let npm_meta = process_artifacts(&config, &version, &artifacts).await?;
         let manifest = build_manifest(
             &config,
             version.clone(),
@@ -264,8 +264,10 @@ fn release_event(
     .map_err(CoreError::internal)
 }
 
-/// Runs the ecosystem's artifact processor on the install artifact.
-fn process_artifacts(
+/// Runs the ecosystem's artifact processor on the install artifact. The
+/// tarball walk decompresses up to [`npm::MAX_UNPACKED_BYTES`], so it runs on
+/// the blocking pool rather than stalling the request workers.
+async fn process_artifacts(
     config: &ReleaseConfig,
     version: &Version,
     artifacts: &[ArtifactInput],
@@ -279,7 +281,10 @@ fn process_artifacts(
     else {
         return Ok(npm::NpmMetadata::default());
     };
-    npm::process(&config.id, version, &install.bytes)
+    let (id, version, bytes) = (config.id.clone(), version.clone(), install.bytes.clone());
+    tokio::task::spawn_blocking(move || npm::process(&id, &version, &bytes))
+        .await
+        .map_err(CoreError::internal)?
 }
 
 /// What the request actually contains, to compare with the signed intent.
