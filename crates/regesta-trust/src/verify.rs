@@ -123,21 +123,22 @@ mod tests {
         let Some((auth, binding, _)) = captured() else {
             return;
         };
+        let refusal = |auth: &WriteAuthorization, now| {
+            verify_authorization(auth, &binding, now, 600_000)
+                .unwrap_err()
+                .message
+        };
         let later =
             Timestamp::from_unix_millis(auth.payload.timestamp.unix_millis() + 600_001).unwrap();
         assert_eq!(
-            verify_authorization(&auth, &binding, later, 600_000)
-                .unwrap_err()
-                .message,
+            refusal(&auth, later),
             "Write intent timestamp is outside window"
         );
         let now = auth.payload.timestamp;
         let mut wrong_kid = auth.clone();
         wrong_kid.kid = "ed25519:other".into();
         assert_eq!(
-            verify_authorization(&wrong_kid, &binding, now, 600_000)
-                .unwrap_err()
-                .message,
+            refusal(&wrong_kid, now),
             "Domain binding key not found or inactive"
         );
         let mut tampered = auth.clone();
@@ -145,9 +146,7 @@ mod tests {
         sig.replace_range(0..1, if sig.starts_with('A') { "B" } else { "A" });
         tampered.signature = AuthSignature::EdDsa(sig);
         assert_eq!(
-            verify_authorization(&tampered, &binding, now, 600_000)
-                .unwrap_err()
-                .message,
+            refusal(&tampered, now),
             "Invalid write authorization signature"
         );
         let mut other_bytes = binding.clone();
