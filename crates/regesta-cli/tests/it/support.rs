@@ -1,9 +1,8 @@
 //! Running the real `regesta` binary in tests.
-#![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Server {
@@ -52,4 +51,25 @@ pub(crate) fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
         child,
         base: format!("http://{address}"),
     }
+}
+
+/// Runs the `regesta` binary with `args` (never picking up a registry from
+/// the caller's environment).
+pub(crate) fn regesta(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(args)
+        .env_remove("REGESTA_REGISTRY")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run regesta: {e}"))
+}
+
+/// The stdout of a command that must have succeeded (its output otherwise).
+pub(crate) fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -1,34 +1,11 @@
 //! SSH keys end to end: a binding entry from `keygen --ssh`, a publish signed
 //! by `ssh-keygen -Y sign` (--ssh-signing-key), one signed in-process
 //! (--ssh-key), a channel move, and the log verifies.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers panic on failure by design"
-)]
-
-mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::start_with;
-
-fn regesta(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regesta"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::support::{ok, regesta, start_with};
 
 fn project(dir: &Path, version: &str) {
     std::fs::create_dir_all(dir).unwrap();

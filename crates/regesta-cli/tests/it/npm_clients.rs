@@ -1,18 +1,12 @@
 //! The real `npm` client installs from `regesta serve` through the npm
 //! projection: dependencies across owner domains, dist-tags, lockfile
 //! integrity, and a tampered tarball is refused.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers panic on failure by design"
-)]
-
-mod support;
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::start_with;
+use crate::support::{Server, ok, regesta, start_with};
 
 fn run(program: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(program)
@@ -24,20 +18,6 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Output {
         .env("npm_config_fetch_retry_maxtimeout", "200")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn regesta(args: &[&str], dir: &Path) -> String {
-    ok(&run(env!("CARGO_BIN_EXE_regesta"), args, dir))
 }
 
 fn package(dir: &Path, name: &str, version: &str, deps: &str) {
@@ -67,16 +47,19 @@ struct Registry {
     root: std::path::PathBuf,
     data: std::path::PathBuf,
     base: String,
-    _server: support::Server,
+    _server: Server,
 }
 
 impl Registry {
     fn start(root: &Path) -> Self {
         for domain in ["a.localhost", "b.localhost"] {
-            regesta(
-                &["keygen", &format!("keys-{domain}"), "--domain", domain],
-                root,
-            );
+            let keys = root.join(format!("keys-{domain}"));
+            ok(&regesta(&[
+                "keygen",
+                keys.to_str().unwrap(),
+                "--domain",
+                domain,
+            ]));
         }
         let bindings = format!(
             "{},{}",
@@ -101,10 +84,7 @@ impl Registry {
     fn publish(&self, dir: &Path, domain: &str) {
         let key = self.key(domain);
         let args = ["publish", dir.to_str().unwrap(), "--registry", &self.base];
-        regesta(
-            &[&args[..], &["--auth-key", &key, "-q"]].concat(),
-            &self.root,
-        );
+        ok(&regesta(&[&args[..], &["--auth-key", &key, "-q"]].concat()));
     }
 
     fn set_channel(&self, package: &str, tag: &str, version: &str, domain: &str) {
@@ -118,10 +98,7 @@ impl Registry {
             "--registry",
             &self.base,
         ];
-        regesta(
-            &[&args[..], &["--auth-key", &key, "-q"]].concat(),
-            &self.root,
-        );
+        ok(&regesta(&[&args[..], &["--auth-key", &key, "-q"]].concat()));
     }
 
     /// `npm` against the projection with its own cache directory.

@@ -1,23 +1,17 @@
 //! Crash consistency of `regesta serve` on the embedded store: SIGKILL the
 //! real binary in the middle of a stream of publishes, restart it, and check
 //! that every acknowledged publish is there and nothing partial is visible.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers panic on failure by design"
-)]
-
-mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use support::start;
+use crate::support::start;
 
 use regesta_client::publish::{ArtifactUpload, PublishInput, build};
 use regesta_client::sign::Signer;
 use regesta_protocol::keys::signing_key_from_d;
 use regesta_protocol::{ReleaseConfig, Timestamp};
 
-const DEMO_KEY: &str = include_str!("../../regesta-server/src/dev/demo-private-key.json");
+const DEMO_KEY: &str = include_str!("../../../regesta-server/src/dev/demo-private-key.json");
 
 fn tarball(name: &str, version: &str) -> Vec<u8> {
     let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"{version}"}}"#);

@@ -1,25 +1,11 @@
 //! The real `regesta` binary end to end against a spawned `regesta serve`:
 //! keygen → publish an npm package → channel moves → verify, verify-package,
 //! verify-log → tampering detected; plus the reference's captured publish.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers panic on failure by design"
-)]
-
-mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use support::start_with;
-
-fn regesta(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regesta"))
-        .args(args)
-        .env_remove("REGESTA_REGISTRY")
-        .output()
-        .unwrap()
-}
+use crate::support::{regesta, start_with};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

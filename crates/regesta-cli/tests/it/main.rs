@@ -1,0 +1,12 @@
+//! Integration tests of the real `regesta` binary, in one test binary (one
+//! link per run instead of one per file).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers panic on failure by design"
+)]
+
+mod cli;
+mod durability;
+mod npm_clients;
+mod ssh;
+mod support;
