@@ -161,14 +161,24 @@ async fn serve_packument(
     ))
 }
 
+/// Two segments are `@scope/name`, or — when the first is an encoded full
+/// name (`@scope%2fname`) — a name and a version or tag, which pnpm asks
+/// for as `/@scope%2fname/latest`.
 async fn packument(
     State(state): State<AppState>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let result =
-        async { serve_packument(&state, &package(&params)?, &method, &headers).await }.await;
+    let result = async {
+        if let Some(first) = param(&params, "scope").ok().filter(|s| s.contains('/')) {
+            let id = npm::package_id(&first).ok_or_else(not_found)?;
+            let spec = param(&params, "name")?;
+            return serve_version(&state, &id, &spec, &method, &headers).await;
+        }
+        serve_packument(&state, &package(&params)?, &method, &headers).await
+    }
+    .await;
     result.unwrap_or_else(npm_error)
 }
 
@@ -204,6 +214,35 @@ async fn release_for(
     Ok((release, tagged.is_some()))
 }
 
+async fn serve_version(
+    state: &AppState,
+    id: &PackageId,
+    spec: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let (release, by_tag) = release_for(state, id, spec).await?;
+    let doc =
+        npm::version_document(id, &release, &state.config().npm_base()).ok_or_else(not_found)?;
+    let etag = format!("W/\"regesta.npm-version:{}\"", release.event_id);
+    let cache = if by_tag { "no-cache" } else { IMMUTABLE };
+    let response_headers = vec![
+        (CACHE_CONTROL, cache.to_owned()),
+        (CONTENT_TYPE, JSON_UTF8.to_owned()),
+        (ETAG, etag.clone()),
+        (LAST_MODIFIED, http_date(release.created_at)),
+    ];
+    if matches_if_none_match(headers, &etag) {
+        return Ok(not_modified(&response_headers));
+    }
+    Ok(bytes_response(
+        StatusCode::OK,
+        Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()),
+        response_headers,
+        !is_head(method),
+    ))
+}
+
 async fn version(
     State(state): State<AppState>,
     params: RawPathParams,
@@ -213,26 +252,7 @@ async fn version(
     let result = async {
         let id = package(&params)?;
         let spec = param(&params, "spec")?;
-        let (release, by_tag) = release_for(&state, &id, &spec).await?;
-        let doc = npm::version_document(&id, &release, &state.config().npm_base())
-            .ok_or_else(not_found)?;
-        let etag = format!("W/\"regesta.npm-version:{}\"", release.event_id);
-        let cache = if by_tag { "no-cache" } else { IMMUTABLE };
-        let response_headers = vec![
-            (CACHE_CONTROL, cache.to_owned()),
-            (CONTENT_TYPE, JSON_UTF8.to_owned()),
-            (ETAG, etag.clone()),
-            (LAST_MODIFIED, http_date(release.created_at)),
-        ];
-        if matches_if_none_match(&headers, &etag) {
-            return Ok(not_modified(&response_headers));
-        }
-        Ok(bytes_response(
-            StatusCode::OK,
-            Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()),
-            response_headers,
-            !is_head(&method),
-        ))
+        serve_version(&state, &id, &spec, &method, &headers).await
     }
     .await;
     result.unwrap_or_else(npm_error)

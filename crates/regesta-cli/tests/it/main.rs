@@ -8,5 +8,6 @@
 mod cli;
 mod durability;
 mod npm_clients;
+mod package_managers;
 mod ssh;
 mod support;

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use crate::support::{Server, ok, regesta, start_with};
 
-fn run(program: &str, args: &[&str], dir: &Path) -> Output {
+pub(crate) fn run(program: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -27,9 +27,22 @@ fn package(dir: &Path, name: &str, version: &str, deps: &str) {
         format!(r#"{{"name":"{name}","version":"{version}","main":"index.js","dependencies":{{{deps}}}}}"#),
     )
     .unwrap();
+    // Each module names itself and what it requires, so loading the
+    // consumer's dependency proves the whole tree resolved under any layout.
+    let requires = deps
+        .split(',')
+        .filter_map(|dep| dep.split(':').next())
+        .filter(|dep| !dep.is_empty())
+        .fold(String::new(), |mut out, dep| {
+            write!(out, " + \" -> \" + require({dep})").unwrap();
+            out
+        });
     std::fs::write(
         dir.join("index.js"),
-        format!("module.exports = {:?};\n", format!("{name}@{version}")),
+        format!(
+            "module.exports = {:?}{requires};\n",
+            format!("{name}@{version}")
+        ),
     )
     .unwrap();
 }
@@ -43,15 +56,15 @@ fn installed_version(project: &Path, name: &str) -> String {
 }
 
 /// Two owner domains with their keys, and the running registry they publish to.
-struct Registry {
-    root: std::path::PathBuf,
+pub(crate) struct Registry {
+    pub(crate) root: std::path::PathBuf,
     data: std::path::PathBuf,
-    base: String,
+    pub(crate) base: String,
     _server: Server,
 }
 
 impl Registry {
-    fn start(root: &Path) -> Self {
+    pub(crate) fn start(root: &Path) -> Self {
         for domain in ["a.localhost", "b.localhost"] {
             let keys = root.join(format!("keys-{domain}"));
             ok(&regesta(&[
@@ -112,7 +125,7 @@ impl Registry {
 
     /// lib 1.0.0 and 1.1.0 on b.localhost; app 1.0.0 (`latest`) and
     /// 2.0.0-rc.1 (`next`) on a.localhost, both depending on `lib@^1`.
-    fn publish_fixtures(&self) {
+    pub(crate) fn publish_fixtures(&self) {
         let lib = self.root.join("lib");
         for version in ["1.0.0", "1.1.0"] {
             package(&lib, "@b.localhost/lib", version, "");
@@ -134,7 +147,7 @@ impl Registry {
     }
 }
 
-fn consumer(dir: &Path, name: &str) {
+pub(crate) fn consumer(dir: &Path, name: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("package.json"),

@@ -75,6 +75,13 @@ async fn npm_documents_match_the_reference_on_the_npm_host_and_under_npm() {
         Some("no-cache"),
         "a tag moves"
     );
+    // pnpm asks for a tag with the name in one encoded segment.
+    let encoded = send(
+        &t.app,
+        on_npm_host("/@dev.localhost%2fhello-regesta/latest"),
+    )
+    .await;
+    assert_eq!(encoded.text(), latest.text());
     let root = send(&t.app, on_npm_host("/")).await;
     assert_eq!(root.text(), "{}");
 }

@@ -1,0 +1,183 @@
+//! pnpm, yarn (classic and berry) and bun install from `regesta serve`
+//! through the npm projection (they ask for the abbreviated packument).
+//! The clients come from `scripts/install-test-clients`, which
+//! `scripts/test` runs; a missing client fails the test, it never skips.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::npm_clients::{Registry, consumer, run};
+use crate::support::ok;
+
+/// Where `scripts/install-test-clients` put the clients.
+fn tools() -> PathBuf {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of installed clients, not configuration"
+    )]
+    let configured = std::env::var_os("REGESTA_TOOLS_DIR").map(PathBuf::from);
+    let dir = configured.unwrap_or_else(|| {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "test-only default cache location"
+        )]
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
+        home.join(".cache/regesta/tools")
+    });
+    assert!(
+        dir.join("bin/pnpm").is_file(),
+        "package-manager clients missing in {}: run scripts/install-test-clients",
+        dir.display()
+    );
+    dir
+}
+
+/// What the consumer's `require("@a.localhost/app")` evaluates to.
+fn loaded(project: &Path) -> String {
+    let output = run("node", &["-p", "require('@a.localhost/app')"], project);
+    ok(&output).trim().to_owned()
+}
+
+const LATEST_TREE: &str = "@a.localhost/app@1.0.0 -> @b.localhost/lib@1.1.0";
+
+fn lockfile(project: &Path, name: &str) -> String {
+    std::fs::read_to_string(project.join(name)).unwrap()
+}
+
+fn pnpm(registry: &Registry, tools: &Path, project: &Path, extra: &[&str]) -> Output {
+    let url = format!("{}/npm/", registry.base);
+    let store = registry.root.join("pnpm-store");
+    let pnpm = tools.join("bin/pnpm");
+    let args = [
+        "add",
+        "@a.localhost/app",
+        "--registry",
+        &url,
+        "--store-dir",
+        store.to_str().unwrap(),
+    ];
+    run(
+        pnpm.to_str().unwrap(),
+        &[&args[..], extra].concat(),
+        project,
+    )
+}
+
+fn pnpm_installs_and_honours_minimum_release_age(registry: &Registry, tools: &Path) {
+    let project = registry.root.join("pnpm-project");
+    consumer(&project, "pnpm-consumer");
+    ok(&pnpm(
+        registry,
+        tools,
+        &project,
+        &["--config.minimum-release-age=0"],
+    ));
+    assert_eq!(loaded(&project), LATEST_TREE);
+    let lock = lockfile(&project, "pnpm-lock.yaml");
+    assert!(lock.contains("'@b.localhost/lib@1.1.0'"), "{lock}");
+    assert!(lock.contains("integrity: sha256-"), "{lock}");
+
+    // Everything was published seconds ago: a one-week minimum release age
+    // leaves no version old enough, which pnpm can only know from `time`.
+    let young = registry.root.join("pnpm-young");
+    consumer(&young, "pnpm-young");
+    let refused = pnpm(
+        registry,
+        tools,
+        &young,
+        &["--config.minimum-release-age=10080"],
+    );
+    assert!(
+        !refused.status.success(),
+        "too-young releases must be refused"
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        text.contains("MATURE") || text.contains("minimumReleaseAge"),
+        "{text}"
+    );
+}
+
+fn yarn_classic_installs(registry: &Registry, tools: &Path) {
+    let project = registry.root.join("yarn-project");
+    consumer(&project, "yarn-consumer");
+    let url = format!("{}/npm/", registry.base);
+    let cache = registry.root.join("yarn-cache");
+    let yarn = tools.join("bin/yarn");
+    let args = [
+        "add",
+        "@a.localhost/app",
+        "--registry",
+        &url,
+        "--cache-folder",
+        cache.to_str().unwrap(),
+        "--non-interactive",
+        "--no-progress",
+    ];
+    ok(&run(yarn.to_str().unwrap(), &args, &project));
+    assert_eq!(loaded(&project), LATEST_TREE);
+    let lock = lockfile(&project, "yarn.lock");
+    assert!(lock.contains("\"@b.localhost/lib@^1\""), "{lock}");
+    assert!(lock.contains("integrity sha256-"), "{lock}");
+}
+
+fn yarn_berry_installs(registry: &Registry, tools: &Path) {
+    let project = registry.root.join("berry-project");
+    consumer(&project, "berry-consumer");
+    let host = registry.base.trim_start_matches("http://");
+    let host = host.split(':').next().unwrap();
+    std::fs::write(
+        project.join(".yarnrc.yml"),
+        format!(
+            "npmRegistryServer: \"{}/npm\"\nunsafeHttpWhitelist: [\"{host}\"]\nnodeLinker: node-modules\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: \"{}\"\n",
+            registry.base,
+            registry.root.join("berry-cache").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(project.join("yarn.lock"), "").unwrap();
+    let yarn = tools.join("berry/bin/yarn");
+    ok(&run(
+        yarn.to_str().unwrap(),
+        &["add", "@a.localhost/app"],
+        &project,
+    ));
+    assert_eq!(loaded(&project), LATEST_TREE);
+    let lock = lockfile(&project, "yarn.lock");
+    assert!(lock.contains("@b.localhost/lib@npm:1.1.0"), "{lock}");
+}
+
+fn bun_installs(registry: &Registry, tools: &Path) {
+    let project = registry.root.join("bun-project");
+    consumer(&project, "bun-consumer");
+    let url = format!("{}/npm/", registry.base);
+    let bun = tools.join("bin/bun");
+    let output = std::process::Command::new(&bun)
+        .args(["add", "@a.localhost/app", "--registry", &url])
+        .current_dir(&project)
+        .env("BUN_INSTALL_CACHE_DIR", registry.root.join("bun-cache"))
+        .env("DO_NOT_TRACK", "1")
+        .output()
+        .unwrap();
+    ok(&output);
+    assert_eq!(loaded(&project), LATEST_TREE);
+    let lock = lockfile(&project, "bun.lock");
+    assert!(lock.contains("@b.localhost/lib@1.1.0"), "{lock}");
+    assert!(lock.contains("sha256-"), "{lock}");
+}
+
+#[test]
+fn pnpm_yarn_and_bun_install_across_domains() {
+    let tools = tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::start(tmp.path());
+    registry.publish_fixtures();
+    pnpm_installs_and_honours_minimum_release_age(&registry, &tools);
+    yarn_classic_installs(&registry, &tools);
+    yarn_berry_installs(&registry, &tools);
+    bun_installs(&registry, &tools);
+}
