@@ -197,6 +197,12 @@ fn follows_dist_tags(registry: &Registry, project: &Path) {
         serde_json::json!({"latest": "1.0.0", "next": "2.0.0-rc.1"})
     );
     assert!(view("versions").contains("2.0.0-rc.1"));
+    let listed = ok(&registry.npm(
+        &["dist-tag", "ls", "@a.localhost/app"],
+        project,
+        "npm-cache",
+    ));
+    assert_eq!(listed.trim(), "latest: 1.0.0\nnext: 2.0.0-rc.1");
     ok(&registry.npm(&["install", "@a.localhost/app@next"], project, "npm-cache"));
     assert_eq!(installed_version(project, "@a.localhost/app"), "2.0.0-rc.1");
 }

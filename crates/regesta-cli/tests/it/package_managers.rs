@@ -170,6 +170,58 @@ fn bun_installs(registry: &Registry, tools: &Path) {
     assert!(lock.contains("sha256-"), "{lock}");
 }
 
+/// A project with a pnpm lockfile is packed by `pnpm pack`, and what it
+/// packed installs.
+fn pnpm_projects_are_packed_by_pnpm(registry: &Registry, tools: &Path) {
+    let dir = registry.root.join("packed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name":"@b.localhost/packed","version":"3.0.0","main":"index.js"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.js"), "module.exports = 'packed by pnpm';\n").unwrap();
+    std::fs::write(dir.join("pnpm-lock.yaml"), "lockfileVersion: '9.0'\n").unwrap();
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "extend the test's PATH with the clients"
+    )]
+    let path = std::env::var("PATH").unwrap_or_default();
+    let key = registry.root.join("keys-b.localhost/private-key.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args([
+            "publish",
+            dir.to_str().unwrap(),
+            "--registry",
+            &registry.base,
+        ])
+        .args(["--auth-key", key.to_str().unwrap()])
+        .env("PATH", format!("{}:{path}", tools.join("bin").display()))
+        .output()
+        .unwrap();
+    ok(&output);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("pnpm pack"), "{said}");
+
+    let project = registry.root.join("packed-consumer");
+    consumer(&project, "packed-consumer");
+    let url = format!("{}/npm/", registry.base);
+    let pnpm = tools.join("bin/pnpm");
+    let store = registry.root.join("pnpm-store");
+    let args = [
+        "add",
+        "@b.localhost/packed",
+        "--registry",
+        &url,
+        "--store-dir",
+        store.to_str().unwrap(),
+        "--config.minimum-release-age=0",
+    ];
+    ok(&run(pnpm.to_str().unwrap(), &args, &project));
+    let loaded = run("node", &["-p", "require('@b.localhost/packed')"], &project);
+    assert_eq!(ok(&loaded).trim(), "packed by pnpm");
+}
+
 #[test]
 fn pnpm_yarn_and_bun_install_across_domains() {
     let tools = tools();
@@ -180,4 +232,5 @@ fn pnpm_yarn_and_bun_install_across_domains() {
     yarn_classic_installs(&registry, &tools);
     yarn_berry_installs(&registry, &tools);
     bun_installs(&registry, &tools);
+    pnpm_projects_are_packed_by_pnpm(&registry, &tools);
 }
