@@ -107,6 +107,22 @@ async fn tarballs_redirect_to_the_core_object_and_abbreviated_packuments_negotia
     )
     .await;
     assert_eq!(missing.status.as_u16(), 404);
+    for (path, code) in [
+        (
+            "/@dev.localhost/hello-regesta/-/other-0.0.5.tgz",
+            "object_not_found",
+        ),
+        (
+            "/@dev.localhost/nothing/-/nothing-1.0.0.tgz",
+            "package_not_found",
+        ),
+        ("/@dev.localhost%2fhello-regesta/9.9.9", "release_not_found"),
+        ("/@dev.localhost%2fa%2fb/latest", "package_not_found"),
+    ] {
+        let reply = send(&t.app, on_npm_host(path)).await;
+        assert_eq!(reply.status.as_u16(), 404, "{path}");
+        assert_eq!(reply.json()["code"], code, "{path}");
+    }
 
     let short = send(
         &t.app,
