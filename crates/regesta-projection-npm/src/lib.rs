@@ -4,6 +4,8 @@
 //!
 //! Names map both ways: `npm:some.dev/sdk` ⇄ `@some.dev/sdk`.
 
+pub mod upstream;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use regesta_core::{PackageView, ReleaseView};

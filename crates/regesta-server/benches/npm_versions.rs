@@ -51,7 +51,7 @@ impl Bench {
             timestamp_tolerance_ms: 600_000,
             views: Arc::default(),
         };
-        let app = router(AppState::new(registry, Config::default()), None);
+        let app = router(AppState::new(registry, Config::default()).unwrap(), None);
         let mut bench = Self {
             app,
             db,

@@ -53,6 +53,17 @@ pub struct Config {
     pub npm_public_url: Option<String>,
     /// Serve the npm projection (`REGESTA_NPM_PROJECTION`, default true).
     pub npm_projection: bool,
+    /// Answer npm reads of packages not hosted here from an upstream npm
+    /// registry (`REGESTA_NPM_UPSTREAM_FALLBACK`, default false).
+    pub npm_upstream_fallback: bool,
+    /// The upstream npm registry (`REGESTA_NPM_UPSTREAM_URL`, default
+    /// `https://registry.npmjs.org`), without a trailing slash.
+    pub npm_upstream_url: String,
+    /// Upstream request timeout (`REGESTA_NPM_UPSTREAM_TIMEOUT_MS`, default
+    /// 10 s; 0 means none, as in v0).
+    pub npm_upstream_timeout_ms: u64,
+    /// Largest upstream document passed on (`REGESTA_NPM_UPSTREAM_MAX_BYTES`).
+    pub npm_upstream_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -73,6 +84,10 @@ impl Default for Config {
             public_url: None,
             npm_public_url: None,
             npm_projection: true,
+            npm_upstream_fallback: false,
+            npm_upstream_url: "https://registry.npmjs.org".to_owned(),
+            npm_upstream_timeout_ms: 10_000,
+            npm_upstream_max_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -111,6 +126,24 @@ fn boolean(name: &'static str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// An upstream registry base: http(s), no credentials (they would end up
+/// in logs), no query or fragment (paths are appended to it).
+fn upstream_url(value: &str) -> Result<String, ConfigError> {
+    const NAME: &str = "REGESTA_NPM_UPSTREAM_URL";
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| err(NAME, format!("must be an http(s) URL, got {value:?}")))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Err(err(NAME, "must name a host and carry no credentials"));
+    }
+    if value.contains(['?', '#']) || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err(NAME, "must not have a query, fragment or spaces"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
 impl Config {
     /// Loads the environment part of the configuration through `lookup` (so
     /// tests never touch the process environment). Empty values count as
@@ -147,6 +180,12 @@ impl Config {
         if let Some(v) = get("REGESTA_NPM_PROJECTION") {
             config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
         }
+        if let Some(v) = get("REGESTA_NPM_UPSTREAM_FALLBACK") {
+            config.npm_upstream_fallback = boolean("REGESTA_NPM_UPSTREAM_FALLBACK", &v)?;
+        }
+        if let Some(v) = get("REGESTA_NPM_UPSTREAM_URL") {
+            config.npm_upstream_url = upstream_url(&v)?;
+        }
         if let Some(v) = get("REGESTA_DEV") {
             config.dev = boolean("REGESTA_DEV", &v)?;
         }
@@ -158,7 +197,17 @@ impl Config {
                 .map(PathBuf::from)
                 .collect();
         }
-        let numbers: [(&'static str, &mut u64, bool); 7] = [
+        let numbers: [(&'static str, &mut u64, bool); 9] = [
+            (
+                "REGESTA_NPM_UPSTREAM_TIMEOUT_MS",
+                &mut config.npm_upstream_timeout_ms,
+                false,
+            ),
+            (
+                "REGESTA_NPM_UPSTREAM_MAX_BYTES",
+                &mut config.npm_upstream_max_bytes,
+                true,
+            ),
             (
                 "REGESTA_MAX_REQUEST_BYTES",
                 &mut config.max_request_bytes,
@@ -270,6 +319,22 @@ mod tests {
     }
 
     #[test]
+    fn upstream_fallback_is_off_by_default_and_configurable() {
+        let d = load(&[]).unwrap();
+        assert!(!d.npm_upstream_fallback);
+        assert_eq!(d.npm_upstream_url, "https://registry.npmjs.org");
+        let c = load(&[
+            ("REGESTA_NPM_UPSTREAM_FALLBACK", "true"),
+            ("REGESTA_NPM_UPSTREAM_URL", "http://127.0.0.1:9/registry/"),
+            ("REGESTA_NPM_UPSTREAM_TIMEOUT_MS", "0"),
+        ])
+        .unwrap();
+        assert!(c.npm_upstream_fallback);
+        assert_eq!(c.npm_upstream_url, "http://127.0.0.1:9/registry");
+        assert_eq!(c.npm_upstream_timeout_ms, 0);
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         for (name, value) in [
             ("PORT", "080"),
@@ -281,6 +346,13 @@ mod tests {
             ("REGESTA_DEV", "yes"),
             ("REGESTA_DEV", "TRUE"),
             ("HOST", "localhost:1"),
+            ("REGESTA_NPM_UPSTREAM_FALLBACK", "1"),
+            ("REGESTA_NPM_UPSTREAM_URL", "ftp://registry"),
+            ("REGESTA_NPM_UPSTREAM_URL", "https://user:token@registry"),
+            ("REGESTA_NPM_UPSTREAM_URL", "https://registry/?a=b"),
+            ("REGESTA_NPM_UPSTREAM_URL", "https:///x"),
+            ("REGESTA_NPM_UPSTREAM_TIMEOUT_MS", "-5"),
+            ("REGESTA_NPM_UPSTREAM_MAX_BYTES", "0"),
         ] {
             let error = load(&[(name, value)]).unwrap_err();
             assert_eq!(error.name, name, "{value}");

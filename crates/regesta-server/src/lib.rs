@@ -142,7 +142,8 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
         views: Arc::default(),
     };
-    let app = router(AppState::new(registry, config), dev.as_ref());
+    let state = AppState::new(registry, config).map_err(|e| StartError::Config(e.to_string()))?;
+    let app = router(state, dev.as_ref());
     Ok((app, dev))
 }
 

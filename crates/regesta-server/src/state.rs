@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use regesta_core::Registry;
 use regesta_store::Stats;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
+use crate::npm::upstream::NpmUpstream;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -20,18 +21,34 @@ struct Inner {
     registry: Registry,
     config: Config,
     statistics: Mutex<Option<(Instant, Stats)>>,
+    npm_upstream: Option<NpmUpstream>,
 }
 
 impl AppState {
-    /// Wraps a registry and its configuration.
-    pub fn new(registry: Registry, config: Config) -> Self {
-        Self {
+    /// Wraps a registry and its configuration (building the npm upstream
+    /// client when fallback is on).
+    ///
+    /// # Errors
+    /// The upstream client cannot be built.
+    pub fn new(registry: Registry, config: Config) -> Result<Self, ConfigError> {
+        let npm_upstream = if config.npm_upstream_fallback {
+            Some(NpmUpstream::new(&config)?)
+        } else {
+            None
+        };
+        Ok(Self {
             inner: Arc::new(Inner {
                 registry,
                 config,
                 statistics: Mutex::new(None),
+                npm_upstream,
             }),
-        }
+        })
+    }
+
+    /// The upstream npm registry, when fallback is on.
+    pub(crate) fn npm_upstream(&self) -> Option<&NpmUpstream> {
+        self.inner.npm_upstream.as_ref()
     }
 
     /// The registry use cases.

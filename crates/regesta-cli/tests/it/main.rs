@@ -8,6 +8,7 @@
 mod cli;
 mod durability;
 mod npm_clients;
+mod npm_upstream;
 mod package_managers;
 mod ssh;
 mod support;

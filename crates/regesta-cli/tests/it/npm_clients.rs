@@ -20,7 +20,7 @@ pub(crate) fn run(program: &str, args: &[&str], dir: &Path) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
-fn package(dir: &Path, name: &str, version: &str, deps: &str) {
+pub(crate) fn package(dir: &Path, name: &str, version: &str, deps: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("package.json"),
@@ -47,7 +47,7 @@ fn package(dir: &Path, name: &str, version: &str, deps: &str) {
     .unwrap();
 }
 
-fn installed_version(project: &Path, name: &str) -> String {
+pub(crate) fn installed_version(project: &Path, name: &str) -> String {
     let text =
         std::fs::read_to_string(project.join("node_modules").join(name).join("package.json"))
             .unwrap();
@@ -65,6 +65,11 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn start(root: &Path) -> Self {
+        Self::start_with(root, &[])
+    }
+
+    /// As [`Registry::start`], with extra server environment.
+    pub(crate) fn start_with(root: &Path, env: &[(&str, &str)]) -> Self {
         for domain in ["a.localhost", "b.localhost"] {
             let keys = root.join(format!("keys-{domain}"));
             ok(&regesta(&[
@@ -80,7 +85,8 @@ impl Registry {
             root.join("keys-b.localhost/domain-binding.json").display()
         );
         let data = root.join("data");
-        let server = start_with(&data, &[("REGESTA_DEV_BINDINGS", bindings.as_str())]);
+        let env = [&[("REGESTA_DEV_BINDINGS", bindings.as_str())], env].concat();
+        let server = start_with(&data, &env);
         Self {
             root: root.to_owned(),
             data,
@@ -94,7 +100,7 @@ impl Registry {
         key.to_str().unwrap().to_owned()
     }
 
-    fn publish(&self, dir: &Path, domain: &str) {
+    pub(crate) fn publish(&self, dir: &Path, domain: &str) {
         let key = self.key(domain);
         let args = ["publish", dir.to_str().unwrap(), "--registry", &self.base];
         ok(&regesta(&[&args[..], &["--auth-key", &key, "-q"]].concat()));
@@ -115,7 +121,7 @@ impl Registry {
     }
 
     /// `npm` against the projection with its own cache directory.
-    fn npm(&self, args: &[&str], dir: &Path, cache: &str) -> Output {
+    pub(crate) fn npm(&self, args: &[&str], dir: &Path, cache: &str) -> Output {
         let registry = format!("{}/npm/", self.base);
         let cache = self.root.join(cache);
         let flags = ["--registry", &registry, "--cache", cache.to_str().unwrap()];

@@ -116,7 +116,10 @@ async fn tarballs_redirect_to_the_core_object_and_abbreviated_packuments_negotia
             "/@dev.localhost/nothing/-/nothing-1.0.0.tgz",
             "package_not_found",
         ),
-        ("/@dev.localhost%2fhello-regesta/9.9.9", "release_not_found"),
+        (
+            "/@dev.localhost%2fhello-regesta/9.9.9",
+            "package_version_not_found",
+        ),
         ("/@dev.localhost%2fa%2fb/latest", "package_not_found"),
     ] {
         let reply = send(&t.app, on_npm_host(path)).await;

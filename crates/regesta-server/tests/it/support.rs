@@ -55,7 +55,7 @@ pub(crate) fn app(
     };
     tweak(&mut config);
     TestApp {
-        app: router(AppState::new(registry, config), Some(&site)),
+        app: router(AppState::new(registry, config).unwrap(), Some(&site)),
         db,
     }
 }

@@ -3,7 +3,11 @@
 //! (packument, abbreviated packument, dist-tags) are rendered together by
 //! `regesta-projection-npm` once per package head and served as stored
 //! bytes; version documents and tarballs read one release; tarballs
-//! redirect to the core object URL, never proxied.
+//! redirect to the core object URL, never proxied. Packages not hosted here
+//! are answered from the upstream registry when fallback is on
+//! ([`upstream`]), and 404 otherwise.
+
+pub(crate) mod upstream;
 
 use axum::Router;
 use axum::extract::{RawPathParams, State};
@@ -14,12 +18,13 @@ use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::CoreError;
 use regesta_projection_npm as npm;
+use regesta_projection_npm::upstream::{self as paths, UpstreamDocument};
 use regesta_protocol::{Digest, PackageId, Timestamp, Version};
 
 use crate::error::ApiError;
 use crate::http::{
     IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
-    redirect,
+    not_modified_since, redirect,
 };
 use crate::routes::param;
 use crate::state::AppState;
@@ -79,13 +84,44 @@ async fn ping(method: Method) -> Response {
     json(br#"{"ping":"pong"}"#.to_vec(), &method)
 }
 
-/// `@scope/name` from one encoded segment (`@scope%2fname`) or two.
-fn package(params: &RawPathParams) -> Result<PackageId, ApiError> {
-    let name = match param(params, "scope") {
+/// The npm name a route names: `@scope/name` from two segments, or one
+/// (percent-decoded) segment (`@scope%2fname`, `lodash`).
+fn npm_name(params: &RawPathParams) -> Result<String, ApiError> {
+    Ok(match param(params, "scope") {
         Ok(scope) => format!("{scope}/{}", param(params, "name")?),
         Err(_) => param(params, "name")?,
-    };
-    npm::package_id(&name).ok_or_else(not_found)
+    })
+}
+
+/// A local package id for an npm name; unscoped names are never local.
+fn local_id(name: &str) -> Result<PackageId, ApiError> {
+    npm::package_id(name).ok_or_else(not_found)
+}
+
+/// Whether `error` means the package is not hosted here, so the upstream
+/// registry may answer. A hosted package missing a version is not: local
+/// packages are authoritative.
+fn not_hosted(error: &ApiError) -> bool {
+    error.code == "package_not_found"
+}
+
+/// The local answer, or — for a package not hosted here, when fallback is
+/// on — the upstream registry's validated `kind` document at `path`.
+async fn or_upstream(
+    state: &AppState,
+    name: &str,
+    kind: UpstreamDocument,
+    path: impl FnOnce() -> String,
+    request: (&Method, &HeaderMap),
+    local: Result<Response, ApiError>,
+) -> Response {
+    match (local, state.npm_upstream()) {
+        (Ok(response), _) => response,
+        (Err(error), Some(upstream)) if not_hosted(&error) && paths::is_upstream_name(name) => {
+            upstream.document(kind, &path(), request.0, request.1).await
+        }
+        (Err(error), _) => npm_error(error),
+    }
 }
 
 /// The `kind` document of the package at its current head: the cached
@@ -122,6 +158,15 @@ async fn rendered(
     Ok((view.head_event, view.head_time, bytes))
 }
 
+/// Whether the client's copy is current: `If-None-Match` matches, or —
+/// without one — `If-Modified-Since` is not older than `modified`.
+fn fresh(headers: &HeaderMap, etag: &str, modified: Option<Timestamp>) -> bool {
+    if headers.contains_key(axum::http::header::IF_NONE_MATCH) {
+        return matches_if_none_match(headers, etag);
+    }
+    modified.is_some_and(|m| not_modified_since(headers, m))
+}
+
 fn wants_abbreviated(headers: &HeaderMap) -> bool {
     headers
         .get(ACCEPT)
@@ -150,7 +195,7 @@ async fn serve_packument(
         (ETAG, etag.clone()),
         (LAST_MODIFIED, http_date(time)),
     ];
-    if matches_if_none_match(headers, &etag) {
+    if fresh(headers, &etag, Some(time)) {
         return Ok(not_modified(&response_headers));
     }
     Ok(bytes_response(
@@ -162,24 +207,32 @@ async fn serve_packument(
 }
 
 /// Two segments are `@scope/name`, or — when the first is an encoded full
-/// name (`@scope%2fname`) — a name and a version or tag, which pnpm asks
-/// for as `/@scope%2fname/latest`.
+/// name (`@scope%2fname`, which pnpm sends) or an unscoped one (`lodash`) —
+/// a name and a version or tag.
 async fn packument(
     State(state): State<AppState>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let result = async {
-        if let Some(first) = param(&params, "scope").ok().filter(|s| s.contains('/')) {
-            let id = npm::package_id(&first).ok_or_else(not_found)?;
-            let spec = param(&params, "name")?;
-            return serve_version(&state, &id, &spec, &method, &headers).await;
-        }
-        serve_packument(&state, &package(&params)?, &method, &headers).await
+    let first = param(&params, "scope").ok();
+    if let Some(first) = first.filter(|s| s.contains('/') || !s.starts_with('@')) {
+        return match param(&params, "name") {
+            Ok(spec) => version_of(&state, &first, &spec, &method, &headers).await,
+            Err(error) => npm_error(error),
+        };
     }
-    .await;
-    result.unwrap_or_else(npm_error)
+    let name = match npm_name(&params) {
+        Ok(name) => name,
+        Err(error) => return npm_error(error),
+    };
+    let local = match local_id(&name) {
+        Ok(id) => serve_packument(&state, &id, &method, &headers).await,
+        Err(error) => Err(error),
+    };
+    let path = || paths::packument_path(&name);
+    let kind = UpstreamDocument::Packument;
+    or_upstream(&state, &name, kind, path, (&method, &headers), local).await
 }
 
 async fn packument_encoded(
@@ -202,15 +255,18 @@ async fn release_for(
     let tags: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&tags).unwrap_or_default();
     let tagged = tags.get(spec).and_then(|v| v.as_str());
-    let release_not_found = || {
+    let version_not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "release_not_found",
-            "Release not found",
+            "package_version_not_found",
+            "Package version not found",
         )
     };
-    let version = Version::parse(tagged.unwrap_or(spec)).map_err(|_| release_not_found())?;
-    let release = state.registry().release_view(id, &version).await?;
+    let version = Version::parse(tagged.unwrap_or(spec)).map_err(|_| version_not_found())?;
+    let release = match state.registry().release_view(id, &version).await {
+        Err(CoreError::NotFound { .. }) => return Err(version_not_found()),
+        other => other?,
+    };
     Ok((release, tagged.is_some()))
 }
 
@@ -226,13 +282,18 @@ async fn serve_version(
         npm::version_document(id, &release, &state.config().npm_base()).ok_or_else(not_found)?;
     let etag = format!("W/\"regesta.npm-version:{}\"", release.event_id);
     let cache = if by_tag { "no-cache" } else { IMMUTABLE };
-    let response_headers = vec![
+    let mut response_headers = vec![
         (CACHE_CONTROL, cache.to_owned()),
         (CONTENT_TYPE, JSON_UTF8.to_owned()),
         (ETAG, etag.clone()),
-        (LAST_MODIFIED, http_date(release.created_at)),
     ];
-    if matches_if_none_match(headers, &etag) {
+    // A tag's document changes when the tag moves, so only an exact
+    // version carries its release time as a validator (as in v0).
+    let modified = (!by_tag).then_some(release.created_at);
+    if let Some(time) = modified {
+        response_headers.push((LAST_MODIFIED, http_date(time)));
+    }
+    if fresh(headers, &etag, modified) {
         return Ok(not_modified(&response_headers));
     }
     Ok(bytes_response(
@@ -243,19 +304,49 @@ async fn serve_version(
     ))
 }
 
+/// The version or tag document `spec` of the package `name`, local or
+/// upstream.
+async fn version_of(
+    state: &AppState,
+    name: &str,
+    spec: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Response {
+    let local = match local_id(name) {
+        Ok(id) => serve_version(state, &id, spec, method, headers).await,
+        Err(error) => Err(error),
+    };
+    if !paths::is_upstream_spec(spec) {
+        return local.unwrap_or_else(npm_error);
+    }
+    let path = || paths::version_path(name, spec);
+    let kind = UpstreamDocument::Version;
+    or_upstream(state, name, kind, path, (method, headers), local).await
+}
+
+/// Three segments: `@scope/name/<spec>`, or a tarball of a one-segment
+/// name (`@scope%2fname/-/<file>`, `lodash/-/<file>`).
 async fn version(
     State(state): State<AppState>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let result = async {
-        let id = package(&params)?;
+    let parts = (|| {
         let spec = param(&params, "spec")?;
-        serve_version(&state, &id, &spec, &method, &headers).await
+        let second = param(&params, "name")?;
+        let first = param(&params, "scope")?;
+        Ok::<_, ApiError>((first, second, spec))
+    })();
+    match parts {
+        Ok((first, second, file)) if second == "-" => serve_tarball(&state, &first, &file).await,
+        Ok((first, second, spec)) => {
+            let name = format!("{first}/{second}");
+            version_of(&state, &name, &spec, &method, &headers).await
+        }
+        Err(error) => npm_error(error),
     }
-    .await;
-    result.unwrap_or_else(npm_error)
 }
 
 async fn dist_tags(
@@ -264,8 +355,12 @@ async fn dist_tags(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let result = async {
-        let id = package(&params)?;
+    let name = match npm_name(&params) {
+        Ok(name) => name,
+        Err(error) => return npm_error(error),
+    };
+    let local = async {
+        let id = local_id(&name)?;
         let (_, _, body) = rendered(&state, &id, TAGS).await?;
         let etag = format!("W/\"regesta.npm-dist-tags:{}\"", Digest::of(&body));
         let response_headers = vec![
@@ -284,7 +379,9 @@ async fn dist_tags(
         ))
     }
     .await;
-    result.unwrap_or_else(npm_error)
+    let path = || paths::dist_tags_path(&name);
+    let kind = UpstreamDocument::DistTags;
+    or_upstream(&state, &name, kind, path, (&method, &headers), local).await
 }
 
 async fn dist_tags_encoded(
@@ -297,9 +394,18 @@ async fn dist_tags_encoded(
 }
 
 async fn tarball(State(state): State<AppState>, params: RawPathParams) -> Response {
-    let result = async {
-        let id = package(&params)?;
-        let file = param(&params, "file")?;
+    match (npm_name(&params), param(&params, "file")) {
+        (Ok(name), Ok(file)) => serve_tarball(&state, &name, &file).await,
+        (Err(error), _) | (_, Err(error)) => npm_error(error),
+    }
+}
+
+/// Redirects to the core object holding a hosted release's tarball; a miss
+/// redirects to the upstream tarball when fallback is on (v0: "missing
+/// packages and versions"), and is a 404 otherwise. Never proxied.
+async fn serve_tarball(state: &AppState, name: &str, file: &str) -> Response {
+    let local = async {
+        let id = local_id(name)?;
         let registry = state.registry();
         registry.package_head(&id).await?;
         let object_not_found = || {
@@ -309,7 +415,7 @@ async fn tarball(State(state): State<AppState>, params: RawPathParams) -> Respon
                 "Object not found",
             )
         };
-        let version = npm::tarball_version(&id, &file).ok_or_else(object_not_found)?;
+        let version = npm::tarball_version(&id, file).ok_or_else(object_not_found)?;
         let release = match registry.release_view(&id, &version).await {
             Err(CoreError::NotFound { .. }) => return Err(object_not_found()),
             other => other?,
@@ -321,5 +427,13 @@ async fn tarball(State(state): State<AppState>, params: RawPathParams) -> Respon
         )))
     }
     .await;
-    result.unwrap_or_else(npm_error)
+    match (local, state.npm_upstream()) {
+        (Ok(response), _) => response,
+        (Err(error), Some(upstream))
+            if error.status == StatusCode::NOT_FOUND && paths::is_upstream_name(name) =>
+        {
+            redirect(&upstream.url(&paths::tarball_path(name, file)))
+        }
+        (Err(error), _) => npm_error(error),
+    }
 }
