@@ -18,6 +18,10 @@ pub struct ReleaseView {
     pub event_id: Digest,
     /// The manifest.
     pub manifest: ReleaseManifest,
+    /// Facts the ecosystem processor derived from the install artifact (for
+    /// npm: `fileCount`, `integrity`, `shasum`, `unpackedSize`); `None` for
+    /// releases stored before they were recorded.
+    pub facts: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Everything a projection renders a package from.
@@ -94,6 +98,10 @@ impl Registry {
             created_at: release.created_at,
             event_id: release.event_id,
             manifest: serde_json::from_slice(&bytes).map_err(CoreError::internal)?,
+            facts: release
+                .facts
+                .as_deref()
+                .and_then(|f| serde_json::from_slice(f).ok()),
         })
     }
 }

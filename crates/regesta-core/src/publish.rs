@@ -184,6 +184,7 @@ impl Registry {
                 },
                 payload_digest: Some(proof.payload_digest),
                 objects,
+                facts: npm_meta.facts.as_ref().map(npm::NpmFacts::to_bytes),
             })
             .await?;
         Ok(Published {

@@ -79,6 +79,33 @@ fn integrity(digest: &Digest) -> String {
     format!("sha256-{}", STANDARD.encode(digest.as_bytes()))
 }
 
+/// npm's `dist`: the tarball URL and the install facts recorded at publish
+/// (sha512 `integrity`, `shasum`, `fileCount`, `unpackedSize`, as
+/// registry.npmjs.org serves them), or — for releases stored before facts
+/// were recorded — the artifact digest as `sha256` integrity, as the
+/// reference serves. Keys sorted, as the reference's `dist`.
+fn dist(release: &ReleaseView, artifact: &ArtifactDescriptor, tarball: &str) -> Value {
+    let mut dist = Map::new();
+    let facts = release.facts.as_ref();
+    let fact = |key: &str| facts.and_then(|f| f.get(key)).cloned();
+    if let Some(count) = fact("fileCount").filter(Value::is_u64) {
+        dist.insert("fileCount".into(), count);
+    }
+    let sri = fact("integrity").filter(|v| v.as_str().is_some_and(|s| s.starts_with("sha512-")));
+    dist.insert(
+        "integrity".into(),
+        sri.unwrap_or_else(|| json!(integrity(&artifact.digest))),
+    );
+    if let Some(shasum) = fact("shasum").filter(Value::is_string) {
+        dist.insert("shasum".into(), shasum);
+    }
+    dist.insert("tarball".into(), json!(tarball));
+    if let Some(size) = fact("unpackedSize").filter(Value::is_u64) {
+        dist.insert("unpackedSize".into(), size);
+    }
+    Value::Object(dist)
+}
+
 fn description(release: &ReleaseView) -> Option<&str> {
     release
         .manifest
@@ -109,13 +136,12 @@ pub fn version_document(
     if let Some(d) = description(release) {
         doc.insert("description".into(), json!(d));
     }
-    doc.insert(
-        "dist".into(),
-        json!({
-            "integrity": integrity(&artifact.digest),
-            "tarball": format!("{}/{name}/-/{}", tarball_base.trim_end_matches('/'), tarball_file(id, version)),
-        }),
+    let tarball = format!(
+        "{}/{name}/-/{}",
+        tarball_base.trim_end_matches('/'),
+        tarball_file(id, version)
     );
+    doc.insert("dist".into(), dist(release, artifact, &tarball));
     if let Some(meta) = npm_metadata(artifact) {
         for field in METADATA_FIELDS {
             if let Some(value) = meta.get(*field) {

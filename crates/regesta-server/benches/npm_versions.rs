@@ -96,6 +96,7 @@ impl Bench {
                 },
                 payload_digest: None,
                 objects: Vec::new(),
+                facts: None,
             })
             .await
             .unwrap();

@@ -59,6 +59,7 @@ pub fn sample_publish(package: &str, version: &str, millis: i64) -> PublishCommi
             object(&format!("manifest {tag}")),
             object(&format!("source {tag}")),
         ],
+        facts: Some(Bytes::from(format!("{{\"facts\":\"{tag}\"}}"))),
     }
 }
 
@@ -119,6 +120,7 @@ async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
     assert!(db.package_head(&pkg("missing")).await.unwrap().is_none());
     assert_eq!(state.releases.len(), 1);
     assert_eq!(state.releases[0].manifest_digest, commit.manifest_digest);
+    assert_eq!(state.releases[0].facts, commit.facts);
     assert_eq!(state.channels.len(), 1);
     assert_eq!(state.channels[0].version, commit.version);
     let release = db
@@ -127,6 +129,7 @@ async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
         .unwrap()
         .unwrap();
     assert_eq!(release.event_id, commit.event_id);
+    assert_eq!(release.facts, commit.facts);
     let channel = db
         .channel(&commit.package, &ChannelName::latest())
         .await
@@ -167,6 +170,16 @@ async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
             .is_none()
     );
     db.ping().await.expect("ping");
+    let without = PublishCommit {
+        facts: None,
+        ..sample_publish("no-facts", "1.0.0", 0)
+    };
+    db.commit_publish(&without).await.expect("publish");
+    let bare = db
+        .release(&without.package, &without.version)
+        .await
+        .unwrap();
+    assert_eq!(bare.expect("release").facts, None);
 }
 
 async fn duplicate_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) {

@@ -126,6 +126,7 @@ impl RegistryDb for MemoryDb {
             manifest_digest: c.manifest_digest,
             created_at: c.created_at,
             event_id: c.event_id,
+            facts: c.facts.clone(),
         };
         view.releases
             .insert(c.version.clone(), (record, c.documents.clone()));

@@ -47,6 +47,10 @@ pub struct PublishCommit {
     /// Objects the release references (manifest, source, artifacts); their
     /// bytes must already be durable in the blob store.
     pub objects: Vec<ObjectDescriptor>,
+    /// Facts the ecosystem processor derived from the install artifact
+    /// (JSON; for npm: integrity, shasum, file count, unpacked size). Not
+    /// signed and not part of the manifest: anyone can recompute them.
+    pub facts: Option<Bytes>,
 }
 
 /// A channel move or deletion, committed atomically with its event.
@@ -83,6 +87,8 @@ pub struct ReleaseRecord {
     pub created_at: Timestamp,
     /// The `release.published` event.
     pub event_id: Digest,
+    /// The derived artifact facts (see [`PublishCommit::facts`]).
+    pub facts: Option<Bytes>,
 }
 
 /// The immutable documents of one release, rendered at publish time so

@@ -80,3 +80,34 @@ async fn blob_stores_are_idempotent_and_verify_digests() {
         0
     );
 }
+
+/// A version-1 database (no `releases.facts`) opens: the column is added,
+/// its releases read back without facts, and new ones keep theirs.
+#[tokio::test]
+async fn sqlite_migrates_a_version_1_database() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().to_path_buf();
+    let old = conformance::sample_publish("old", "1.0.0", 0);
+    {
+        let db = SqliteDb::open(&dir).await.unwrap();
+        db.commit_publish(&old).await.unwrap();
+    }
+    {
+        let url = format!("sqlite:{}", dir.join("registry.sqlite3").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        for statement in [
+            "ALTER TABLE releases DROP COLUMN facts",
+            "UPDATE meta SET value = 1 WHERE key = 'schema'",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let db = SqliteDb::open(&dir).await.unwrap();
+    let release = db.release(&old.package, &old.version).await.unwrap();
+    assert_eq!(release.unwrap().facts, None);
+    let new = conformance::sample_publish("new", "1.0.0", 1);
+    db.commit_publish(&new).await.unwrap();
+    let release = db.release(&new.package, &new.version).await.unwrap();
+    assert_eq!(release.unwrap().facts, new.facts);
+}

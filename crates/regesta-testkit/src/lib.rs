@@ -60,3 +60,42 @@ pub fn read_json(dir: &Path, relative: &str) -> serde_json::Value {
 }
 
 pub mod arrows;
+
+/// The npm `dist` keys Regesta adds or changes on purpose (see
+/// `docs/compatibility.md`): sha512 `integrity`, `shasum`, `fileCount`,
+/// `unpackedSize`.
+pub const NPM_DIST_DIFFERENCES: &[&str] = &["fileCount", "integrity", "shasum", "unpackedSize"];
+
+/// An npm document (packument, abbreviated packument or version document)
+/// with the intended `dist` differences removed, re-serialized in its own
+/// key order: what must equal the reference's bytes where the formats
+/// overlap. Returns each removed `dist` (by version, `""` for a version
+/// document) so callers can check those values too.
+///
+/// # Panics
+/// `text` is not JSON.
+pub fn npm_overlap(text: &str) -> (String, Vec<(String, serde_json::Value)>) {
+    let mut doc: serde_json::Value = serde_json::from_str(text).expect("npm document is JSON");
+    let mut removed = Vec::new();
+    let mut strip = |version: String, dist: &mut serde_json::Value| {
+        if let Some(dist) = dist.as_object_mut() {
+            let mut taken = serde_json::Map::new();
+            for key in NPM_DIST_DIFFERENCES {
+                if let Some(value) = dist.remove(*key) {
+                    taken.insert((*key).to_owned(), value);
+                }
+            }
+            removed.push((version, serde_json::Value::Object(taken)));
+        }
+    };
+    if let Some(versions) = doc.get_mut("versions").and_then(|v| v.as_object_mut()) {
+        for (version, manifest) in versions.iter_mut() {
+            if let Some(dist) = manifest.get_mut("dist") {
+                strip(version.clone(), dist);
+            }
+        }
+    } else if let Some(dist) = doc.get_mut("dist") {
+        strip(String::new(), dist);
+    }
+    (serde_json::to_string(&doc).expect("serializable"), removed)
+}

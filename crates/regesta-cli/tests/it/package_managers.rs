@@ -75,7 +75,7 @@ fn pnpm_installs_and_honours_minimum_release_age(registry: &Registry, tools: &Pa
     assert_eq!(loaded(&project), LATEST_TREE);
     let lock = lockfile(&project, "pnpm-lock.yaml");
     assert!(lock.contains("'@b.localhost/lib@1.1.0'"), "{lock}");
-    assert!(lock.contains("integrity: sha256-"), "{lock}");
+    assert!(lock.contains("integrity: sha512-"), "{lock}");
 
     // Everything was published seconds ago: a one-week minimum release age
     // leaves no version old enough, which pnpm can only know from `time`.
@@ -122,7 +122,7 @@ fn yarn_classic_installs(registry: &Registry, tools: &Path) {
     assert_eq!(loaded(&project), LATEST_TREE);
     let lock = lockfile(&project, "yarn.lock");
     assert!(lock.contains("\"@b.localhost/lib@^1\""), "{lock}");
-    assert!(lock.contains("integrity sha256-"), "{lock}");
+    assert!(lock.contains("integrity sha512-"), "{lock}");
 }
 
 fn yarn_berry_installs(registry: &Registry, tools: &Path) {
@@ -167,7 +167,7 @@ fn bun_installs(registry: &Registry, tools: &Path) {
     assert_eq!(loaded(&project), LATEST_TREE);
     let lock = lockfile(&project, "bun.lock");
     assert!(lock.contains("@b.localhost/lib@1.1.0"), "{lock}");
-    assert!(lock.contains("sha256-"), "{lock}");
+    assert!(lock.contains("sha512-"), "{lock}");
 }
 
 /// A project with a pnpm lockfile is packed by `pnpm pack`, and what it

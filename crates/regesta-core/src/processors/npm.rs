@@ -1,12 +1,21 @@
 //! The npm artifact processor: reads `package/package.json` from the
 //! install tarball (streaming, bounded) and extracts the resolver fields the
-//! reference keeps in `ecosystemMetadata.npm`.
+//! reference keeps in `ecosystemMetadata.npm`. It also derives what npm
+//! clients expect in `dist` — sha512 integrity, sha1 shasum, file count and
+//! unpacked size — as [`NpmFacts`]: pure functions of the tarball bytes,
+//! stored beside the release (not in the signed manifest, whose bytes stay
+//! the reference's) and reproducible by any verifier.
 
 use std::io::Read;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use flate2::read::GzDecoder;
 use regesta_protocol::{PackageId, Version};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use sha1::Sha1;
+use sha2::{Digest as _, Sha512};
 
 use crate::error::CoreError;
 
@@ -24,6 +33,61 @@ pub struct NpmMetadata {
     pub description: Option<String>,
     /// The allowlisted resolver fields, if any.
     pub fields: Option<Map<String, Value>>,
+    /// What npm's `dist` carries, derived from the bytes.
+    pub facts: Option<NpmFacts>,
+}
+
+/// npm's `dist` facts of one tarball.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpmFacts {
+    /// `sha512-<base64>` Subresource Integrity of the tarball.
+    pub integrity: String,
+    /// Lower-case hex sha1 of the tarball (npm's legacy `shasum`).
+    pub shasum: String,
+    /// Regular files in the tarball.
+    pub file_count: u64,
+    /// Sum of the regular files' sizes.
+    pub unpacked_size: u64,
+}
+
+impl NpmFacts {
+    /// The stored form: canonical JSON `{fileCount, integrity, shasum,
+    /// unpackedSize}`.
+    pub fn to_bytes(&self) -> Bytes {
+        let value = json!({
+            "fileCount": self.file_count,
+            "integrity": self.integrity,
+            "shasum": self.shasum,
+            "unpackedSize": self.unpacked_size,
+        });
+        Bytes::from(regesta_protocol::json::to_canonical_vec(&value).unwrap_or_default())
+    }
+}
+
+/// The facts of `tarball` given its walk's counts.
+fn facts(tarball: &[u8], walk: &Walk) -> NpmFacts {
+    NpmFacts {
+        integrity: format!("sha512-{}", STANDARD.encode(Sha512::digest(tarball))),
+        shasum: hex_lower(&Sha1::digest(tarball)),
+        file_count: walk.files,
+        unpacked_size: walk.unpacked,
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]])
+        .map(char::from)
+        .collect()
+}
+
+/// What one pass over the tarball found.
+struct Walk {
+    package_json: Vec<u8>,
+    files: u64,
+    unpacked: u64,
 }
 
 fn invalid(message: impl Into<String>) -> CoreError {
@@ -41,9 +105,9 @@ pub fn process(
     version: &Version,
     tarball: &[u8],
 ) -> Result<NpmMetadata, CoreError> {
-    let raw = read_package_json(tarball)?;
-    let value: Value =
-        serde_json::from_slice(&raw).map_err(|_| invalid("npm package.json must be valid JSON"))?;
+    let walk = walk(tarball)?;
+    let value: Value = serde_json::from_slice(&walk.package_json)
+        .map_err(|_| invalid("npm package.json must be valid JSON"))?;
     let Value::Object(pkg) = value else {
         return Err(invalid("npm package.json must be an object"));
     };
@@ -114,6 +178,7 @@ pub fn process(
             .and_then(Value::as_str)
             .map(str::to_owned),
         fields: (!fields.is_empty()).then_some(fields),
+        facts: Some(facts(tarball, &walk)),
     })
 }
 
@@ -187,15 +252,16 @@ fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, Cor
     }
 }
 
-/// Streams the tarball and returns the root `package.json`, walking entries
-/// ourselves (never `unpack`) with caps on entries, sizes and decompressed
-/// bytes.
-fn read_package_json(tarball: &[u8]) -> Result<Vec<u8>, CoreError> {
+/// Streams the tarball once, walking entries ourselves (never `unpack`) with
+/// caps on entries, sizes and decompressed bytes: the root `package.json`,
+/// and the regular files' count and total size.
+fn walk(tarball: &[u8]) -> Result<Walk, CoreError> {
     let unreadable = || invalid("npm install artifact must be a readable tarball");
     let gz = GzDecoder::new(tarball).take(MAX_UNPACKED_BYTES);
     let mut archive = tar::Archive::new(gz);
     let entries = archive.entries().map_err(|_| unreadable())?;
     let mut found = None;
+    let (mut files, mut unpacked) = (0_u64, 0_u64);
     for (count, entry) in entries.enumerate() {
         if count >= MAX_ENTRIES {
             return Err(invalid("npm install artifact has too many entries"));
@@ -207,6 +273,10 @@ fn read_package_json(tarball: &[u8]) -> Result<Vec<u8>, CoreError> {
             return Err(invalid(format!(
                 "npm install artifact has an unsafe path: {path}"
             )));
+        }
+        if entry.header().entry_type().is_file() {
+            files += 1;
+            unpacked = unpacked.saturating_add(entry.size());
         }
         if path == "package/package.json" || path == "package.json" {
             if entry.header().entry_type().is_symlink() || entry.size() > MAX_PACKAGE_JSON_BYTES {
@@ -223,7 +293,13 @@ fn read_package_json(tarball: &[u8]) -> Result<Vec<u8>, CoreError> {
             found = Some(raw);
         }
     }
-    found.ok_or_else(|| invalid("npm install artifact must include package/package.json"))
+    let package_json =
+        found.ok_or_else(|| invalid("npm install artifact must include package/package.json"))?;
+    Ok(Walk {
+        package_json,
+        files,
+        unpacked,
+    })
 }
 
 #[cfg(test)]
@@ -310,5 +386,37 @@ mod tests {
         }
         assert!(process(&id, &version, b"not a tarball").is_err());
         assert!(process(&id, &version, &tarball(&[("package/package.json", good)])).is_ok());
+    }
+
+    #[test]
+    fn facts_are_deterministic_functions_of_the_bytes() {
+        let (id, version) = id();
+        let pkg = br#"{"name":"@a.localhost/pkg","version":"1.0.0"}"#;
+        let bytes = tarball(&[("package/package.json", pkg), ("package/a.js", b"12345")]);
+        let facts = process(&id, &version, &bytes).unwrap().facts.unwrap();
+        assert_eq!(facts.file_count, 2);
+        assert_eq!(facts.unpacked_size, pkg.len() as u64 + 5);
+        assert!(facts.integrity.starts_with("sha512-"));
+        assert_eq!(facts.integrity.len(), "sha512-".len() + 88);
+        assert_eq!(facts.shasum.len(), 40);
+        assert!(
+            facts
+                .shasum
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        let again = process(&id, &version, &bytes).unwrap().facts.unwrap();
+        assert_eq!(again, facts);
+        assert_eq!(
+            String::from_utf8(facts.to_bytes().to_vec()).unwrap(),
+            format!(
+                r#"{{"fileCount":2,"integrity":"{}","shasum":"{}","unpackedSize":{}}}"#,
+                facts.integrity, facts.shasum, facts.unpacked_size
+            )
+        );
+        let other = tarball(&[("package/package.json", pkg), ("package/a.js", b"12346")]);
+        let changed = process(&id, &version, &other).unwrap().facts.unwrap();
+        assert_ne!(changed.integrity, facts.integrity);
+        assert_ne!(changed.shasum, facts.shasum);
     }
 }

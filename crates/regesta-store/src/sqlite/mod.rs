@@ -22,8 +22,8 @@ use rows::{
     SqliteQuery, backend, channel_row, conflict, corrupt, fetch_all, fetch_opt, head_row,
     object_row, release_row, stored_event, to_i64, to_u64,
 };
-use schema::SCHEMA;
 pub use schema::SCHEMA_VERSION;
+use schema::{COLUMNS, SCHEMA};
 use write::{Append, append, bump};
 
 use crate::error::{Result, StoreError};
@@ -73,6 +73,18 @@ impl SqliteDb {
                 .await
                 .map_err(backend)?;
         }
+        for (table, column, add) in COLUMNS {
+            let present: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2")
+                    .bind(table)
+                    .bind(column)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if present == 0 {
+                sqlx::query(*add).execute(&mut *tx).await.map_err(backend)?;
+            }
+        }
         let found: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema'")
             .fetch_optional(&mut *tx)
             .await
@@ -83,9 +95,8 @@ impl SqliteDb {
                     "database schema {v} is newer than this build ({SCHEMA_VERSION}); upgrade regesta"
                 )));
             }
-            Some(_) => {}
-            None => {
-                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema', ?1)")
+            Some(_) | None => {
+                sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)")
                     .bind(SCHEMA_VERSION)
                     .execute(&mut *tx)
                     .await
@@ -114,8 +125,8 @@ impl RegistryDb for SqliteDb {
         sqlx::query(
             "INSERT INTO releases
                 (package, version, manifest_digest, created_at, created_ms, event_id,
-                 envelope, envelope_listing)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 envelope, envelope_listing, facts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .bind(c.package.as_str())
         .bind(c.version.as_str())
@@ -125,6 +136,7 @@ impl RegistryDb for SqliteDb {
         .bind(c.event_id.to_string())
         .bind(c.documents.envelope.as_ref())
         .bind(c.documents.listing.as_ref())
+        .bind(c.facts.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(conflict(|| StoreError::ReleaseExists))?;
@@ -204,7 +216,7 @@ impl RegistryDb for SqliteDb {
         let releases = fetch_all(
             &mut conn,
             sqlx::query(
-                "SELECT version, manifest_digest, created_at, event_id FROM releases
+                "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
                  WHERE package = ?1 ORDER BY created_ms, version",
             )
             .bind(id.as_str()),
@@ -231,7 +243,7 @@ impl RegistryDb for SqliteDb {
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let query = sqlx::query(
-            "SELECT version, manifest_digest, created_at, event_id FROM releases
+            "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
              WHERE package = ?1 AND version = ?2",
         )
         .bind(id.as_str())

@@ -53,6 +53,7 @@ pub(super) fn release_row(row: &SqliteRow) -> Result<ReleaseRecord> {
         manifest_digest: Digest::parse(row.get("manifest_digest")).map_err(corrupt("manifest"))?,
         created_at: Timestamp::parse(row.get("created_at")).map_err(corrupt("created_at"))?,
         event_id: Digest::parse(row.get("event_id")).map_err(corrupt("event id"))?,
+        facts: row.get::<Option<Vec<u8>>, _>("facts").map(Bytes::from),
     })
 }
 

@@ -1,9 +1,19 @@
 //! The embedded schema. Statements are idempotent (`IF NOT EXISTS`), so
-//! opening runs them all; the `meta.schema` row refuses databases written by
-//! a newer build.
+//! opening runs them all, then adds the [`COLUMNS`] an older database lacks;
+//! the `meta.schema` row refuses databases written by a newer build.
 
 /// Schema version this build writes; opening a newer database is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: `releases.facts`.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Columns added after version 1: `(table, column, statement adding it)`,
+/// run when the column is missing (SQLite has no `ADD COLUMN IF NOT
+/// EXISTS`).
+pub(super) const COLUMNS: &[(&str, &str, &str)] = &[(
+    "releases",
+    "facts",
+    "ALTER TABLE releases ADD COLUMN facts BLOB",
+)];
 
 pub(super) const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
