@@ -18,6 +18,7 @@ mod printer;
 mod project;
 mod serve;
 mod verify;
+mod verify_npm;
 mod write;
 
 use printer::Printer;

@@ -27,11 +27,11 @@ pub(crate) struct Findings {
 }
 
 impl Findings {
-    fn problem(&mut self, text: String) {
+    pub(crate) fn problem(&mut self, text: String) {
         self.problems.push(text);
     }
 
-    fn check(&mut self, ok: bool, text: impl FnOnce() -> String) {
+    pub(crate) fn check(&mut self, ok: bool, text: impl FnOnce() -> String) {
         self.checked += 1;
         if !ok {
             self.problem(text());
@@ -212,7 +212,12 @@ pub(crate) async fn check_release(
             media_type: artifact.media_type.clone(),
             size: artifact.size,
         };
-        check_object(client, &artifact_descriptor, f).await?;
+        let bytes = check_object(client, &artifact_descriptor, f).await?;
+        let npm_install = manifest.ecosystem == "npm" && artifact.role.as_str() == "install";
+        if let Some(bytes) = bytes.filter(|b| npm_install && Digest::of(b) == artifact.digest) {
+            crate::verify_npm::check_npm_release(client, &path, &manifest, artifact, bytes, f)
+                .await?;
+        }
     }
     match &event.event.body {
         EventBody::ReleasePublished {

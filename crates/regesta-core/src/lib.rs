@@ -8,7 +8,6 @@
 pub mod channels;
 pub mod error;
 pub mod package_view;
-pub mod processors;
 pub mod publish;
 pub mod reads;
 pub mod registry;

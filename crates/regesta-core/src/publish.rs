@@ -16,9 +16,9 @@ use regesta_trust::TrustError;
 use serde_json::{Map, Value};
 
 use crate::error::CoreError;
-use crate::processors::npm;
 use crate::registry::Registry;
 use crate::render::render_event;
+use regesta_protocol::artifacts::npm;
 
 /// Largest `artifacts` or `authorization` part accepted.
 pub const MAX_JSON_PART_BYTES: usize = 256 * 1024;
@@ -184,7 +184,7 @@ impl Registry {
                 },
                 payload_digest: Some(proof.payload_digest),
                 objects,
-                facts: npm_meta.facts.as_ref().map(npm::NpmFacts::to_bytes),
+                facts: npm_meta.facts.as_ref().map(|f| Bytes::from(f.to_bytes())),
             })
             .await?;
         Ok(Published {
@@ -286,6 +286,7 @@ async fn process_artifacts(
     tokio::task::spawn_blocking(move || npm::process(&id, &version, &bytes))
         .await
         .map_err(CoreError::internal)?
+        .map_err(|e| CoreError::invalid(e.0, Vec::new()))
 }
 
 /// What the request actually contains, to compare with the signed intent.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod artifacts;
 pub mod authorization;
 pub mod binding;
 pub mod config;

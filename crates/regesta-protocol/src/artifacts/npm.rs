@@ -8,16 +8,13 @@
 
 use std::io::Read;
 
+use crate::ids::{PackageId, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
 use flate2::read::GzDecoder;
-use regesta_protocol::{PackageId, Version};
 use serde_json::{Map, Value, json};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha512};
-
-use crate::error::CoreError;
 
 /// Most tar entries read before giving up (tar bombs).
 pub const MAX_ENTRIES: usize = 20_000;
@@ -53,14 +50,14 @@ pub struct NpmFacts {
 impl NpmFacts {
     /// The stored form: canonical JSON `{fileCount, integrity, shasum,
     /// unpackedSize}`.
-    pub fn to_bytes(&self) -> Bytes {
+    pub fn to_bytes(&self) -> Vec<u8> {
         let value = json!({
             "fileCount": self.file_count,
             "integrity": self.integrity,
             "shasum": self.shasum,
             "unpackedSize": self.unpacked_size,
         });
-        Bytes::from(regesta_protocol::json::to_canonical_vec(&value).unwrap_or_default())
+        crate::json::to_canonical_vec(&value).unwrap_or_default()
     }
 }
 
@@ -90,8 +87,13 @@ struct Walk {
     unpacked: u64,
 }
 
-fn invalid(message: impl Into<String>) -> CoreError {
-    CoreError::invalid(message, Vec::new())
+/// Why an install tarball was refused, in words a publisher can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArtifactError(pub String);
+
+fn invalid(message: impl Into<String>) -> ArtifactError {
+    ArtifactError(message.into())
 }
 
 /// Reads the tarball's `package.json` and checks its name and version
@@ -104,7 +106,7 @@ pub fn process(
     id: &PackageId,
     version: &Version,
     tarball: &[u8],
-) -> Result<NpmMetadata, CoreError> {
+) -> Result<NpmMetadata, ArtifactError> {
     let walk = walk(tarball)?;
     let value: Value = serde_json::from_slice(&walk.package_json)
         .map_err(|_| invalid("npm package.json must be valid JSON"))?;
@@ -185,7 +187,7 @@ pub fn process(
 fn string_map(
     pkg: &Map<String, Value>,
     field: &str,
-) -> Result<Option<Map<String, Value>>, CoreError> {
+) -> Result<Option<Map<String, Value>>, ArtifactError> {
     match pkg.get(field) {
         None => Ok(None),
         Some(Value::Object(map)) => {
@@ -202,7 +204,7 @@ fn string_map(
     }
 }
 
-fn string_list(pkg: &Map<String, Value>, field: &str) -> Result<Option<Vec<Value>>, CoreError> {
+fn string_list(pkg: &Map<String, Value>, field: &str) -> Result<Option<Vec<Value>>, ArtifactError> {
     match pkg.get(field) {
         None => Ok(None),
         Some(Value::Array(items)) => {
@@ -219,7 +221,7 @@ fn string_list(pkg: &Map<String, Value>, field: &str) -> Result<Option<Vec<Value
     }
 }
 
-fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, CoreError> {
+fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ArtifactError> {
     match pkg.get("peerDependenciesMeta") {
         None => Ok(None),
         Some(Value::Object(map)) => {
@@ -255,7 +257,7 @@ fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, Cor
 /// Streams the tarball once, walking entries ourselves (never `unpack`) with
 /// caps on entries, sizes and decompressed bytes: the root `package.json`,
 /// and the regular files' count and total size.
-fn walk(tarball: &[u8]) -> Result<Walk, CoreError> {
+fn walk(tarball: &[u8]) -> Result<Walk, ArtifactError> {
     let unreadable = || invalid("npm install artifact must be a readable tarball");
     let gz = GzDecoder::new(tarball).take(MAX_UNPACKED_BYTES);
     let mut archive = tar::Archive::new(gz);
@@ -408,7 +410,7 @@ mod tests {
         let again = process(&id, &version, &bytes).unwrap().facts.unwrap();
         assert_eq!(again, facts);
         assert_eq!(
-            String::from_utf8(facts.to_bytes().to_vec()).unwrap(),
+            String::from_utf8(facts.to_bytes()).unwrap(),
             format!(
                 r#"{{"fileCount":2,"integrity":"{}","shasum":"{}","unpackedSize":{}}}"#,
                 facts.integrity, facts.shasum, facts.unpacked_size
