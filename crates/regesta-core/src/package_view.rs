@@ -4,7 +4,7 @@
 //! one tarball) use [`Registry::release_view`] and read a single manifest.
 
 use regesta_protocol::{ChannelName, Digest, PackageId, ReleaseManifest, Timestamp, Version};
-use regesta_store::ReleaseRecord;
+use regesta_store::{PackageRecord, ReleaseRecord};
 
 use crate::error::CoreError;
 use crate::registry::Registry;
@@ -48,12 +48,7 @@ impl Registry {
     /// # Errors
     /// 404 `package_not_found`, a missing or corrupt manifest object (500).
     pub async fn package_view(&self, id: &PackageId) -> Result<PackageView, CoreError> {
-        let record = self
-            .db
-            .package(id)
-            .await?
-            .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| not_found("package_not_found", "Package not found"))?;
+        let record = self.package_record(id).await?;
         let mut releases = Vec::with_capacity(record.releases.len());
         for release in &record.releases {
             releases.push(self.with_manifest(release).await?);
@@ -68,6 +63,28 @@ impl Registry {
                 .map(|c| (c.channel, c.version))
                 .collect(),
         })
+    }
+
+    /// The package's rows (releases, channels, head) without manifests, for
+    /// projections that render release by release and cache each release's
+    /// part ([`Registry::release_view_of`] loads one).
+    ///
+    /// # Errors
+    /// 404 `package_not_found` (also for a package with no releases).
+    pub async fn package_record(&self, id: &PackageId) -> Result<PackageRecord, CoreError> {
+        self.db
+            .package(id)
+            .await?
+            .filter(|r| !r.releases.is_empty())
+            .ok_or_else(|| not_found("package_not_found", "Package not found"))
+    }
+
+    /// One release row with its manifest (one object read).
+    ///
+    /// # Errors
+    /// A missing or corrupt manifest object (500).
+    pub async fn release_view_of(&self, release: &ReleaseRecord) -> Result<ReleaseView, CoreError> {
+        self.with_manifest(release).await
     }
 
     /// One release with its manifest: one row and one object read.

@@ -4,7 +4,10 @@
 //!
 //! Names map both ways: `npm:some.dev/sdk` ⇄ `@some.dev/sdk`.
 
+mod render;
 pub mod upstream;
+
+pub use render::{Fragment, abbreviated_bytes, dist_tags_of, fragment, packument_bytes};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -157,107 +160,36 @@ pub fn version_document(
 /// The dist-tags: the package's channels that point at known versions, or
 /// `latest` → the newest release when there are none.
 pub fn dist_tags(view: &PackageView) -> Value {
-    let known = |v: &str| {
-        view.releases
-            .iter()
-            .any(|r| r.manifest.version.as_str() == v)
-    };
-    let mut tags = Map::new();
-    for (channel, version) in &view.channels {
-        if known(version.as_str()) {
-            tags.insert(channel.as_str().into(), json!(version.as_str()));
-        }
-    }
-    if tags.is_empty()
-        && let Some(last) = view.releases.last()
-    {
-        tags.insert("latest".into(), json!(last.manifest.version.as_str()));
-    }
-    Value::Object(tags)
+    let versions: Vec<&Version> = view.releases.iter().map(|r| &r.manifest.version).collect();
+    render::dist_tags_of(&versions, &view.channels)
 }
 
-fn times(view: &PackageView) -> Map<String, Value> {
-    let modified = view
-        .releases
+fn fragments(id: &PackageId, view: &PackageView, tarball_base: &str) -> Vec<Fragment> {
+    view.releases
         .iter()
-        .map(|r| r.created_at)
-        .chain(std::iter::once(view.head_time))
-        .max()
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let mut time = Map::new();
-    time.insert(
-        "created".into(),
-        json!(
-            view.releases
-                .first()
-                .map_or_else(|| modified.clone(), |r| r.created_at.to_string())
-        ),
-    );
-    time.insert("modified".into(), json!(modified));
-    for release in &view.releases {
-        time.insert(
-            release.manifest.version.to_string(),
-            json!(release.created_at.to_string()),
-        );
-    }
-    time
+        .map(|r| render::fragment(id, r, tarball_base))
+        .collect()
 }
 
-/// The full packument (`GET /@scope/name`).
+fn parsed(bytes: Option<Vec<u8>>) -> Option<Value> {
+    serde_json::from_slice(&bytes?).ok()
+}
+
+/// The full packument (`GET /@scope/name`), from a loaded view (the
+/// transport assembles cached [`Fragment`]s with [`packument_bytes`]).
 pub fn packument(id: &PackageId, view: &PackageView, tarball_base: &str) -> Option<Value> {
-    let name = npm_name(id)?;
-    let mut doc = Map::new();
-    doc.insert("dist-tags".into(), dist_tags(view));
-    if let Some(d) = view.releases.last().and_then(description) {
-        doc.insert("description".into(), json!(d));
-    }
-    doc.insert("name".into(), json!(name));
-    doc.insert("time".into(), Value::Object(times(view)));
-    let versions: Map<String, Value> = view
-        .releases
-        .iter()
-        .filter_map(|r| {
-            Some((
-                r.manifest.version.to_string(),
-                version_document(id, r, tarball_base)?,
-            ))
-        })
-        .collect();
-    doc.insert("versions".into(), Value::Object(versions));
-    Some(Value::Object(doc))
+    let all = fragments(id, view, tarball_base);
+    let refs: Vec<&Fragment> = all.iter().collect();
+    parsed(packument_bytes(id, &refs, &view.channels, view.head_time))
 }
 
 /// The abbreviated packument for `Accept: application/vnd.npm.install-v1+json`:
 /// only what installers need, plus `time` (pnpm's `minimumReleaseAge` reads
 /// it) and `modified`.
 pub fn abbreviated(id: &PackageId, view: &PackageView, tarball_base: &str) -> Option<Value> {
-    let name = npm_name(id)?;
-    let time = times(view);
-    let versions: Map<String, Value> = view
-        .releases
-        .iter()
-        .filter_map(|r| {
-            let full = version_document(id, r, tarball_base)?;
-            let mut short = Map::new();
-            short.insert("name".into(), full["name"].clone());
-            short.insert("version".into(), full["version"].clone());
-            for field in ABBREVIATED_FIELDS {
-                if let Some(value) = full.get(*field) {
-                    short.insert((*field).into(), value.clone());
-                }
-            }
-            short.insert("dist".into(), full["dist"].clone());
-            Some((r.manifest.version.to_string(), Value::Object(short)))
-        })
-        .collect();
-    Some(json!({
-        "dist-tags": dist_tags(view),
-        "modified": time.get("modified").cloned().unwrap_or(Value::Null),
-        "name": name,
-        "time": Value::Object(time),
-        "versions": versions,
-    }))
+    let all = fragments(id, view, tarball_base);
+    let refs: Vec<&Fragment> = all.iter().collect();
+    parsed(abbreviated_bytes(id, &refs, &view.channels, view.head_time))
 }
 
 /// The version a tarball file name (`<name>-<version>.tgz`) names, for a

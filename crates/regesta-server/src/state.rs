@@ -8,6 +8,7 @@ use regesta_core::Registry;
 use regesta_store::Stats;
 
 use crate::config::{Config, ConfigError};
+use crate::npm::fragments::Fragments;
 use crate::npm::upstream::NpmUpstream;
 
 /// What every handler can reach.
@@ -22,6 +23,7 @@ struct Inner {
     config: Config,
     statistics: Mutex<Option<(Instant, Stats)>>,
     npm_upstream: Option<NpmUpstream>,
+    npm_fragments: Fragments,
 }
 
 impl AppState {
@@ -42,8 +44,14 @@ impl AppState {
                 config,
                 statistics: Mutex::new(None),
                 npm_upstream,
+                npm_fragments: Fragments::default(),
             }),
         })
+    }
+
+    /// Per-release npm fragments and render locks.
+    pub(crate) fn npm_fragments(&self) -> &Fragments {
+        &self.inner.npm_fragments
     }
 
     /// The upstream npm registry, when fallback is on.

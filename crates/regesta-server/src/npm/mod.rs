@@ -7,6 +7,7 @@
 //! are answered from the upstream registry when fallback is on
 //! ([`upstream`]), and 404 otherwise.
 
+pub(crate) mod fragments;
 pub(crate) mod upstream;
 
 use axum::Router;
@@ -19,7 +20,8 @@ use bytes::Bytes;
 use regesta_core::CoreError;
 use regesta_projection_npm as npm;
 use regesta_projection_npm::upstream::{self as paths, UpstreamDocument};
-use regesta_protocol::{Digest, PackageId, Timestamp, Version};
+use regesta_protocol::{ChannelName, Digest, PackageId, Timestamp, Version};
+use std::sync::Arc;
 
 use crate::error::ApiError;
 use crate::http::{
@@ -126,8 +128,9 @@ async fn or_upstream(
 
 /// The `kind` document of the package at its current head: the cached
 /// bytes, or — on the first read after an event — every npm package
-/// document rendered from one package view (one load, not one per kind)
-/// and cached together.
+/// document assembled from per-release fragments (only releases not seen
+/// before are read and serialized) and cached together. One render per
+/// package at a time; waiters find the result cached.
 async fn rendered(
     state: &AppState,
     id: &PackageId,
@@ -138,24 +141,57 @@ async fn rendered(
     if let Some(bytes) = registry.views.get(kind, id, &head) {
         return Ok((head, time, bytes));
     }
-    let view = registry.package_view(id).await?;
+    let cache = state.npm_fragments();
+    let _render = cache.render_lock(id).lock().await;
+    let (head, time) = registry.package_head(id).await?;
+    if let Some(bytes) = registry.views.get(kind, id, &head) {
+        return Ok((head, time, bytes));
+    }
+    let record = registry.package_record(id).await?;
     let base = state.config().npm_base();
+    let mut fragments = Vec::with_capacity(record.releases.len());
+    for release in &record.releases {
+        let fragment = if let Some(fragment) = cache.get(&release.event_id) {
+            fragment
+        } else {
+            let view = registry.release_view_of(release).await?;
+            let fragment = Arc::new(npm::fragment(id, &view, &base));
+            cache.put(release.event_id, fragment.clone());
+            fragment
+        };
+        fragments.push(fragment);
+    }
+    let refs: Vec<&npm::Fragment> = fragments.iter().map(AsRef::as_ref).collect();
+    let versions: Vec<&Version> = refs.iter().map(|f| &f.version).collect();
+    let channels: Vec<(ChannelName, Version)> = record
+        .channels
+        .iter()
+        .map(|c| (c.channel.clone(), c.version.clone()))
+        .collect();
     let documents = [
-        (FULL, npm::packument(id, &view, &base)),
-        (SHORT, npm::abbreviated(id, &view, &base)),
-        (TAGS, Some(npm::dist_tags(&view))),
+        (
+            FULL,
+            npm::packument_bytes(id, &refs, &channels, record.head_time),
+        ),
+        (
+            SHORT,
+            npm::abbreviated_bytes(id, &refs, &channels, record.head_time),
+        ),
+        (
+            TAGS,
+            serde_json::to_vec(&npm::dist_tags_of(&versions, &channels)).ok(),
+        ),
     ];
     let mut wanted = None;
     for (name, document) in documents {
-        let bytes =
-            Bytes::from(serde_json::to_vec(&document.ok_or_else(not_found)?).unwrap_or_default());
+        let bytes = Bytes::from(document.ok_or_else(not_found)?);
         if name == kind {
             wanted = Some(bytes.clone());
         }
-        registry.views.put(name, id, view.head_event, bytes);
+        registry.views.put(name, id, record.head_event, bytes);
     }
     let bytes = wanted.ok_or_else(not_found)?;
-    Ok((view.head_event, view.head_time, bytes))
+    Ok((record.head_event, record.head_time, bytes))
 }
 
 /// Whether the client's copy is current: `If-None-Match` matches, or —

@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod npm;
+mod npm_render;
 mod npm_upstream;
 mod openapi;
 mod support;
