@@ -23,12 +23,17 @@ pub struct Fragment {
     pub full: Option<Vec<u8>>,
     /// The abbreviated packument's entry for it.
     pub short: Option<Vec<u8>>,
+    /// Its `time` entry, `"<version>":"<published>"`.
+    pub time: Vec<u8>,
 }
 
 impl Fragment {
     /// Bytes held, for cache budgets.
     pub fn weight(&self) -> usize {
-        self.full.as_ref().map_or(0, Vec::len) + self.short.as_ref().map_or(0, Vec::len) + 128
+        self.full.as_ref().map_or(0, Vec::len)
+            + self.short.as_ref().map_or(0, Vec::len)
+            + self.time.len()
+            + 128
     }
 }
 
@@ -48,7 +53,11 @@ pub fn fragment(id: &PackageId, release: &ReleaseView, tarball_base: &str) -> Fr
         Value::Object(short)
     });
     let bytes = |v: Option<Value>| v.and_then(|v| serde_json::to_vec(&v).ok());
+    let mut time = Vec::new();
+    key(&mut time, release.manifest.version.as_str());
+    time.extend_from_slice(&serde_json::to_vec(&release.created_at.to_string()).unwrap_or_default());
     Fragment {
+        time,
         version: release.manifest.version.clone(),
         created_at: release.created_at,
         description: description(release).map(str::to_owned),
@@ -80,33 +89,31 @@ fn tags(fragments: &[&Fragment], channels: &[(ChannelName, Version)]) -> Value {
     dist_tags_of(&versions, channels)
 }
 
-/// `time`: `created` (first release), `modified` (newest release or event),
-/// then each version's publish time.
-fn times(fragments: &[&Fragment], head_time: Timestamp) -> Map<String, Value> {
+/// `time` as bytes: `created` (first release), `modified` (newest release
+/// or event), then each version's stored entry. Returns `modified` too.
+fn times(fragments: &[&Fragment], head_time: Timestamp) -> (Vec<u8>, String) {
     let modified = fragments
         .iter()
         .map(|f| f.created_at)
         .chain(std::iter::once(head_time))
         .max()
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let mut time = Map::new();
-    time.insert(
-        "created".into(),
-        json!(
-            fragments
-                .first()
-                .map_or_else(|| modified.clone(), |f| f.created_at.to_string())
-        ),
-    );
-    time.insert("modified".into(), json!(modified));
+        .unwrap_or(head_time)
+        .to_string();
+    let created = fragments
+        .first()
+        .map_or_else(|| modified.clone(), |f| f.created_at.to_string());
+    let weight: usize = fragments.iter().map(|f| f.time.len() + 1).sum();
+    let mut out = Vec::with_capacity(weight + 96);
+    out.push(b'{');
+    field(&mut out, "created", &json!(created));
+    key(&mut out, "modified");
+    out.extend_from_slice(&serde_json::to_vec(&modified).unwrap_or_default());
     for fragment in fragments {
-        time.insert(
-            fragment.version.to_string(),
-            json!(fragment.created_at.to_string()),
-        );
+        out.push(b',');
+        out.extend_from_slice(&fragment.time);
     }
-    time
+    out.push(b'}');
+    (out, modified)
 }
 
 /// Appends `"key":` to `out`.
@@ -155,11 +162,9 @@ pub fn packument_bytes(
         field(&mut out, "description", &json!(d));
     }
     field(&mut out, "name", &json!(name));
-    field(
-        &mut out,
-        "time",
-        &Value::Object(times(fragments, head_time)),
-    );
+    key(&mut out, "time");
+    out.extend_from_slice(&times(fragments, head_time).0);
+    out.push(b',');
     let entries = fragments
         .iter()
         .filter_map(|f| Some((&f.version, f.full.as_deref()?)));
@@ -176,18 +181,16 @@ pub fn abbreviated_bytes(
     head_time: Timestamp,
 ) -> Option<Vec<u8>> {
     let name = npm_name(id)?;
-    let time = times(fragments, head_time);
+    let (time, modified) = times(fragments, head_time);
     let weight: usize = fragments.iter().map(|f| f.weight()).sum();
     let mut out = Vec::with_capacity(weight + 256);
     out.push(b'{');
     field(&mut out, "dist-tags", &tags(fragments, channels));
-    field(
-        &mut out,
-        "modified",
-        time.get("modified").unwrap_or(&Value::Null),
-    );
+    field(&mut out, "modified", &json!(modified));
     field(&mut out, "name", &json!(name));
-    field(&mut out, "time", &Value::Object(time));
+    key(&mut out, "time");
+    out.extend_from_slice(&time);
+    out.push(b',');
     let entries = fragments
         .iter()
         .filter_map(|f| Some((&f.version, f.short.as_deref()?)));

@@ -37,9 +37,12 @@ impl Default for Fragments {
 }
 
 impl Fragments {
-    /// The fragment of the release published by `event`, if kept.
-    pub(crate) fn get(&self, event: &Digest) -> Option<Arc<Fragment>> {
-        self.entries.lock().ok()?.0.get(event).cloned()
+    /// The fragments of the releases published by `events`, under one lock.
+    pub(crate) fn get_all(&self, events: &[Digest]) -> Vec<Option<Arc<Fragment>>> {
+        match self.entries.lock() {
+            Ok(entries) => events.iter().map(|e| entries.0.get(e).cloned()).collect(),
+            Err(_) => vec![None; events.len()],
+        }
     }
 
     /// Keeps the fragment of the release published by `event`.

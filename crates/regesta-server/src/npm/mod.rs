@@ -149,9 +149,10 @@ async fn rendered(
     }
     let record = registry.package_record(id).await?;
     let base = state.config().npm_base();
+    let events: Vec<Digest> = record.releases.iter().map(|r| r.event_id).collect();
     let mut fragments = Vec::with_capacity(record.releases.len());
-    for release in &record.releases {
-        let fragment = if let Some(fragment) = cache.get(&release.event_id) {
+    for (release, kept) in record.releases.iter().zip(cache.get_all(&events)) {
+        let fragment = if let Some(fragment) = kept {
             fragment
         } else {
             let view = registry.release_view_of(release).await?;
