@@ -55,7 +55,9 @@ pub fn fragment(id: &PackageId, release: &ReleaseView, tarball_base: &str) -> Fr
     let bytes = |v: Option<Value>| v.and_then(|v| serde_json::to_vec(&v).ok());
     let mut time = Vec::new();
     key(&mut time, release.manifest.version.as_str());
-    time.extend_from_slice(&serde_json::to_vec(&release.created_at.to_string()).unwrap_or_default());
+    time.extend_from_slice(
+        &serde_json::to_vec(&release.created_at.to_string()).unwrap_or_default(),
+    );
     Fragment {
         time,
         version: release.manifest.version.clone(),

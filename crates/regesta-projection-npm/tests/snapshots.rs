@@ -66,7 +66,10 @@ fn view() -> Option<(PackageId, PackageView)> {
             channel("gone", "9.9.9"),
         ],
     };
-    Some((PackageId::parse("npm:dev.localhost/hello-regesta").unwrap(), view))
+    Some((
+        PackageId::parse("npm:dev.localhost/hello-regesta").unwrap(),
+        view,
+    ))
 }
 
 fn pretty(value: &serde_json::Value) -> String {
