@@ -107,7 +107,7 @@ pub fn process(
     version: &Version,
     tarball: &[u8],
 ) -> Result<NpmMetadata, ArtifactError> {
-    let walk = walk(tarball)?;
+    let walk = walk(tarball, MAX_ENTRIES, MAX_UNPACKED_BYTES)?;
     let value: Value = serde_json::from_slice(&walk.package_json)
         .map_err(|_| invalid("npm package.json must be valid JSON"))?;
     let Value::Object(pkg) = value else {
@@ -254,18 +254,46 @@ fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, Art
     }
 }
 
+/// Whether a link at `path` to `target` points outside the archive root:
+/// absolute, or climbing above the root once resolved (relative to the
+/// link's directory for symlinks, to the root for hard links).
+fn escapes(path: &str, target: &str, symlink: bool) -> bool {
+    if target.is_empty() || target.starts_with('/') {
+        return true;
+    }
+    let mut depth: Vec<&str> = if symlink {
+        let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        parts.pop();
+        parts
+    } else {
+        Vec::new()
+    };
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if depth.pop().is_none() {
+                    return true;
+                }
+            }
+            name => depth.push(name),
+        }
+    }
+    false
+}
+
 /// Streams the tarball once, walking entries ourselves (never `unpack`) with
 /// caps on entries, sizes and decompressed bytes: the root `package.json`,
 /// and the regular files' count and total size.
-fn walk(tarball: &[u8]) -> Result<Walk, ArtifactError> {
+fn walk(tarball: &[u8], max_entries: usize, max_unpacked: u64) -> Result<Walk, ArtifactError> {
     let unreadable = || invalid("npm install artifact must be a readable tarball");
-    let gz = GzDecoder::new(tarball).take(MAX_UNPACKED_BYTES);
+    let gz = GzDecoder::new(tarball).take(max_unpacked);
     let mut archive = tar::Archive::new(gz);
     let entries = archive.entries().map_err(|_| unreadable())?;
     let mut found = None;
     let (mut files, mut unpacked) = (0_u64, 0_u64);
     for (count, entry) in entries.enumerate() {
-        if count >= MAX_ENTRIES {
+        if count >= max_entries {
             return Err(invalid("npm install artifact has too many entries"));
         }
         let mut entry = entry.map_err(|_| unreadable())?;
@@ -276,7 +304,19 @@ fn walk(tarball: &[u8]) -> Result<Walk, ArtifactError> {
                 "npm install artifact has an unsafe path: {path}"
             )));
         }
-        if entry.header().entry_type().is_file() {
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            if escapes(&path, &target, kind.is_symlink()) {
+                return Err(invalid(format!(
+                    "npm install artifact has a link out of the package: {path} -> {target}"
+                )));
+            }
+        }
+        if kind.is_file() {
             files += 1;
             unpacked = unpacked.saturating_add(entry.size());
         }
@@ -420,5 +460,70 @@ mod tests {
         let changed = process(&id, &version, &other).unwrap().facts.unwrap();
         assert_ne!(changed.integrity, facts.integrity);
         assert_ne!(changed.shasum, facts.shasum);
+    }
+
+    fn with_link(link: &str, target: &str, hard: bool) -> Vec<u8> {
+        let good = br#"{"name":"@a.localhost/pkg","version":"1.0.0"}"#;
+        let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+        let mut header = tar::Header::new_gnu();
+        header.set_size(good.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, "package/package.json", &good[..])
+            .unwrap();
+        let mut link_header = tar::Header::new_gnu();
+        link_header.set_entry_type(if hard {
+            tar::EntryType::Link
+        } else {
+            tar::EntryType::Symlink
+        });
+        link_header.set_size(0);
+        // Raw names, so hostile targets reach the reader unchanged.
+        let raw = link_header.as_old_mut();
+        raw.name[..link.len()].copy_from_slice(link.as_bytes());
+        raw.linkname[..target.len()].copy_from_slice(target.as_bytes());
+        link_header.set_cksum();
+        builder.append(&link_header, &[][..]).unwrap();
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn links_out_of_the_package_are_refused() {
+        let (id, version) = id();
+        for (link, target, hard) in [
+            ("package/evil", "/etc/passwd", false),
+            ("package/evil", "../../etc/passwd", false),
+            ("package/a/evil", "../../../x", false),
+            ("package/evil", "../outside", true),
+            ("package/evil", "/etc/shadow", true),
+        ] {
+            let refused = process(&id, &version, &with_link(link, target, hard));
+            assert!(refused.is_err(), "{link} -> {target}");
+        }
+        for (link, target, hard) in [
+            ("package/bin/cli", "../index.js", false),
+            ("package/alias", "package/package.json", true),
+        ] {
+            let accepted = process(&id, &version, &with_link(link, target, hard)).unwrap();
+            assert_eq!(accepted.facts.unwrap().file_count, 1, "links are not files");
+        }
+    }
+
+    #[test]
+    fn tar_and_gzip_bombs_hit_the_caps() {
+        let good = br#"{"name":"@a.localhost/pkg","version":"1.0.0"}"#;
+        let zeros = vec![0_u8; 1024 * 1024];
+        let bomb = tarball(&[("package/package.json", good), ("package/zeros", &zeros)]);
+        assert!(bomb.len() < 16 * 1024, "compresses well");
+        assert!(walk(&bomb, MAX_ENTRIES, 64 * 1024).is_err(), "gzip bomb");
+        assert!(walk(&bomb, MAX_ENTRIES, 4 * 1024 * 1024).is_ok());
+        let many: Vec<(String, &[u8])> = (0..50)
+            .map(|i| (format!("package/f{i}"), &b""[..]))
+            .collect();
+        let mut entries: Vec<(&str, &[u8])> = vec![("package/package.json", good)];
+        entries.extend(many.iter().map(|(p, b)| (p.as_str(), *b)));
+        let wide = tarball(&entries);
+        assert!(walk(&wide, 20, MAX_UNPACKED_BYTES).is_err(), "tar bomb");
+        assert_eq!(walk(&wide, 100, MAX_UNPACKED_BYTES).unwrap().files, 51);
     }
 }
