@@ -7,6 +7,7 @@
 
 pub mod channels;
 pub mod error;
+pub mod log;
 pub mod package_view;
 pub mod publish;
 pub mod reads;

@@ -14,6 +14,7 @@ use regesta_protocol::{
 };
 
 use crate::error::StoreError;
+use crate::log::{LogCheckpoint, LogCommit};
 use crate::model::{ChannelCommit, PublishCommit, ReleaseDocuments};
 use crate::traits::RegistryDb;
 
@@ -101,6 +102,104 @@ where
     events_page_in_sequence_order(open().await.as_ref()).await;
     objects_page_in_digest_order(open().await.as_ref()).await;
     concurrent_publishers_of_one_version_have_one_winner(open().await).await;
+    log_commits_are_compare_and_swap(open().await.as_ref()).await;
+    leases_are_exclusive_until_they_expire(open().await.as_ref()).await;
+}
+
+fn checkpoint(size: u64) -> LogCheckpoint {
+    LogCheckpoint {
+        size,
+        root: [u8::try_from(size % 256).unwrap_or(0); 32],
+        note: Bytes::from(format!("note {size}\n")),
+    }
+}
+
+async fn log_commits_are_compare_and_swap(db: &dyn RegistryDb) {
+    for n in 0..3 {
+        db.commit_publish(&sample_publish("log", &format!("1.0.{n}"), n))
+            .await
+            .expect("publish");
+    }
+    let from_two = db.events_from(2, 10).await.unwrap();
+    assert_eq!(
+        from_two.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2, 3],
+        "events by sequence number"
+    );
+    assert!(db.log_checkpoint().await.unwrap().is_none());
+    let first = LogCommit {
+        old_size: 0,
+        checkpoint: checkpoint(2),
+        tiles: vec![(0, 0, Bytes::from(vec![1_u8; 64]))],
+    };
+    db.commit_log(&first).await.expect("first step");
+    assert!(
+        matches!(db.commit_log(&first).await, Err(StoreError::StaleLog)),
+        "a step from a size the log has left is refused"
+    );
+    let second = LogCommit {
+        old_size: 2,
+        checkpoint: checkpoint(3),
+        tiles: vec![(0, 0, Bytes::from(vec![2_u8; 96]))],
+    };
+    db.commit_log(&second).await.expect("second step");
+    assert_eq!(db.log_checkpoint().await.unwrap(), Some(checkpoint(3)));
+    assert_eq!(
+        db.log_tile(0, 0).await.unwrap(),
+        Some(Bytes::from(vec![2_u8; 96])),
+        "tiles grow in place"
+    );
+    assert!(db.log_tile(1, 0).await.unwrap().is_none());
+    let stale = LogCommit {
+        old_size: 2,
+        checkpoint: checkpoint(4),
+        tiles: vec![(0, 0, Bytes::from(vec![9_u8; 32]))],
+    };
+    assert!(matches!(
+        db.commit_log(&stale).await,
+        Err(StoreError::StaleLog)
+    ));
+    assert_eq!(
+        db.log_tile(0, 0).await.unwrap(),
+        Some(Bytes::from(vec![2_u8; 96])),
+        "a refused step writes nothing"
+    );
+}
+
+async fn leases_are_exclusive_until_they_expire(db: &dyn RegistryDb) {
+    assert!(
+        db.acquire_lease("sequencer", "a", 1_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.acquire_lease("sequencer", "b", 1_200, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.acquire_lease("sequencer", "a", 1_400, 500)
+            .await
+            .unwrap(),
+        "renewal"
+    );
+    assert!(
+        !db.acquire_lease("sequencer", "b", 1_800, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.acquire_lease("sequencer", "b", 1_900, 500)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        !db.acquire_lease("sequencer", "a", 2_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(db.acquire_lease("other", "a", 2_000, 500).await.unwrap());
 }
 
 async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// The channel moved since the writer read it (compare-and-swap lost).
     #[error("channel changed concurrently")]
     StaleChannel,
+    /// The transparency log moved since the sequencer read it.
+    #[error("log checkpoint changed concurrently")]
+    StaleLog,
     /// A pagination cursor names nothing we know.
     #[error("cursor not found")]
     CursorNotFound,

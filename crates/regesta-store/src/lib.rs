@@ -8,12 +8,14 @@
 pub mod conformance;
 pub mod error;
 pub mod fs;
+pub mod log;
 pub mod memory;
 pub mod model;
 pub mod sqlite;
 pub mod traits;
 
 pub use error::{Result, StoreError};
+pub use log::{LogCheckpoint, LogCommit, LogStore};
 pub use model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
     ReleaseRecord, Stats, StoredEvent,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
 
 use crate::error::{Result, StoreError};
+use crate::log::{LogCheckpoint, LogCommit, LogStore};
 use crate::model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
     ReleaseRecord, Stats, StoredEvent,
@@ -30,6 +31,9 @@ struct State {
     release_count: u64,
     replay: HashSet<Digest>,
     objects: BTreeMap<Digest, ObjectDescriptor>,
+    log_tiles: HashMap<(u8, u64), Bytes>,
+    log_checkpoints: Vec<LogCheckpoint>,
+    leases: HashMap<String, (String, i64)>,
 }
 
 impl State {
@@ -89,6 +93,57 @@ impl MemoryDb {
         self.state
             .lock()
             .map_err(|_| StoreError::Backend("memory store poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl LogStore for MemoryDb {
+    async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let s = self.lock()?;
+        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(s.events.iter().skip(start).take(limit).cloned().collect())
+    }
+
+    async fn log_checkpoint(&self) -> Result<Option<LogCheckpoint>> {
+        Ok(self.lock()?.log_checkpoints.last().cloned())
+    }
+
+    async fn log_tile(&self, level: u8, index: u64) -> Result<Option<Bytes>> {
+        Ok(self.lock()?.log_tiles.get(&(level, index)).cloned())
+    }
+
+    async fn commit_log(&self, c: &LogCommit) -> Result<()> {
+        let mut s = self.lock()?;
+        let current = s.log_checkpoints.last().map_or(0, |c| c.size);
+        if current != c.old_size || c.checkpoint.size <= current && current != 0 {
+            return Err(StoreError::StaleLog);
+        }
+        for (level, index, data) in &c.tiles {
+            s.log_tiles.insert((*level, *index), data.clone());
+        }
+        s.log_checkpoints.push(c.checkpoint.clone());
+        Ok(())
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool> {
+        let mut s = self.lock()?;
+        let free = s
+            .leases
+            .get(name)
+            .is_none_or(|(h, expires)| h == holder || *expires <= now_ms);
+        if free {
+            s.leases.insert(
+                name.to_owned(),
+                (holder.to_owned(), now_ms.saturating_add(ttl_ms)),
+            );
+        }
+        Ok(free)
     }
 }
 

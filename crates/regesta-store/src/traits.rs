@@ -13,7 +13,7 @@ use crate::model::{
 /// Registry metadata: events, releases, channels, replay markers and the
 /// object index, changed only through atomic commits.
 #[async_trait]
-pub trait RegistryDb: Send + Sync + 'static {
+pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
     /// Inserts release, channel pointer, event, replay marker and object
     /// index rows in ONE transaction; returns the event's sequence number.
     ///

@@ -5,6 +5,7 @@
 )]
 
 mod channels;
+mod log;
 mod publish;
 mod reads;
 mod ssh;

@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
+mod log;
 mod rows;
 mod schema;
 mod write;

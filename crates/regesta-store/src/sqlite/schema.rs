@@ -3,8 +3,8 @@
 //! the `meta.schema` row refuses databases written by a newer build.
 
 /// Schema version this build writes; opening a newer database is refused.
-/// 2: `releases.facts`.
-pub const SCHEMA_VERSION: i64 = 2;
+/// 2: `releases.facts`. 3: transparency log tables.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Columns added after version 1: `(table, column, statement adding it)`,
 /// run when the column is missing (SQLite has no `ADD COLUMN IF NOT
@@ -44,6 +44,21 @@ pub(super) const SCHEMA: &[&str] = &[
         head_event TEXT NOT NULL,
         head_time TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS replay (payload_digest TEXT PRIMARY KEY)",
+    // Transparency log: hash tiles (grown in place until full), every
+    // signed checkpoint by size, and leases (one sequencer at a time).
+    "CREATE TABLE IF NOT EXISTS log_tiles (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (level, idx))",
+    "CREATE TABLE IF NOT EXISTS log_checkpoints (
+        size INTEGER PRIMARY KEY,
+        root BLOB NOT NULL,
+        note BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS objects (
         digest TEXT PRIMARY KEY,
         media_type TEXT NOT NULL,
