@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod archive;
 mod keys;
+mod log_verify;
 mod mirror;
 mod printer;
 mod project;
@@ -212,6 +213,9 @@ enum Command {
         /// Second mirror.
         b: PathBuf,
     },
+    /// The transparency log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Compare two registries' event logs: exit 0 when one is a prefix of
     /// the other, 1 when they diverge.
     ///
@@ -222,6 +226,43 @@ enum Command {
         a: String,
         /// Second registry URL.
         b: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Verify the registry's signed checkpoint, its witness cosignatures and
+    /// its consistency with the last checkpoint this client verified
+    /// (kept per origin under $REGESTA_STATE_DIR, $XDG_STATE_HOME/regesta or
+    /// ~/.local/state/regesta). On a fork, prints both signed checkpoints
+    /// as proof of misbehaviour and exits 1.
+    ///
+    /// Without --log-key the key served at /log/key is trusted on first use
+    /// and pinned.
+    ///
+    /// Example: regesta log verify --log-key "registry.example/log/v1+1a2b3c4d+AU…"
+    #[command(verbatim_doc_comment)]
+    Verify {
+        #[command(flatten)]
+        registry: RegistryArg,
+        /// The log's verifier key (`<origin>+<key id>+<base64>`).
+        #[arg(long, env = "REGESTA_LOG_KEY")]
+        log_key: Option<String>,
+        /// A witness verifier key whose cosignatures count (repeatable).
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// Witness cosignatures required.
+        #[arg(long, default_value_t = 0)]
+        quorum: usize,
+        /// Where verified checkpoints are kept.
+        #[arg(long, value_name = "DIR", env = "REGESTA_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        /// The XDG state home (default state dir: <it>/regesta).
+        #[arg(long, hide = true, env = "XDG_STATE_HOME")]
+        xdg_state_home: Option<PathBuf>,
+        /// The home directory (default state dir: ~/.local/state/regesta).
+        #[arg(long, hide = true, env = "HOME")]
+        home: Option<PathBuf>,
     },
 }
 
@@ -400,6 +441,27 @@ async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         }
         Command::CompareMirrors { a, b } => mirror::compare_mirrors(&a, &b, printer),
         Command::CompareLogs { a, b } => mirror::compare_logs(&a, &b, printer).await,
+        Command::Log(LogCommand::Verify {
+            registry,
+            log_key,
+            witnesses,
+            quorum,
+            state_dir,
+            xdg_state_home,
+            home,
+        }) => {
+            let state_dir = state_dir
+                .or_else(|| xdg_state_home.map(|d| d.join("regesta")))
+                .or_else(|| home.map(|d| d.join(".local/state/regesta")))
+                .ok_or_else(|| anyhow::anyhow!("no state dir: set --state-dir or HOME"))?;
+            let trust = log_verify::Trust {
+                log_key,
+                witnesses,
+                quorum,
+                state_dir,
+            };
+            log_verify::verify(&registry.registry, &trust, printer).await
+        }
     }
 }
 

@@ -64,6 +64,13 @@ pub struct Config {
     pub npm_upstream_timeout_ms: u64,
     /// Largest upstream document passed on (`REGESTA_NPM_UPSTREAM_MAX_BYTES`).
     pub npm_upstream_max_bytes: u64,
+    /// Transparency log origin line and checkpoint key name
+    /// (`REGESTA_LOG_ORIGIN`); default `<public host>/log/v1`.
+    pub log_origin: Option<String>,
+    /// The checkpoint signing key in Go's `PRIVATE+KEY+…` text
+    /// (`REGESTA_LOG_KEY_FILE`); default `<data dir>/log-key`, created on
+    /// first start when missing.
+    pub log_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -88,6 +95,8 @@ impl Default for Config {
             npm_upstream_url: "https://registry.npmjs.org".to_owned(),
             npm_upstream_timeout_ms: 10_000,
             npm_upstream_max_bytes: 64 * 1024 * 1024,
+            log_origin: None,
+            log_key_file: None,
         }
     }
 }
@@ -144,6 +153,30 @@ fn upstream_url(value: &str) -> Result<String, ConfigError> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// The npm upstream and transparency log settings.
+fn load_npm_and_log(
+    config: &mut Config,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    if let Some(v) = get("REGESTA_NPM_UPSTREAM_FALLBACK") {
+        config.npm_upstream_fallback = boolean("REGESTA_NPM_UPSTREAM_FALLBACK", &v)?;
+    }
+    if let Some(v) = get("REGESTA_LOG_ORIGIN") {
+        let bad = v.contains('+') || v.chars().any(|c| c.is_whitespace() || c.is_control());
+        if bad {
+            return Err(err("REGESTA_LOG_ORIGIN", "must have no spaces or +"));
+        }
+        config.log_origin = Some(v);
+    }
+    if let Some(v) = get("REGESTA_LOG_KEY_FILE") {
+        config.log_key_file = Some(PathBuf::from(v));
+    }
+    if let Some(v) = get("REGESTA_NPM_UPSTREAM_URL") {
+        config.npm_upstream_url = upstream_url(&v)?;
+    }
+    Ok(())
+}
+
 impl Config {
     /// Loads the environment part of the configuration through `lookup` (so
     /// tests never touch the process environment). Empty values count as
@@ -180,12 +213,7 @@ impl Config {
         if let Some(v) = get("REGESTA_NPM_PROJECTION") {
             config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
         }
-        if let Some(v) = get("REGESTA_NPM_UPSTREAM_FALLBACK") {
-            config.npm_upstream_fallback = boolean("REGESTA_NPM_UPSTREAM_FALLBACK", &v)?;
-        }
-        if let Some(v) = get("REGESTA_NPM_UPSTREAM_URL") {
-            config.npm_upstream_url = upstream_url(&v)?;
-        }
+        load_npm_and_log(&mut config, &get)?;
         if let Some(v) = get("REGESTA_DEV") {
             config.dev = boolean("REGESTA_DEV", &v)?;
         }
@@ -258,6 +286,26 @@ impl Config {
             std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.port),
             std::net::IpAddr::V4(ip) => format!("http://{ip}:{}", self.port),
         })
+    }
+
+    /// The transparency log's origin: configured, or the public URL's host
+    /// and port followed by `/log/v1`.
+    pub fn log_origin(&self) -> String {
+        self.log_origin.clone().unwrap_or_else(|| {
+            let base = self.public_base();
+            let host = base
+                .split_once("://")
+                .map_or(base.as_str(), |(_, rest)| rest)
+                .trim_end_matches('/');
+            format!("{host}/log/v1")
+        })
+    }
+
+    /// Where the checkpoint signing key lives.
+    pub fn log_key_path(&self) -> PathBuf {
+        self.log_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("log-key"))
     }
 
     /// The public base URL of the npm projection.

@@ -13,6 +13,7 @@ pub mod middleware;
 mod npm;
 mod routes;
 pub mod state;
+pub mod tlog;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -142,7 +143,19 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
         views: Arc::default(),
     };
-    let state = AppState::new(registry, config).map_err(|e| StartError::Config(e.to_string()))?;
+    let (log, created) =
+        tlog::load_or_create(&config).map_err(|e| StartError::Config(e.to_string()))?;
+    if created {
+        tracing::warn!(
+            path = %config.log_key_path().display(),
+            "created the transparency log's checkpoint key; back it up"
+        );
+    }
+    tracing::info!(verifier_key = %log.signer.verifier_key(), "transparency log key");
+    tokio::spawn(tlog::run_sequencer(registry.clone(), log.clone()));
+    let state = AppState::new(registry, config)
+        .map_err(|e| StartError::Config(e.to_string()))?
+        .with_log(log);
     let app = router(state, dev.as_ref());
     Ok((app, dev))
 }

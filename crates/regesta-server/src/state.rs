@@ -24,6 +24,7 @@ struct Inner {
     statistics: Mutex<Option<(Instant, Stats)>>,
     npm_upstream: Option<NpmUpstream>,
     npm_fragments: Fragments,
+    log: Option<regesta_core::log::LogConfig>,
 }
 
 impl AppState {
@@ -45,8 +46,24 @@ impl AppState {
                 statistics: Mutex::new(None),
                 npm_upstream,
                 npm_fragments: Fragments::default(),
+                log: None,
             }),
         })
+    }
+
+    /// The same state serving the transparency log `log` (its key at
+    /// `/log/key`). Call before cloning.
+    #[must_use]
+    pub fn with_log(mut self, log: regesta_core::log::LogConfig) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.log = Some(log);
+        }
+        self
+    }
+
+    /// The transparency log's identity, when it runs.
+    pub(crate) fn log(&self) -> Option<&regesta_core::log::LogConfig> {
+        self.inner.log.as_ref()
     }
 
     /// Per-release npm fragments and render locks.

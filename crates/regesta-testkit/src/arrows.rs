@@ -30,10 +30,16 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
             "regesta-projection-npm",
         ],
     ),
-    ("regesta-client", &["regesta-protocol"]),
+    // tlog is pure spec code like protocol; clients verify logs with it.
+    ("regesta-client", &["regesta-protocol", "regesta-tlog"]),
     (
         "regesta-cli",
-        &["regesta-client", "regesta-protocol", "regesta-server"],
+        &[
+            "regesta-client",
+            "regesta-protocol",
+            "regesta-tlog",
+            "regesta-server",
+        ],
     ),
     ("regesta-testkit", &[]),
 ];

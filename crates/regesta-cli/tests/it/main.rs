@@ -7,6 +7,7 @@
 
 mod cli;
 mod durability;
+mod log;
 mod npm_clients;
 mod npm_upstream;
 mod package_managers;

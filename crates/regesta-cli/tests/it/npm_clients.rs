@@ -58,9 +58,11 @@ pub(crate) fn installed_version(project: &Path, name: &str) -> String {
 /// Two owner domains with their keys, and the running registry they publish to.
 pub(crate) struct Registry {
     pub(crate) root: std::path::PathBuf,
-    data: std::path::PathBuf,
+    pub(crate) data: std::path::PathBuf,
     pub(crate) base: String,
-    _server: Server,
+    /// The server environment (bindings and the caller's extras).
+    pub(crate) env: Vec<(String, String)>,
+    server: Option<Server>,
 }
 
 impl Registry {
@@ -91,8 +93,17 @@ impl Registry {
             root: root.to_owned(),
             data,
             base: server.base.clone(),
-            _server: server,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            server: Some(server),
         }
+    }
+
+    /// Kills the server (SIGKILL).
+    pub(crate) fn kill(&mut self) {
+        self.server = None;
     }
 
     fn key(&self, domain: &str) -> String {

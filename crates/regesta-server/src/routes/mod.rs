@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 mod events;
 mod info;
+mod log;
 mod objects;
 mod packages;
 mod publish;
@@ -37,6 +38,11 @@ pub const ROUTE_TABLE: &[(&str, &[&str])] = &[
     ("/objects/{algorithm}/{hex}", &["get"]),
     ("/events", &["get"]),
     ("/events/{algorithm}/{hex}", &["get"]),
+    ("/log/checkpoint", &["get"]),
+    ("/log/key", &["get"]),
+    ("/log/tile/{path}", &["get"]),
+    ("/log/proof/event/{algorithm}/{hex}", &["get"]),
+    ("/log/proof/consistency/{old}/{new}", &["get"]),
 ];
 
 /// Every core route.
@@ -65,6 +71,11 @@ pub(crate) fn core_routes() -> Router<AppState> {
         .route("/objects/{algorithm}/{hex}", get(objects::by_parts))
         .route("/events", get(events::page))
         .route("/events/{algorithm}/{hex}", get(events::by_parts))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/key", get(log::key))
+        .route("/log/tile/{*path}", get(log::tile))
+        .route("/log/proof/event/{algorithm}/{hex}", get(log::inclusion))
+        .route("/log/proof/consistency/{old}/{new}", get(log::consistency))
 }
 
 /// One path parameter, strictly percent-decoded (`%ZZ` is a 400, never a

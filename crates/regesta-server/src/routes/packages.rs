@@ -60,12 +60,24 @@ pub(super) async fn release(
     let id = package_id(&params)?;
     let version = version(&params)?;
     let docs = state.registry().release_documents(&id, &version).await?;
-    Ok(immutable_json(
+    let mut response = immutable_json(
         &method,
         &headers,
         docs.envelope,
         &format!("W/\"{}\"", docs.event_id),
-    ))
+    );
+    // Where to get the release's transparency-log proof; v0 bodies stay as
+    // they are.
+    let link = format!(
+        "</log/proof/event/sha256/{}>; rel=\"tlog-proof\"",
+        docs.event_id.hex()
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LINK, value);
+    }
+    Ok(response)
 }
 
 /// `GET /packages/{id}/releases/{version}/verification`: 200 or 422.

@@ -6,6 +6,7 @@
 )]
 
 mod bad_input;
+mod log;
 mod npm;
 mod npm_render;
 mod npm_upstream;

@@ -57,7 +57,10 @@ async fn every_route_in_the_table_is_routed_and_the_document_is_served() {
             .replace("{channel}", "beta")
             .replace("{digest}", &format!("sha256:{zero}"))
             .replace("{algorithm}", "sha256")
-            .replace("{hex}", &zero);
+            .replace("{hex}", &zero)
+            .replace("{path}", "0/000")
+            .replace("{old}", "0")
+            .replace("{new}", "0");
         let request = Request::builder()
             .method(method.to_uppercase().as_str())
             .uri(&uri)

@@ -26,6 +26,18 @@ impl Clock for FixedClock {
 pub(crate) struct TestApp {
     pub(crate) app: regesta_server::App,
     pub(crate) db: Arc<MemoryDb>,
+    pub(crate) registry: Registry,
+}
+
+/// The transparency log every test app serves (a fixed key).
+pub(crate) fn test_log() -> regesta_core::log::LogConfig {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let origin = "localhost:4321/log/v1";
+    regesta_core::log::LogConfig {
+        origin: origin.into(),
+        signer: regesta_tlog::NoteSigner::new(origin, regesta_tlog::note::ALG_ED25519, key)
+            .unwrap(),
+    }
 }
 
 /// A server whose `dev.localhost` binding is the vectors' `binding` file,
@@ -54,9 +66,13 @@ pub(crate) fn app(
         ..Config::default()
     };
     tweak(&mut config);
+    let state = AppState::new(registry.clone(), config)
+        .unwrap()
+        .with_log(test_log());
     TestApp {
-        app: router(AppState::new(registry, config).unwrap(), Some(&site)),
+        app: router(state, Some(&site)),
         db,
+        registry,
     }
 }
 

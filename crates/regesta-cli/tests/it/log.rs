@@ -1,0 +1,124 @@
+//! The transparency log of a running `regesta serve`: events are sequenced
+//! in the background, the checkpoint key persists beside the data, a second
+//! replica on the same store takes the sequencer lease when the first dies,
+//! `regesta log verify` follows the log across them, and a split view (two
+//! different trees of one size signed by the same key) is caught.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::npm_clients::{Registry, package};
+use crate::support::{Server, ok, regesta, start_with};
+
+const ORIGIN: &str = "registry.test/log/v1";
+
+fn get(url: &str) -> (u16, String) {
+    let url = url.to_owned();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let reply = reqwest::get(&url).await.unwrap();
+            (reply.status().as_u16(), reply.text().await.unwrap())
+        })
+}
+
+/// The checkpoint's size (second line), once it reaches `size`.
+fn wait_for_size(base: &str, size: u64, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, note) = get(&format!("{base}/log/checkpoint"));
+        let served: u64 = note
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        if status == 200 && served >= size {
+            assert_eq!(served, size, "{note}");
+            return note;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log stuck at {served} (<{size}): {note}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn replica(registry: &Registry, data: &Path) -> Server {
+    let env: Vec<(&str, &str)> = registry
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    start_with(data, &env)
+}
+
+fn log_verify(base: &str, state: &Path) -> std::process::Output {
+    regesta(&[
+        "log",
+        "verify",
+        "--registry",
+        base,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn the_log_survives_replica_failover_and_catches_a_split_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let mut registry = Registry::start_with(tmp.path(), &[("REGESTA_LOG_ORIGIN", ORIGIN)]);
+    registry.publish_fixtures();
+    let first = wait_for_size(&registry.base, 6, Duration::from_secs(10));
+    assert!(first.starts_with(&format!("{ORIGIN}\n6\n")), "{first}");
+    ok(&log_verify(&registry.base, &state));
+
+    let key_file = registry.data.join("log-key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (_, key) = get(&format!("{}/log/key", registry.base));
+    assert!(key.starts_with(&format!("{ORIGIN}+")), "{key}");
+
+    // A second replica on the same store; the first dies; the second takes
+    // the lease and sequences what is published to it.
+    let second = replica(&registry, &registry.data);
+    assert_eq!(get(&format!("{}/log/key", second.base)).1, key, "one key");
+    registry.kill();
+    registry.base = second.base.clone();
+    let lib = registry.root.join("lib");
+    package(&lib, "@b.localhost/lib", "1.2.0", "");
+    registry.publish(&lib, "b.localhost");
+    wait_for_size(&second.base, 7, Duration::from_secs(20));
+    let verified = ok(&log_verify(&second.base, &state));
+    assert!(verified.contains("size 7"), "{verified}");
+
+    // A different store signing with the same key: its size-7 tree has
+    // other leaves. The client that saw the real size 7 proves the fork.
+    let forked_data = tmp.path().join("forked");
+    std::fs::create_dir_all(&forked_data).unwrap();
+    std::fs::copy(&key_file, forked_data.join("log-key")).unwrap();
+    let forked = replica(&registry, &forked_data);
+    registry.base = forked.base.clone();
+    registry.publish_fixtures();
+    package(&lib, "@b.localhost/lib", "1.3.0", "");
+    registry.publish(&lib, "b.localhost");
+    let fork = wait_for_size(&forked.base, 7, Duration::from_secs(10));
+    let caught = log_verify(&forked.base, &state);
+    assert_eq!(caught.status.code(), Some(1), "a split view is an error");
+    let report = String::from_utf8_lossy(&caught.stdout);
+    assert!(report.contains("two roots for one tree size"), "{report}");
+    assert!(
+        report.contains(&fork),
+        "the forked checkpoint is in the proof"
+    );
+    let (_, real) = get(&format!("{}/log/checkpoint", second.base));
+    assert!(
+        report.contains(&real),
+        "the real checkpoint is in the proof"
+    );
+}
