@@ -71,6 +71,9 @@ pub struct Config {
     /// (`REGESTA_LOG_KEY_FILE`); default `<data dir>/log-key`, created on
     /// first start when missing.
     pub log_key_file: Option<PathBuf>,
+    /// How long the sequencer lease lasts without renewal
+    /// (`REGESTA_LOG_LEASE_MS`, default 2 s): the bound on a failover.
+    pub log_lease_ms: u64,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             npm_upstream_max_bytes: 64 * 1024 * 1024,
             log_origin: None,
             log_key_file: None,
+            log_lease_ms: 2_000,
         }
     }
 }
@@ -225,7 +229,8 @@ impl Config {
                 .map(PathBuf::from)
                 .collect();
         }
-        let numbers: [(&'static str, &mut u64, bool); 9] = [
+        let numbers: [(&'static str, &mut u64, bool); 10] = [
+            ("REGESTA_LOG_LEASE_MS", &mut config.log_lease_ms, true),
             (
                 "REGESTA_NPM_UPSTREAM_TIMEOUT_MS",
                 &mut config.npm_upstream_timeout_ms,

@@ -152,7 +152,11 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         );
     }
     tracing::info!(verifier_key = %log.signer.verifier_key(), "transparency log key");
-    tokio::spawn(tlog::run_sequencer(registry.clone(), log.clone()));
+    tokio::spawn(tlog::run_sequencer(
+        registry.clone(),
+        log.clone(),
+        config.log_lease_ms,
+    ));
     let state = AppState::new(registry, config)
         .map_err(|e| StartError::Config(e.to_string()))?
         .with_log(log);

@@ -19,8 +19,6 @@ use crate::config::Config;
 pub const POLL: Duration = Duration::from_millis(100);
 /// Largest batch one step sequences.
 pub const BATCH: usize = 1024;
-/// How long a lease lasts without renewal.
-pub const LEASE_TTL: Duration = Duration::from_secs(5);
 
 /// Why the log could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -42,30 +40,37 @@ fn key_error(path: &Path, reason: &impl ToString) -> LogSetupError {
     }
 }
 
-/// Loads the checkpoint key for `config`'s origin, creating it (mode 0600,
-/// written atomically) when the file does not exist. Returns the log and
-/// whether the key is new.
+/// Loads the checkpoint key, creating it (mode 0600, written atomically)
+/// when the file does not exist. The log's origin is the key's name: an
+/// existing key keeps its log identity across port or URL changes, unless
+/// `REGESTA_LOG_ORIGIN` names another origin, which stops start-up. A new
+/// key is named `config.log_origin()`. Returns the log and whether the key
+/// is new.
 ///
 /// # Errors
-/// An unreadable or malformed key, or one named for another origin.
+/// An unreadable or malformed key, or one named for another configured
+/// origin.
 pub fn load_or_create(config: &Config) -> Result<(LogConfig, bool), LogSetupError> {
-    let origin = config.log_origin();
     let path = config.log_key_path();
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let signer = NoteSigner::from_text(&text).map_err(|e| key_error(&path, &e))?;
-            if signer.name() != origin {
+            if let Some(origin) = &config.log_origin
+                && signer.name() != origin
+            {
                 return Err(key_error(
                     &path,
                     &format!(
-                        "is named {:?} but the log origin is {origin:?} (set REGESTA_LOG_ORIGIN)",
+                        "is named {:?} but REGESTA_LOG_ORIGIN is {origin:?}",
                         signer.name()
                     ),
                 ));
             }
+            let origin = signer.name().to_owned();
             Ok((LogConfig { origin, signer }, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let origin = config.log_origin();
             let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
             let signer =
                 NoteSigner::new(&origin, ALG_ED25519, key).map_err(|e| key_error(&path, &e))?;
@@ -101,10 +106,11 @@ fn now_ms() -> i64 {
 }
 
 /// Runs the sequencer until the task is dropped: while this process holds
-/// the lease, sequence every committed event in batches; otherwise poll.
-pub async fn run_sequencer(registry: Registry, log: LogConfig) {
+/// the lease (`lease_ms` long, renewed before every step and every poll),
+/// sequence every committed event in batches; otherwise poll.
+pub async fn run_sequencer(registry: Registry, log: LogConfig, lease_ms: u64) {
     let holder = uuid::Uuid::new_v4().to_string();
-    let ttl = i64::try_from(LEASE_TTL.as_millis()).unwrap_or(5_000);
+    let ttl = i64::try_from(lease_ms).unwrap_or(i64::MAX);
     loop {
         // Renewed before every step, so a long backlog never outlives the
         // lease; losing it stops this holder (a racing step would only fail

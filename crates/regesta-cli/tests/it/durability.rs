@@ -11,7 +11,8 @@ use regesta_client::sign::Signer;
 use regesta_protocol::keys::signing_key_from_d;
 use regesta_protocol::{ReleaseConfig, Timestamp};
 
-const DEMO_KEY: &str = include_str!("../../../regesta-server/src/dev/demo-private-key.json");
+pub(crate) const DEMO_KEY: &str =
+    include_str!("../../../regesta-server/src/dev/demo-private-key.json");
 
 fn tarball(name: &str, version: &str) -> Vec<u8> {
     let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"{version}"}}"#);
@@ -60,7 +61,11 @@ fn signed_publish(name: &str, signer: &Signer) -> regesta_client::publish::Publi
 
 /// Publishes `crash-<n>` packages as fast as possible until the server
 /// stops answering; returns the names it acknowledged with 201.
-async fn publish_until_killed(base: &str, start_at: usize, signer: &Signer) -> Vec<String> {
+pub(crate) async fn publish_until_killed(
+    base: &str,
+    start_at: usize,
+    signer: &Signer,
+) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
     for n in start_at.. {

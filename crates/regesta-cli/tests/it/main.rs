@@ -8,6 +8,7 @@
 mod cli;
 mod durability;
 mod log;
+mod log_crash;
 mod npm_clients;
 mod npm_upstream;
 mod package_managers;
