@@ -88,6 +88,15 @@ enum Command {
     ///   REGESTA_DATA_DIR=/var/lib/regesta regesta serve --host 0.0.0.0
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Run a transparency-log witness (c2sp.org/tlog-witness): it cosigns
+    /// checkpoints of the logs whose keys it is given, only when they are
+    /// consistent with the last checkpoint it cosigned for that log.
+    ///
+    /// Example:
+    ///   regesta witness --name witness.example/w1 --key-file w1.key \
+    ///       --log "registry.example/log/v1+1a2b3c4d+AU…" --listen 127.0.0.1:4322
+    #[command(verbatim_doc_comment)]
+    Witness(WitnessArgs),
     /// Create a signing key and the domain binding that authorizes it.
     ///
     /// Examples:
@@ -300,6 +309,27 @@ enum ChannelCommand {
     },
 }
 
+/// Flags of `regesta witness`.
+#[derive(Debug, clap::Args)]
+struct WitnessArgs {
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:4322")]
+    listen: std::net::SocketAddr,
+    /// The witness's key name (a schema-less URL).
+    #[arg(long)]
+    name: String,
+    /// Its cosigning key (created, mode 0600, when missing).
+    #[arg(long, value_name = "FILE")]
+    key_file: PathBuf,
+    /// A log verifier key it witnesses (repeatable).
+    #[arg(long = "log", value_name = "KEY", required = true)]
+    logs: Vec<String>,
+    /// Where it keeps the latest cosigned checkpoint per log
+    /// [default: <key file>.state.json].
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+}
+
 /// Flags of `regesta serve` (each overrides its environment variable).
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
@@ -378,7 +408,7 @@ async fn run_publish(command: Command, printer: &Printer) -> anyhow::Result<u8> 
 
 async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
     match command {
-        Command::Serve(_) => Ok(2),
+        Command::Serve(_) | Command::Witness(_) => Ok(2),
         Command::Keygen {
             dir,
             domain,
@@ -470,6 +500,9 @@ fn main() -> ExitCode {
     let printer = Printer::new(cli.json, cli.quiet, cli.verbose);
     if let Command::Serve(args) = &cli.command {
         return serve::run(args);
+    }
+    if let Command::Witness(args) = &cli.command {
+        return serve::run_witness(args);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

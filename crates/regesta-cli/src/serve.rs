@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use regesta_server::Config;
 
-use crate::ServeArgs;
+use crate::{ServeArgs, WitnessArgs};
 
 /// Applies the flags over the environment configuration.
 fn config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -115,6 +115,59 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         Err(error) => {
             tracing::error!(target: "regesta.server", error = %format!("{error:#}"), "regesta serve failed");
             report(&format!("regesta serve: {error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn witness(args: &WitnessArgs) -> anyhow::Result<()> {
+    let state_file = args.state_file.clone().unwrap_or_else(|| {
+        let mut name = args.key_file.clone().into_os_string();
+        name.push(".state.json");
+        name.into()
+    });
+    let config = regesta_server::witness::WitnessConfig {
+        name: args.name.clone(),
+        key_file: args.key_file.clone(),
+        logs: args.logs.clone(),
+        state_file,
+    };
+    let (router, signer) =
+        regesta_server::witness::router(&config).map_err(|e| anyhow::anyhow!(e))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(
+        target: "regesta.witness",
+        address = %bound,
+        verifier_key = %signer.verifier_key(),
+        "witness listening"
+    );
+    regesta_server::witness::serve(listener, router, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Runs a witness until SIGTERM or SIGINT.
+pub(crate) fn run_witness(args: &WitnessArgs) -> ExitCode {
+    let _guard = init_logs();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            report(&format!(
+                "regesta witness: cannot start the runtime: {error}"
+            ));
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(witness(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&format!("regesta witness: {error:#}"));
             ExitCode::FAILURE
         }
     }

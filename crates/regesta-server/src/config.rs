@@ -74,6 +74,12 @@ pub struct Config {
     /// How long the sequencer lease lasts without renewal
     /// (`REGESTA_LOG_LEASE_MS`, default 2 s): the bound on a failover.
     pub log_lease_ms: u64,
+    /// Witnesses to submit checkpoints to (`REGESTA_LOG_WITNESSES`:
+    /// comma-separated `<url> <cosigner verifier key>`).
+    pub log_witnesses: Option<String>,
+    /// Cosignatures needed before a checkpoint is published
+    /// (`REGESTA_LOG_WITNESS_QUORUM`, default: every witness).
+    pub log_witness_quorum: Option<u64>,
 }
 
 impl Default for Config {
@@ -101,6 +107,8 @@ impl Default for Config {
             log_origin: None,
             log_key_file: None,
             log_lease_ms: 2_000,
+            log_witnesses: None,
+            log_witness_quorum: None,
         }
     }
 }
@@ -171,6 +179,12 @@ fn load_npm_and_log(
             return Err(err("REGESTA_LOG_ORIGIN", "must have no spaces or +"));
         }
         config.log_origin = Some(v);
+    }
+    if let Some(v) = get("REGESTA_LOG_WITNESSES") {
+        config.log_witnesses = Some(v);
+    }
+    if let Some(v) = get("REGESTA_LOG_WITNESS_QUORUM") {
+        config.log_witness_quorum = Some(integer("REGESTA_LOG_WITNESS_QUORUM", &v, false)?);
     }
     if let Some(v) = get("REGESTA_LOG_KEY_FILE") {
         config.log_key_file = Some(PathBuf::from(v));
@@ -313,6 +327,17 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("log-key"))
     }
 
+    /// The configured witnesses.
+    ///
+    /// # Errors
+    /// A malformed `REGESTA_LOG_WITNESSES`.
+    pub fn witness_peers(&self) -> Result<Vec<crate::witness::WitnessPeer>, ConfigError> {
+        self.log_witnesses
+            .as_deref()
+            .map_or(Ok(Vec::new()), crate::witness::parse_peers)
+            .map_err(|problem| err("REGESTA_LOG_WITNESSES", problem))
+    }
+
     /// The public base URL of the npm projection.
     pub fn npm_base(&self) -> String {
         self.npm_public_url
@@ -325,6 +350,15 @@ impl Config {
     /// # Errors
     /// Dev binding files without dev mode.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let peers = self.witness_peers()?;
+        if let Some(q) = self.log_witness_quorum
+            && q > peers.len() as u64
+        {
+            return Err(err(
+                "REGESTA_LOG_WITNESS_QUORUM",
+                format!("is {q} but only {} witnesses are configured", peers.len()),
+            ));
+        }
         if !self.dev_bindings.is_empty() && !self.dev {
             return Err(err(
                 "REGESTA_DEV_BINDINGS",

@@ -14,6 +14,7 @@ mod npm;
 mod routes;
 pub mod state;
 pub mod tlog;
+pub mod witness;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -152,14 +153,22 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         );
     }
     tracing::info!(verifier_key = %log.signer.verifier_key(), "transparency log key");
+    let peers = config
+        .witness_peers()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let quorum = config
+        .log_witness_quorum
+        .map_or(peers.len(), |q| usize::try_from(q).unwrap_or(usize::MAX));
+    let witnessing = (!peers.is_empty()).then(|| tlog::Witnessing::new(peers, quorum));
     tokio::spawn(tlog::run_sequencer(
         registry.clone(),
         log.clone(),
         config.log_lease_ms,
+        witnessing.clone(),
     ));
     let state = AppState::new(registry, config)
         .map_err(|e| StartError::Config(e.to_string()))?
-        .with_log(log);
+        .with_log(log, witnessing.is_some());
     let app = router(state, dev.as_ref());
     Ok((app, dev))
 }

@@ -25,6 +25,7 @@ struct Inner {
     npm_upstream: Option<NpmUpstream>,
     npm_fragments: Fragments,
     log: Option<regesta_core::log::LogConfig>,
+    witnessed: bool,
 }
 
 impl AppState {
@@ -47,6 +48,7 @@ impl AppState {
                 npm_upstream,
                 npm_fragments: Fragments::default(),
                 log: None,
+                witnessed: false,
             }),
         })
     }
@@ -54,11 +56,17 @@ impl AppState {
     /// The same state serving the transparency log `log` (its key at
     /// `/log/key`). Call before cloning.
     #[must_use]
-    pub fn with_log(mut self, log: regesta_core::log::LogConfig) -> Self {
+    pub fn with_log(mut self, log: regesta_core::log::LogConfig, witnessed: bool) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.log = Some(log);
+            inner.witnessed = witnessed;
         }
         self
+    }
+
+    /// Whether only witness-cosigned checkpoints are published.
+    pub(crate) fn witnessed(&self) -> bool {
+        self.inner.witnessed
     }
 
     /// The transparency log's identity, when it runs.

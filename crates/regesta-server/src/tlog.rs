@@ -108,7 +108,12 @@ fn now_ms() -> i64 {
 /// Runs the sequencer until the task is dropped: while this process holds
 /// the lease (`lease_ms` long, renewed before every step and every poll),
 /// sequence every committed event in batches; otherwise poll.
-pub async fn run_sequencer(registry: Registry, log: LogConfig, lease_ms: u64) {
+pub async fn run_sequencer(
+    registry: Registry,
+    log: LogConfig,
+    lease_ms: u64,
+    witnessing: Option<Witnessing>,
+) {
     let holder = uuid::Uuid::new_v4().to_string();
     let ttl = i64::try_from(lease_ms).unwrap_or(i64::MAX);
     loop {
@@ -132,7 +137,12 @@ pub async fn run_sequencer(registry: Registry, log: LogConfig, lease_ms: u64) {
                 Ok(Some(step)) => {
                     tracing::debug!(from = step.old_size, to = step.size, "log sequenced");
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if let Some(w) = &witnessing {
+                        w.cosign_latest(&registry).await;
+                    }
+                    break;
+                }
                 Err(error) => {
                     tracing::error!(%error, "log sequencing failed");
                     break;
@@ -140,5 +150,152 @@ pub async fn run_sequencer(registry: Registry, log: LogConfig, lease_ms: u64) {
             }
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Submitting checkpoints to witnesses (c2sp.org/tlog-witness) and
+/// publishing a checkpoint once `quorum` of them cosigned it.
+#[derive(Debug, Clone)]
+pub struct Witnessing {
+    peers: Vec<crate::witness::WitnessPeer>,
+    quorum: usize,
+    client: reqwest::Client,
+    /// The size each witness last cosigned, as far as we know.
+    known: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    /// When the latest size was last attempted (retries at most every second).
+    attempted: std::sync::Arc<std::sync::Mutex<Option<(u64, std::time::Instant)>>>,
+}
+
+/// Why one submission failed (logged).
+#[derive(Debug, thiserror::Error)]
+enum SubmitError {
+    #[error("{0}")]
+    Http(#[from] reqwest::Error),
+    #[error("witness answered {0}: {1}")]
+    Refused(u16, String),
+    #[error("{0}")]
+    Core(#[from] regesta_core::CoreError),
+}
+
+impl Witnessing {
+    /// Witnesses `peers`, `quorum` of which must cosign.
+    pub fn new(peers: Vec<crate::witness::WitnessPeer>, quorum: usize) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self {
+            peers,
+            quorum,
+            client,
+            known: std::sync::Arc::default(),
+            attempted: std::sync::Arc::default(),
+        }
+    }
+
+    /// Asks every witness to cosign the latest checkpoint, unless it is
+    /// already published cosigned (or was attempted in the last second).
+    pub async fn cosign_latest(&self, registry: &Registry) {
+        let Ok(Some(latest)) = registry.db.log_checkpoint().await else {
+            return;
+        };
+        let published = registry.db.log_cosigned().await.ok().flatten();
+        if published.is_some_and(|p| p.size == latest.size) {
+            return;
+        }
+        if let Ok(mut attempted) = self.attempted.lock() {
+            if attempted.is_some_and(|(size, at)| {
+                size == latest.size && at.elapsed() < Duration::from_secs(1)
+            }) {
+                return;
+            }
+            *attempted = Some((latest.size, std::time::Instant::now()));
+        }
+        let note = String::from_utf8_lossy(&latest.note).into_owned();
+        let mut lines = String::new();
+        let mut cosigned = 0;
+        for peer in &self.peers {
+            match self.submit(peer, registry, &note, latest.size).await {
+                Ok(answer) => {
+                    let candidate = format!("{note}{answer}");
+                    let valid = regesta_tlog::Note::parse(candidate.as_bytes())
+                        .ok()
+                        .and_then(|n| n.verify(std::slice::from_ref(&peer.key)).ok())
+                        .is_some();
+                    if valid {
+                        cosigned += 1;
+                        lines.push_str(&answer);
+                    } else {
+                        tracing::warn!(witness = %peer.url, "witness answered no valid cosignature");
+                    }
+                }
+                Err(error) => tracing::warn!(witness = %peer.url, %error, "witness did not cosign"),
+            }
+        }
+        if cosigned >= self.quorum {
+            let full = bytes::Bytes::from(format!("{note}{lines}"));
+            if let Err(error) = registry.db.log_cosign(latest.size, &full).await {
+                tracing::error!(%error, "could not store the cosigned checkpoint");
+            }
+        }
+    }
+
+    async fn submit(
+        &self,
+        peer: &crate::witness::WitnessPeer,
+        registry: &Registry,
+        note: &str,
+        size: u64,
+    ) -> Result<String, SubmitError> {
+        let mut old = self
+            .known
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&peer.url).copied())
+            .unwrap_or(0);
+        for _ in 0..2 {
+            let proof = if old == 0 || old > size {
+                Vec::new()
+            } else {
+                registry.log_consistency(old, size).await?
+            };
+            let body = regesta_tlog::witness::AddCheckpoint {
+                old_size: old,
+                proof,
+                checkpoint: note.to_owned(),
+            }
+            .encode();
+            let reply = self
+                .client
+                .post(format!("{}/add-checkpoint", peer.url))
+                .body(body)
+                .send()
+                .await?;
+            let status = reply.status().as_u16();
+            let text = reply.text().await?;
+            match status {
+                200 => {
+                    if let Ok(mut known) = self.known.lock() {
+                        known.insert(peer.url.clone(), size);
+                    }
+                    return Ok(text);
+                }
+                409 => {
+                    old = text
+                        .trim()
+                        .parse()
+                        .map_err(|_| SubmitError::Refused(409, text.clone()))?;
+                    if let Ok(mut known) = self.known.lock() {
+                        known.insert(peer.url.clone(), old);
+                    }
+                }
+                _ => return Err(SubmitError::Refused(status, text)),
+            }
+        }
+        Err(SubmitError::Refused(
+            409,
+            "the witness's size kept moving".into(),
+        ))
     }
 }

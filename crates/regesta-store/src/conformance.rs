@@ -159,6 +159,16 @@ async fn log_commits_are_compare_and_swap(db: &dyn RegistryDb) {
         db.commit_log(&stale).await,
         Err(StoreError::StaleLog)
     ));
+    assert!(db.log_cosigned().await.unwrap().is_none());
+    let cosigned = Bytes::from_static(b"note 2\n\xe2\x80\x94 witness AAAA\n");
+    db.log_cosign(2, &cosigned).await.unwrap();
+    let latest = db.log_cosigned().await.unwrap().unwrap();
+    assert_eq!((latest.size, latest.note), (2, cosigned));
+    assert_eq!(
+        db.log_checkpoint().await.unwrap(),
+        Some(checkpoint(3)),
+        "unchanged"
+    );
     assert_eq!(
         db.log_tile(0, 0).await.unwrap(),
         Some(Bytes::from(vec![2_u8; 96])),

@@ -52,6 +52,12 @@ pub trait LogStore: Send + Sync + 'static {
     /// or a backend failure; nothing is written on error.
     async fn commit_log(&self, commit: &LogCommit) -> Result<()>;
 
+    /// Records the checkpoint of `size` with witness cosignatures added.
+    async fn log_cosign(&self, size: u64, note: &Bytes) -> Result<()>;
+
+    /// The latest checkpoint that has been cosigned, with its cosignatures.
+    async fn log_cosigned(&self) -> Result<Option<LogCheckpoint>>;
+
     /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`;
     /// false while another holder's lease has not expired.
     async fn acquire_lease(

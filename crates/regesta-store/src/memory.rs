@@ -33,6 +33,7 @@ struct State {
     objects: BTreeMap<Digest, ObjectDescriptor>,
     log_tiles: HashMap<(u8, u64), Bytes>,
     log_checkpoints: Vec<LogCheckpoint>,
+    log_cosigned: BTreeMap<u64, Bytes>,
     leases: HashMap<String, (String, i64)>,
 }
 
@@ -123,6 +124,25 @@ impl LogStore for MemoryDb {
         }
         s.log_checkpoints.push(c.checkpoint.clone());
         Ok(())
+    }
+
+    async fn log_cosign(&self, size: u64, note: &Bytes) -> Result<()> {
+        let mut s = self.lock()?;
+        if s.log_checkpoints.iter().any(|c| c.size == size) {
+            s.log_cosigned.insert(size, note.clone());
+        }
+        Ok(())
+    }
+
+    async fn log_cosigned(&self) -> Result<Option<LogCheckpoint>> {
+        let s = self.lock()?;
+        Ok(s.log_cosigned.iter().next_back().and_then(|(size, note)| {
+            let plain = s.log_checkpoints.iter().find(|c| c.size == *size)?;
+            Some(LogCheckpoint {
+                note: note.clone(),
+                ..plain.clone()
+            })
+        }))
     }
 
     async fn acquire_lease(

@@ -15,6 +15,7 @@ pub mod note;
 pub mod proof;
 pub mod tile;
 pub mod tree;
+pub mod witness;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Result, TlogError};

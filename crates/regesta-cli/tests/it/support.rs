@@ -73,3 +73,41 @@ pub(crate) fn ok(output: &Output) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Starts `regesta witness` for the log key `log_key`, keeping its key and
+/// state in `dir`; returns it and its verifier key.
+pub(crate) fn start_witness(dir: &Path, name: &str, log_key: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args([
+            "witness",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            name,
+            "--key-file",
+        ])
+        .arg(dir.join("witness.key"))
+        .args(["--log", log_key])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (address, key) = loop {
+        assert!(Instant::now() < deadline, "witness did not start");
+        let line = lines.next().unwrap().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(address) = value["fields"]["address"].as_str() {
+            let key = value["fields"]["verifier_key"].as_str().unwrap().to_owned();
+            break (address.to_owned(), key);
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        base: format!("http://{address}"),
+    };
+    (server, key)
+}

@@ -37,6 +37,22 @@ impl Registry {
             .ok_or_else(|| not_found("log_checkpoint_not_found", "Log checkpoint not found"))
     }
 
+    /// The checkpoint to publish: with witnesses, the latest one that
+    /// reached the cosignature quorum (cosignatures included); without, the
+    /// latest.
+    ///
+    /// # Errors
+    /// 404 `log_checkpoint_not_found` while there is none.
+    pub async fn published_checkpoint(&self, witnessed: bool) -> Result<LogCheckpoint, CoreError> {
+        if !witnessed {
+            return self.log_checkpoint().await;
+        }
+        self.db
+            .log_cosigned()
+            .await?
+            .ok_or_else(|| not_found("log_checkpoint_not_found", "Log checkpoint not found"))
+    }
+
     /// A hash tile or entry bundle, as the latest checkpoint's tree has it.
     ///
     /// # Errors

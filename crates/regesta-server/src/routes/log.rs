@@ -39,7 +39,10 @@ fn no_log() -> ApiError {
 
 /// `GET /log/checkpoint`: the latest signed checkpoint.
 pub(super) async fn checkpoint(State(state): State<AppState>, method: Method) -> ApiResult {
-    let checkpoint = state.registry().log_checkpoint().await?;
+    let checkpoint = state
+        .registry()
+        .published_checkpoint(state.witnessed())
+        .await?;
     Ok(text(&method, checkpoint.note, "no-cache"))
 }
 

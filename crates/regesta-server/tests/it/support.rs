@@ -68,7 +68,7 @@ pub(crate) fn app(
     tweak(&mut config);
     let state = AppState::new(registry.clone(), config)
         .unwrap()
-        .with_log(test_log());
+        .with_log(test_log(), false);
     TestApp {
         app: router(state, Some(&site)),
         db,

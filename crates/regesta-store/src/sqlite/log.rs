@@ -12,6 +12,17 @@ use crate::error::{Result, StoreError};
 use crate::log::{LogCheckpoint, LogCommit, LogStore};
 use crate::model::StoredEvent;
 
+fn checkpoint_row(r: &sqlx::sqlite::SqliteRow) -> Result<LogCheckpoint> {
+    let root: Vec<u8> = r.get("root");
+    Ok(LogCheckpoint {
+        size: to_u64(r.get("size"), "log size")?,
+        root: root
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("log root is not 32 bytes".into()))?,
+        note: Bytes::from(r.get::<Vec<u8>, _>("note")),
+    })
+}
+
 #[async_trait]
 impl LogStore for SqliteDb {
     async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
@@ -30,17 +41,7 @@ impl LogStore for SqliteDb {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        row.map(|r| {
-            let root: Vec<u8> = r.get("root");
-            Ok(LogCheckpoint {
-                size: to_u64(r.get("size"), "log size")?,
-                root: root
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("log root is not 32 bytes".into()))?,
-                note: Bytes::from(r.get::<Vec<u8>, _>("note")),
-            })
-        })
-        .transpose()
+        row.map(|r| checkpoint_row(&r)).transpose()
     }
 
     async fn log_tile(&self, level: u8, index: u64) -> Result<Option<Bytes>> {
@@ -83,6 +84,27 @@ impl LogStore for SqliteDb {
             .await
             .map_err(|_| StoreError::StaleLog)?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn log_cosign(&self, size: u64, note: &Bytes) -> Result<()> {
+        sqlx::query("UPDATE log_checkpoints SET cosigned = ?1 WHERE size = ?2")
+            .bind(note.as_ref())
+            .bind(to_i64(size)?)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn log_cosigned(&self) -> Result<Option<LogCheckpoint>> {
+        let row = sqlx::query(
+            "SELECT size, root, cosigned AS note FROM log_checkpoints
+             WHERE cosigned IS NOT NULL ORDER BY size DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|r| checkpoint_row(&r)).transpose()
     }
 
     async fn acquire_lease(

@@ -9,11 +9,18 @@ pub const SCHEMA_VERSION: i64 = 3;
 /// Columns added after version 1: `(table, column, statement adding it)`,
 /// run when the column is missing (SQLite has no `ADD COLUMN IF NOT
 /// EXISTS`).
-pub(super) const COLUMNS: &[(&str, &str, &str)] = &[(
-    "releases",
-    "facts",
-    "ALTER TABLE releases ADD COLUMN facts BLOB",
-)];
+pub(super) const COLUMNS: &[(&str, &str, &str)] = &[
+    (
+        "releases",
+        "facts",
+        "ALTER TABLE releases ADD COLUMN facts BLOB",
+    ),
+    (
+        "log_checkpoints",
+        "cosigned",
+        "ALTER TABLE log_checkpoints ADD COLUMN cosigned BLOB",
+    ),
+];
 
 pub(super) const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",

@@ -1,0 +1,200 @@
+//! A minimal c2sp.org/tlog-witness: `POST /add-checkpoint` verifies the
+//! log's signature and the consistency proof from the last checkpoint it
+//! cosigned for that origin, persists the new one, and answers its
+//! `cosignature/v1` line. The check and the write happen under one lock,
+//! and the state file is replaced atomically before the answer, so the
+//! witness never rolls an origin back. It runs as `regesta witness`, so
+//! tests run real witnesses on loopback.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use regesta_tlog::note::ALG_COSIGNATURE_V1;
+use regesta_tlog::witness::{Refusal, add_checkpoint};
+use regesta_tlog::{Hash, NoteSigner, NoteVerifier};
+
+/// Largest request accepted (a checkpoint with its signatures and proof).
+pub const MAX_REQUEST_BYTES: usize = 128 * 1024;
+
+/// How a witness runs.
+#[derive(Debug, Clone)]
+pub struct WitnessConfig {
+    /// Its key name, e.g. `witness.example/w1`.
+    pub name: String,
+    /// Its cosigning key (Go `PRIVATE+KEY+…` text, type 0x04), created when
+    /// missing.
+    pub key_file: PathBuf,
+    /// The log verifier keys it accepts (their names are the origins).
+    pub logs: Vec<String>,
+    /// Where it keeps the latest cosigned checkpoint per origin.
+    pub state_file: PathBuf,
+}
+
+struct Witness {
+    signer: NoteSigner,
+    logs: Vec<NoteVerifier>,
+    state_file: PathBuf,
+    latest: Mutex<BTreeMap<String, (u64, String)>>,
+}
+
+/// Loads (or creates) the witness key and state.
+///
+/// # Errors
+/// Unreadable or malformed key, log keys or state.
+pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), String> {
+    let signer = match std::fs::read_to_string(&config.key_file) {
+        Ok(text) => NoteSigner::from_text(&text).map_err(|e| e.to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+            let signer = NoteSigner::new(&config.name, ALG_COSIGNATURE_V1, key)
+                .map_err(|e| e.to_string())?;
+            write_atomic(&config.key_file, &signer.to_text()).map_err(|e| e.to_string())?;
+            signer
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let logs = config
+        .logs
+        .iter()
+        .map(|k| NoteVerifier::from_text(k).map_err(|e| format!("log key {k}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((signer, logs))
+}
+
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn add(State(witness): State<Arc<Witness>>, body: Bytes) -> Response {
+    let Ok(mut latest) = witness.latest.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let known = |origin: &str| {
+        latest
+            .get(origin)
+            .and_then(|(size, root)| Some((*size, Hash::from_base64(root).ok()?)))
+    };
+    match add_checkpoint(&body, &witness.logs, known, &witness.signer, now()) {
+        Ok(cosigned) => {
+            let c = &cosigned.checkpoint;
+            let mut next = latest.clone();
+            next.insert(c.origin.clone(), (c.size, c.root.to_base64()));
+            let text = serde_json::to_string(&next).unwrap_or_default();
+            if write_atomic(&witness.state_file, &text).is_err() {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            *latest = next;
+            (StatusCode::OK, cosigned.lines).into_response()
+        }
+        Err(Refusal::Conflict(size)) => (
+            StatusCode::CONFLICT,
+            [(CONTENT_TYPE, "text/x.tlog.size")],
+            format!("{size}\n"),
+        )
+            .into_response(),
+        Err(refusal) => {
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, format!("{refusal:?}\n")).into_response()
+        }
+    }
+}
+
+/// The witness's router.
+///
+/// # Errors
+/// Unreadable state.
+pub fn router(config: &WitnessConfig) -> Result<(Router, NoteSigner), String> {
+    let (signer, logs) = load(config)?;
+    let latest = match std::fs::read_to_string(&config.state_file) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| e.to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e.to_string()),
+    };
+    let witness = Arc::new(Witness {
+        signer: signer.clone(),
+        logs,
+        state_file: config.state_file.clone(),
+        latest: Mutex::new(latest),
+    });
+    let router = Router::new()
+        .route("/add-checkpoint", post(add))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(witness);
+    Ok((router, signer))
+}
+
+/// Serves a witness on `listener` until `shutdown`.
+///
+/// # Errors
+/// The listener failed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A witness as the registry is configured to use it.
+#[derive(Debug, Clone)]
+pub struct WitnessPeer {
+    /// Submission prefix (`POST <url>/add-checkpoint`).
+    pub url: String,
+    /// Its verifier key.
+    pub key: NoteVerifier,
+}
+
+/// Parses `REGESTA_LOG_WITNESSES`: comma-separated `<url> <verifier key>`.
+///
+/// # Errors
+/// A malformed entry.
+pub fn parse_peers(text: &str) -> Result<Vec<WitnessPeer>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (url, key) = entry
+                .split_once(' ')
+                .ok_or_else(|| format!("expected `<url> <key>`, got {entry:?}"))?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("witness URL must be http(s): {url}"));
+            }
+            let key = NoteVerifier::from_text(key.trim()).map_err(|e| e.to_string())?;
+            if !key.is_cosigner() {
+                return Err(format!("{} is not a cosignature/v1 key", key.name()));
+            }
+            Ok(WitnessPeer {
+                url: url.trim_end_matches('/').to_owned(),
+                key,
+            })
+        })
+        .collect()
+}

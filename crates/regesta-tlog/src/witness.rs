@@ -1,0 +1,172 @@
+//! c2sp.org/tlog-witness `add-checkpoint`, both sides, pure: the request
+//! body, and the witness's decision — verify the log's signature, require
+//! the old size to be the last size it cosigned, verify the consistency
+//! proof, then cosign (`cosignature/v1`).
+
+use std::fmt::Write as _;
+
+use crate::checkpoint::Checkpoint;
+use crate::error::{Result, TlogError};
+use crate::hash::Hash;
+use crate::note::{Note, NoteSigner, NoteVerifier};
+use crate::tree::verify_consistency;
+
+/// Most consistency proof lines a request may carry.
+pub const MAX_PROOF_LINES: usize = 63;
+
+/// An `add-checkpoint` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddCheckpoint {
+    /// The size of the last checkpoint the witness cosigned (0: none).
+    pub old_size: u64,
+    /// Consistency proof from `old_size` to the checkpoint.
+    pub proof: Vec<Hash>,
+    /// The signed checkpoint note.
+    pub checkpoint: String,
+}
+
+fn bad(reason: &str) -> TlogError {
+    TlogError::malformed("add-checkpoint request", reason)
+}
+
+impl AddCheckpoint {
+    /// The request body.
+    pub fn encode(&self) -> String {
+        let mut out = format!("old {}\n", self.old_size);
+        for hash in &self.proof {
+            let _ = writeln!(out, "{}", hash.to_base64());
+        }
+        out.push('\n');
+        out.push_str(&self.checkpoint);
+        out
+    }
+
+    /// Parses a request body.
+    ///
+    /// # Errors
+    /// Anything not in the format.
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        let text = std::str::from_utf8(body).map_err(|_| bad("not UTF-8"))?;
+        let (head, checkpoint) = text
+            .split_once("\n\n")
+            .ok_or_else(|| bad("no blank line before the checkpoint"))?;
+        let mut lines = head.split('\n');
+        let size = lines
+            .next()
+            .and_then(|l| l.strip_prefix("old "))
+            .ok_or_else(|| bad("first line must be `old <size>`"))?;
+        let plain = !size.is_empty()
+            && size.bytes().all(|b| b.is_ascii_digit())
+            && (size == "0" || !size.starts_with('0'));
+        let old_size = plain
+            .then(|| size.parse().ok())
+            .flatten()
+            .ok_or_else(|| bad("old size must be decimal without leading zeros"))?;
+        let proof = lines.map(Hash::from_base64).collect::<Result<Vec<_>>>()?;
+        if proof.len() > MAX_PROOF_LINES {
+            return Err(bad("too many proof lines"));
+        }
+        Ok(Self {
+            old_size,
+            proof,
+            checkpoint: checkpoint.to_owned(),
+        })
+    }
+}
+
+/// Why a witness refused, with the HTTP status the protocol assigns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// 400: malformed request, or old size beyond the checkpoint.
+    BadRequest(String),
+    /// 403: no signature by a trusted key of the origin.
+    Forbidden,
+    /// 404: unknown origin.
+    UnknownLog,
+    /// 409: the old size is not the last cosigned size (given), or equal
+    /// sizes with different roots.
+    Conflict(u64),
+    /// 422: the consistency proof does not verify.
+    BadProof,
+}
+
+impl Refusal {
+    /// The protocol's status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Forbidden => 403,
+            Self::UnknownLog => 404,
+            Self::Conflict(_) => 409,
+            Self::BadProof => 422,
+        }
+    }
+}
+
+/// A cosigned checkpoint: what the witness must persist (atomically with
+/// the check) and the signature lines it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosigned {
+    /// The checkpoint now recorded for its origin.
+    pub checkpoint: Checkpoint,
+    /// The response body: one `cosignature/v1` line.
+    pub lines: String,
+}
+
+/// Decides one `add-checkpoint` request. `logs` are the trusted log keys
+/// (their names are origins); `latest(origin)` is the last checkpoint the
+/// witness cosigned for it.
+///
+/// # Errors
+/// The protocol's refusal.
+pub fn add_checkpoint(
+    body: &[u8],
+    logs: &[NoteVerifier],
+    latest: impl Fn(&str) -> Option<(u64, Hash)>,
+    witness: &NoteSigner,
+    now: u64,
+) -> Result<Cosigned, Refusal> {
+    let request = AddCheckpoint::parse(body).map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    let note = Note::parse(request.checkpoint.as_bytes())
+        .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    let checkpoint =
+        Checkpoint::parse(&note.text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    let keys: Vec<NoteVerifier> = logs
+        .iter()
+        .filter(|k| k.name() == checkpoint.origin)
+        .cloned()
+        .collect();
+    if keys.is_empty() {
+        return Err(Refusal::UnknownLog);
+    }
+    note.verify(&keys).map_err(|_| Refusal::Forbidden)?;
+    if request.old_size > checkpoint.size {
+        return Err(Refusal::BadRequest("old size beyond the checkpoint".into()));
+    }
+    let (known_size, known_root) = latest(&checkpoint.origin).unwrap_or((0, Hash::empty()));
+    if request.old_size != known_size {
+        return Err(Refusal::Conflict(known_size));
+    }
+    if known_size == checkpoint.size && known_root != checkpoint.root {
+        return Err(Refusal::Conflict(known_size));
+    }
+    if known_size == 0 {
+        if !request.proof.is_empty() {
+            return Err(Refusal::BadProof);
+        }
+    } else if verify_consistency(
+        known_size,
+        checkpoint.size,
+        &known_root,
+        &checkpoint.root,
+        &request.proof,
+    )
+    .is_err()
+    {
+        return Err(Refusal::BadProof);
+    }
+    let lines = witness
+        .sign_line(&note.text, now)
+        .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    Ok(Cosigned { checkpoint, lines })
+}
