@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod archive;
 mod keys;
+mod log_check;
 mod log_verify;
 mod mirror;
 mod printer;

@@ -277,12 +277,53 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         ));
     }
     inventory.save(dir, client.base(), &[])?;
+    let logged = keep_log(&client, dir, &inventory).await?;
     spinner.finish_and_clear();
+    if let Some(size) = logged {
+        printer.detail(&format!("kept the transparency log at size {size}"));
+    }
     printer.result(
         &format!("{} {} new events, {new_objects} new objects ({} events, {} objects in {})", printer.ok("mirrored"), new_events, inventory.events.len(), inventory.objects.len(), dir.display()),
         &json!({"newEvents": new_events, "newObjects": new_objects, "events": inventory.events.len(), "objects": inventory.objects.len()}),
     );
     Ok(0)
+}
+
+/// Checks the registry's transparency log against the mirrored events —
+/// every entry must be the mirrored event at its position — and keeps it
+/// (checkpoint, key, entry bundles and hash tiles under `log/`) so the
+/// mirror can be verified the same way. The log key is pinned in the
+/// mirror; a different one is refused. `None` when the registry has no log.
+async fn keep_log(
+    client: &RegistryClient,
+    dir: &Path,
+    inventory: &Inventory,
+) -> anyhow::Result<Option<u64>> {
+    let pinned = std::fs::read_to_string(dir.join("log/key")).ok();
+    let Some(log) = crate::log_check::fetch_log(client, pinned.as_deref()).await? else {
+        return Ok(None);
+    };
+    let mut events = Vec::with_capacity(inventory.events.len());
+    for id in &inventory.events {
+        let bytes = std::fs::read(event_path(dir, id))?;
+        let value = parse_strict(&bytes, bytes.len())?;
+        events.push(SealedEvent::from_json(&value)?);
+    }
+    let problems = crate::log_check::entry_problems(&log, &events);
+    if let Some(first) = problems.first() {
+        bail!("refusing the registry's transparency log: {first}");
+    }
+    let entries: Vec<&[u8]> = log.entries.iter().map(Vec::as_slice).collect();
+    for (tile, bytes) in regesta_tlog::tile::all_tiles(&entries)? {
+        let path = dir.join("log").join(tile.path());
+        if tile.is_full() && path.exists() {
+            continue;
+        }
+        write_atomic(&path, &bytes)?;
+    }
+    write_atomic(&dir.join("log/key"), format!("{}\n", log.key).as_bytes())?;
+    write_atomic(&dir.join("log/checkpoint"), log.note.as_bytes())?;
+    Ok(Some(log.checkpoint.size))
 }
 
 /// One difference between two mirrors or logs, classified by the lowest

@@ -246,6 +246,11 @@ pub(crate) async fn check_release(
         }
         _ => f.problem(format!("{path}: envelope event is not release.published")),
     }
+    match crate::log_check::check_event_proof(client, &event, None).await? {
+        Some(Ok(_)) => f.check(true, String::new),
+        Some(Err(problem)) => f.problem(problem),
+        None => {}
+    }
     if let Some(proof) = &event.event.authorization {
         f.check(proof.domain.as_str() == id.owner_domain(), || {
             format!(
@@ -400,6 +405,12 @@ pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Res
             }
         }
         state.apply(event);
+    }
+    if let Some(log) = crate::log_check::fetch_log(&client, None).await? {
+        for problem in crate::log_check::entry_problems(&log, &events) {
+            f.problem(problem);
+        }
+        f.check(true, String::new);
     }
     Ok(f.finish(
         &format!("{} ({} events)", client.base(), events.len()),

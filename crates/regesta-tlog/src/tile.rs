@@ -281,3 +281,50 @@ impl<F: Fn(u8, u64) -> Result<Vec<Hash>>> HashReader for TileHashes<F> {
         subtree_root(row).ok_or(TlogError::MissingHash { level, index })
     }
 }
+
+/// Every tile (hash tiles and entry bundles) of the tree of `entries`, as
+/// the log serves them at that size: full tiles and, at each level, the
+/// partial right-edge tile. What a mirror keeps so it can be verified like
+/// the log.
+///
+/// # Errors
+/// An entry larger than 65,535 bytes.
+pub fn all_tiles(entries: &[&[u8]]) -> Result<Vec<(Tile, Vec<u8>)>> {
+    use std::collections::HashMap;
+    let leaves: Vec<Hash> = entries.iter().map(|e| crate::hash::leaf_hash(e)).collect();
+    let none =
+        |level: u8, index: u64| -> Result<Hash> { Err(TlogError::MissingHash { level, index }) };
+    let made = crate::tree::appended_hashes(&none, 0, &leaves)?;
+    let mut rows: HashMap<u8, Vec<Hash>> = HashMap::new();
+    for (level, _, hash) in made {
+        if level.is_multiple_of(TILE_HEIGHT) {
+            rows.entry(level / TILE_HEIGHT).or_default().push(hash);
+        }
+    }
+    let mut tiles = Vec::new();
+    let mut levels: Vec<_> = rows.into_iter().collect();
+    levels.sort_by_key(|(l, _)| *l);
+    for (level, row) in levels {
+        for (index, chunk) in (0_u64..).zip(row.chunks(256)) {
+            let tile = Tile {
+                level: Some(level),
+                index,
+                width: u16::try_from(chunk.len()).unwrap_or(256),
+            };
+            tiles.push((tile, encode_hashes(chunk)));
+        }
+    }
+    for (index, chunk) in (0_u64..).zip(entries.chunks(256)) {
+        let mut bundle = Vec::new();
+        for entry in chunk {
+            push_entry(&mut bundle, entry)?;
+        }
+        let tile = Tile {
+            level: None,
+            index,
+            width: u16::try_from(chunk.len()).unwrap_or(256),
+        };
+        tiles.push((tile, bundle));
+    }
+    Ok(tiles)
+}

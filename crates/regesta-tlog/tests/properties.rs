@@ -155,3 +155,51 @@ fn checkpoints_and_proof_bundles_round_trip() {
     assert_eq!(ProofBundle::parse(&no_extra.encode()).unwrap(), no_extra);
     assert!(ProofBundle::parse("c2sp.org/tlog-proof@v1\nindex 01\n\nx").is_err());
 }
+
+#[test]
+fn all_tiles_are_the_served_tiles_of_a_tree() {
+    let entries: Vec<Vec<u8>> = (0..70_000_u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+    let tiles = regesta_tlog::tile::all_tiles(&refs).unwrap();
+    let paths: Vec<String> = tiles.iter().map(|(t, _)| t.path()).collect();
+    for expected in [
+        "tile/0/000",
+        "tile/0/273.p/112",
+        "tile/1/000",
+        "tile/1/001.p/17",
+        "tile/entries/273.p/112",
+        "tile/2/000.p/1",
+    ] {
+        assert!(paths.contains(&expected.to_owned()), "{expected}");
+    }
+    assert!(
+        !paths.iter().any(|p| p.starts_with("tile/3/")),
+        "no level-24 hash"
+    );
+    let by_path: HashMap<String, Vec<u8>> = tiles.into_iter().map(|(t, b)| (t.path(), b)).collect();
+    let reader = TileHashes::new(|level: u8, index: u64| {
+        let full = format!("tile/{level}/{index:03}");
+        let bytes = by_path
+            .get(&full)
+            .or_else(|| {
+                by_path
+                    .iter()
+                    .find(|(p, _)| p.starts_with(&format!("{full}.p/")))
+                    .map(|(_, b)| b)
+            })
+            .ok_or(TlogError::MissingHash { level, index })?;
+        regesta_tlog::tile::decode_hashes(bytes)
+    });
+    let leaves: Vec<Hash> = refs.iter().map(|e| leaf_hash(e)).collect();
+    let mut stored = Stored::default();
+    for (level, index, hash) in appended_hashes(&stored, 0, &leaves).unwrap() {
+        stored.0.insert((level, index), hash);
+    }
+    for size in [70_000, 65_536, 300, 1] {
+        assert_eq!(
+            tree_hash(&reader, size).unwrap(),
+            tree_hash(&stored, size).unwrap(),
+            "{size}"
+        );
+    }
+}

@@ -166,6 +166,29 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
     let first = regesta(&["mirror", a_str, "--registry", base, "--json"]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(json(&first)["newEvents"].as_u64().unwrap() >= 5);
+    // Once the log has sequenced everything, a mirror keeps it too.
+    let state = tmp.join("log-state");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = regesta(&[
+            "log",
+            "verify",
+            "--registry",
+            base,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--json",
+        ]);
+        let events = json(&first)["events"].as_u64().unwrap();
+        if seen.status.success() && json(&seen)["size"].as_u64() == Some(events) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log did not catch up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let second = regesta(&["mirror", a_str, "--registry", base, "--json"]);
     assert_eq!(
         json(&second)["newEvents"],
@@ -173,6 +196,18 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
         "a second run fetches nothing new"
     );
     assert_eq!(json(&second)["newObjects"], 0);
+    let checkpoint = std::fs::read_to_string(a.join("log/checkpoint")).unwrap();
+    let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(size, json(&second)["events"].as_u64().unwrap());
+    assert!(a.join("log/key").exists());
+    assert!(
+        a.join(format!("log/tile/entries/000.p/{size}")).exists(),
+        "entry bundle kept"
+    );
+    assert!(
+        a.join(format!("log/tile/0/000.p/{size}")).exists(),
+        "hash tile kept"
+    );
     let b = tmp.join("mirror-b");
     let b_str = b.to_str().unwrap();
     assert!(
