@@ -27,6 +27,11 @@ pub struct Config {
     pub port: u16,
     /// Embedded store location (`REGESTA_DATA_DIR`, default `./regesta-data`).
     pub data_dir: PathBuf,
+    /// PostgreSQL for registry metadata instead of the embedded SQLite
+    /// (`REGESTA_DATABASE_URL=postgres://…`).
+    pub database_url: Option<String>,
+    /// Most PostgreSQL connections per server (`REGESTA_DATABASE_POOL`).
+    pub database_pool: u64,
     /// Dev mode (`REGESTA_DEV`): serves `*.localhost` bindings from files.
     pub dev: bool,
     /// Extra dev binding files (`REGESTA_DEV_BINDINGS`, comma-separated).
@@ -88,6 +93,8 @@ impl Default for Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 4321,
             data_dir: PathBuf::from("regesta-data"),
+            database_url: None,
+            database_pool: 16,
             dev: false,
             dev_bindings: Vec::new(),
             max_request_bytes: 64 * 1024 * 1024,

@@ -124,9 +124,27 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         dir: config.data_dir.display().to_string(),
         source,
     };
-    let db = SqliteDb::open(&config.data_dir)
-        .await
-        .map_err(store_error)?;
+    let db: Arc<dyn regesta_store::RegistryDb> = match &config.database_url {
+        Some(url) => {
+            let settings = regesta_store::postgres::PoolSettings {
+                max_connections: u32::try_from(config.database_pool).unwrap_or(u32::MAX),
+                ..Default::default()
+            };
+            Arc::new(
+                regesta_store::postgres::PostgresDb::open(url, settings)
+                    .await
+                    .map_err(|source| StartError::Store {
+                        dir: "REGESTA_DATABASE_URL".into(),
+                        source,
+                    })?,
+            )
+        }
+        None => Arc::new(
+            SqliteDb::open(&config.data_dir)
+                .await
+                .map_err(store_error)?,
+        ),
+    };
     let blobs = FsBlobs::open(&config.data_dir).map_err(store_error)?;
     let https = HttpsBindings::new(FetchSettings::production(Duration::from_millis(
         config.binding_timeout_ms,
@@ -137,7 +155,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         None => Arc::new(https),
     };
     let registry = Registry {
-        db: Arc::new(db),
+        db,
         blobs: Arc::new(blobs),
         bindings,
         clock: Arc::new(SystemClock),

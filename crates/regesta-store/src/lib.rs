@@ -6,11 +6,13 @@
 //! what core hands it, atomically, and reports conflicts as typed errors.
 
 pub mod conformance;
+mod decode;
 pub mod error;
 pub mod fs;
 pub mod log;
 pub mod memory;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 pub mod traits;
 

@@ -11,6 +11,7 @@ use regesta_protocol::Digest;
 use regesta_store::conformance;
 use regesta_store::fs::FsBlobs;
 use regesta_store::memory::{MemoryBlobs, MemoryDb};
+use regesta_store::postgres::{PoolSettings, PostgresDb};
 use regesta_store::sqlite::SqliteDb;
 use regesta_store::{BlobStore, RegistryDb};
 
@@ -110,4 +111,82 @@ async fn sqlite_migrates_a_version_1_database() {
     db.commit_publish(&new).await.unwrap();
     let release = db.release(&new.package, &new.version).await.unwrap();
     assert_eq!(release.unwrap().facts, new.facts);
+}
+
+fn postgres_url() -> Option<String> {
+    regesta_testkit::test_database_url()
+}
+
+/// A new empty database on the server at `url`.
+async fn fresh_database(url: &str) -> String {
+    let name = format!("regesta_{}", uuid_like());
+    let admin = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{nanos}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_adapter_passes_the_conformance_suite() {
+    let Some(url) = postgres_url() else { return };
+    conformance::run_all(|| {
+        let url = url.clone();
+        async move {
+            let db = fresh_database(&url).await;
+            Arc::new(
+                PostgresDb::open(&db, PoolSettings::default())
+                    .await
+                    .unwrap(),
+            ) as Arc<dyn RegistryDb>
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_is_durable_across_reopen_and_refuses_a_newer_schema() {
+    let Some(url) = postgres_url() else { return };
+    let db = fresh_database(&url).await;
+    let reopen_url = db.clone();
+    conformance::durable_across_reopen(|| {
+        let url = reopen_url.clone();
+        async move {
+            Arc::new(
+                PostgresDb::open(&url, PoolSettings::default())
+                    .await
+                    .unwrap(),
+            ) as Arc<dyn RegistryDb>
+        }
+    })
+    .await;
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    sqlx::query("INSERT INTO regesta_migrations (version) VALUES (999)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = PostgresDb::open(&db, PoolSettings::default()).await;
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("newer than this build")
+    );
 }

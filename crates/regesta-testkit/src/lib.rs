@@ -99,3 +99,30 @@ pub fn npm_overlap(text: &str) -> (String, Vec<(String, serde_json::Value)>) {
     }
     (serde_json::to_string(&doc).expect("serializable"), removed)
 }
+
+/// The PostgreSQL server `scripts/test` starts (`REGESTA_TEST_DATABASE_URL`),
+/// or `None` (after a loud note) when it is not set outside CI.
+///
+/// # Panics
+/// When it is not set and `CI=true`.
+pub fn test_database_url() -> Option<String> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of a test service, not configuration"
+    )]
+    let url = std::env::var("REGESTA_TEST_DATABASE_URL").ok();
+    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if url.is_some() {
+        return url;
+    }
+    assert!(
+        !in_ci,
+        "REGESTA_TEST_DATABASE_URL is not set (scripts/test starts PostgreSQL); CI must not skip it"
+    );
+    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
+    {
+        eprintln!("SKIPPED: REGESTA_TEST_DATABASE_URL is not set (scripts/test starts PostgreSQL)");
+    }
+    None
+}

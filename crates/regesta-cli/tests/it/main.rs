@@ -12,5 +12,6 @@ mod log_crash;
 mod npm_clients;
 mod npm_upstream;
 mod package_managers;
+mod replicas;
 mod ssh;
 mod support;

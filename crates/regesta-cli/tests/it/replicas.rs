@@ -1,0 +1,135 @@
+//! Two `regesta serve` replicas on one PostgreSQL database (and one object
+//! directory): a write on either is read on the other at once, including
+//! through the npm projection's cached documents; racing publishes of one
+//! version across replicas give one success; both serve the same log.
+
+use std::time::Duration;
+
+use crate::npm_clients::{Registry, package};
+use crate::support::{regesta, start_with};
+
+/// The PostgreSQL server `scripts/test` starts, with a new database.
+fn database() -> Option<String> {
+    let url = regesta_testkit::test_database_url()?;
+    let name = format!("regesta_replicas_{}", std::process::id());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        let create = format!("CREATE DATABASE {name}");
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+    });
+    let (base, _) = url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn get(url: &str) -> (u16, String) {
+    let url = url.to_owned();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let reply = reqwest::get(&url).await.unwrap();
+            (reply.status().as_u16(), reply.text().await.unwrap())
+        })
+}
+
+fn versions(base: &str, name: &str) -> Vec<String> {
+    let (status, body) = get(&format!("{base}/npm/{name}"));
+    assert_eq!(status, 200, "{body}");
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    doc["versions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn replicas_on_one_database_agree_at_once() {
+    let Some(url) = database() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut registry = Registry::start_with(
+        tmp.path(),
+        &[
+            ("REGESTA_DATABASE_URL", url.as_str()),
+            ("REGESTA_LOG_ORIGIN", "replicas.test/log/v1"),
+        ],
+    );
+    let env: Vec<(&str, &str)> = registry
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let b = start_with(&registry.data, &env);
+    let a = registry.base.clone();
+
+    registry.publish_fixtures();
+    assert_eq!(
+        versions(&b.base, "@a.localhost/app"),
+        ["1.0.0", "2.0.0-rc.1"],
+        "B reads A's writes at once"
+    );
+    // A caches lib's documents; a publish through B must show on A.
+    assert_eq!(versions(&a, "@b.localhost/lib"), ["1.0.0", "1.1.0"]);
+    let lib = registry.root.join("lib");
+    package(&lib, "@b.localhost/lib", "1.2.0", "");
+    registry.base = b.base.clone();
+    registry.publish(&lib, "b.localhost");
+    assert_eq!(
+        versions(&a, "@b.localhost/lib"),
+        ["1.0.0", "1.1.0", "1.2.0"],
+        "no replica serves a document older than an event it can see"
+    );
+
+    // The same new version through both replicas at once: one wins.
+    package(&lib, "@b.localhost/lib", "1.3.0", "");
+    let key = registry.root.join("keys-b.localhost/private-key.json");
+    let racers: Vec<_> = [a.clone(), b.base.clone()]
+        .into_iter()
+        .map(|base| {
+            let (lib, key) = (lib.clone(), key.clone());
+            std::thread::spawn(move || {
+                regesta(&[
+                    "publish",
+                    lib.to_str().unwrap(),
+                    "--registry",
+                    &base,
+                    "--auth-key",
+                    key.to_str().unwrap(),
+                    "-q",
+                ])
+            })
+        })
+        .collect();
+    let outcomes: Vec<bool> = racers
+        .into_iter()
+        .map(|t| t.join().unwrap().status.success())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|ok| **ok).count(),
+        1,
+        "exactly one racing publish succeeds: {outcomes:?}"
+    );
+
+    // One log: both replicas serve the same checkpoint once it caught up
+    // with the 8 events.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, from_a) = get(&format!("{a}/log/checkpoint"));
+        let (_, from_b) = get(&format!("{}/log/checkpoint", b.base));
+        if from_a.lines().nth(1) == Some("8") && from_a == from_b {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{from_a}\n{from_b}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = regesta(&["verify-log", "--registry", &b.base]);
+    assert!(
+        log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&log.stdout)
+    );
+}
