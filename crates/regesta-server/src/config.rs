@@ -18,6 +18,63 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// A credential-bearing setting: printed as `***` in debug output, so a
+/// logged configuration never leaks it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where objects go when they are not in the data dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectStoreConfig {
+    /// Bucket.
+    pub bucket: String,
+    /// Key prefix.
+    pub prefix: String,
+    /// `AWS_ENDPOINT_URL` (S3-compatible servers).
+    pub endpoint: Option<String>,
+    /// `AWS_REGION` / `AWS_DEFAULT_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: Option<String>,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Option<Secret>,
+}
+
+impl ObjectStoreConfig {
+    /// The store crate's settings.
+    pub fn settings(&self) -> regesta_store::s3::S3Settings {
+        regesta_store::s3::S3Settings {
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self
+                .secret_access_key
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+        }
+    }
+}
+
 /// Every setting of `regesta serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -29,9 +86,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// PostgreSQL for registry metadata instead of the embedded SQLite
     /// (`REGESTA_DATABASE_URL=postgres://…`).
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     /// Most PostgreSQL connections per server (`REGESTA_DATABASE_POOL`).
     pub database_pool: u64,
+    /// S3-compatible object storage instead of files in the data dir
+    /// (`REGESTA_OBJECT_STORE_URL=s3://bucket[/prefix]`, with `AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+    pub object_store: Option<ObjectStoreConfig>,
     /// Dev mode (`REGESTA_DEV`): serves `*.localhost` bindings from files.
     pub dev: bool,
     /// Extra dev binding files (`REGESTA_DEV_BINDINGS`, comma-separated).
@@ -95,6 +156,7 @@ impl Default for Config {
             data_dir: PathBuf::from("regesta-data"),
             database_url: None,
             database_pool: 16,
+            object_store: None,
             dev: false,
             dev_bindings: Vec::new(),
             max_request_bytes: 64 * 1024 * 1024,
@@ -172,6 +234,37 @@ fn upstream_url(value: &str) -> Result<String, ConfigError> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// Where metadata and objects live when not in the embedded store.
+fn load_storage(
+    config: &mut Config,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    if let Some(v) = get("REGESTA_DATABASE_URL") {
+        if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+            return Err(err("REGESTA_DATABASE_URL", "must be a postgres:// URL"));
+        }
+        config.database_url = Some(Secret::new(v));
+    }
+    if let Some(v) = get("REGESTA_DATABASE_POOL") {
+        config.database_pool = integer("REGESTA_DATABASE_POOL", &v, true)?;
+    }
+    if let Some(v) = get("REGESTA_OBJECT_STORE_URL") {
+        let (bucket, prefix) = regesta_store::s3::S3Settings::from_url(&v)
+            .map_err(|problem| err("REGESTA_OBJECT_STORE_URL", problem))?;
+        config.object_store = Some(ObjectStoreConfig {
+            bucket,
+            prefix,
+            endpoint: get("AWS_ENDPOINT_URL"),
+            region: get("AWS_REGION")
+                .or_else(|| get("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+        });
+    }
+    Ok(())
+}
+
 /// The npm upstream and transparency log settings.
 fn load_npm_and_log(
     config: &mut Config,
@@ -239,6 +332,7 @@ impl Config {
             config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
         }
         load_npm_and_log(&mut config, &get)?;
+        load_storage(&mut config, &get)?;
         if let Some(v) = get("REGESTA_DEV") {
             config.dev = boolean("REGESTA_DEV", &v)?;
         }
@@ -426,6 +520,41 @@ mod tests {
         assert!(c.npm_upstream_fallback);
         assert_eq!(c.npm_upstream_url, "http://127.0.0.1:9/registry");
         assert_eq!(c.npm_upstream_timeout_ms, 0);
+    }
+
+    #[test]
+    fn storage_settings_are_read_and_secrets_never_printed() {
+        let c = load(&[
+            ("REGESTA_DATABASE_URL", "postgres://u:pw@db:5432/r"),
+            ("REGESTA_OBJECT_STORE_URL", "s3://bucket/some/prefix/"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_ACCESS_KEY_ID", "key"),
+            ("AWS_SECRET_ACCESS_KEY", "hunter2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_url.as_ref().map(Secret::expose),
+            Some("postgres://u:pw@db:5432/r")
+        );
+        let s3 = c.object_store.clone().unwrap();
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("bucket", "some/prefix")
+        );
+        assert_eq!(s3.region, "us-east-1");
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains(":pw@"),
+            "{printed}"
+        );
+        for (name, value) in [
+            ("REGESTA_DATABASE_URL", "mysql://x"),
+            ("REGESTA_OBJECT_STORE_URL", "gs://b"),
+            ("REGESTA_OBJECT_STORE_URL", "s3://"),
+            ("REGESTA_DATABASE_POOL", "0"),
+        ] {
+            assert_eq!(load(&[(name, value)]).unwrap_err().name, name, "{value}");
+        }
     }
 
     #[test]

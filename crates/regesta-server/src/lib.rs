@@ -131,7 +131,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
                 ..Default::default()
             };
             Arc::new(
-                regesta_store::postgres::PostgresDb::open(url, settings)
+                regesta_store::postgres::PostgresDb::open(url.expose(), settings)
                     .await
                     .map_err(|source| StartError::Store {
                         dir: "REGESTA_DATABASE_URL".into(),
@@ -145,7 +145,15 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
                 .map_err(store_error)?,
         ),
     };
-    let blobs = FsBlobs::open(&config.data_dir).map_err(store_error)?;
+    let blobs: Arc<dyn regesta_store::BlobStore> = match &config.object_store {
+        Some(s3) => Arc::new(regesta_store::s3::S3Blobs::new(&s3.settings()).map_err(
+            |source| StartError::Store {
+                dir: "REGESTA_OBJECT_STORE_URL".into(),
+                source,
+            },
+        )?),
+        None => Arc::new(FsBlobs::open(&config.data_dir).map_err(store_error)?),
+    };
     let https = HttpsBindings::new(FetchSettings::production(Duration::from_millis(
         config.binding_timeout_ms,
     )))
@@ -156,7 +164,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
     };
     let registry = Registry {
         db,
-        blobs: Arc::new(blobs),
+        blobs,
         bindings,
         clock: Arc::new(SystemClock),
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),

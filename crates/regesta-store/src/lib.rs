@@ -13,6 +13,7 @@ pub mod log;
 pub mod memory;
 pub mod model;
 pub mod postgres;
+pub mod s3;
 pub mod sqlite;
 pub mod traits;
 

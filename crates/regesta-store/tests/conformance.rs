@@ -12,6 +12,7 @@ use regesta_store::conformance;
 use regesta_store::fs::FsBlobs;
 use regesta_store::memory::{MemoryBlobs, MemoryDb};
 use regesta_store::postgres::{PoolSettings, PostgresDb};
+use regesta_store::s3::{S3Blobs, S3Settings};
 use regesta_store::sqlite::SqliteDb;
 use regesta_store::{BlobStore, RegistryDb};
 
@@ -189,4 +190,45 @@ async fn postgres_is_durable_across_reopen_and_refuses_a_newer_schema() {
             .to_string()
             .contains("newer than this build")
     );
+}
+
+fn s3_settings(prefix: &str) -> Option<S3Settings> {
+    let [endpoint, key, secret, bucket] = regesta_testkit::test_s3()?;
+    Some(S3Settings {
+        bucket,
+        prefix: prefix.to_owned(),
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        access_key_id: Some(key),
+        secret_access_key: Some(secret),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_blobs_follow_the_blob_rules_on_a_real_s3_server() {
+    let prefix = format!("run-{}", uuid_like());
+    let Some(settings) = s3_settings(&prefix) else {
+        return;
+    };
+    let blobs = Arc::new(S3Blobs::new(&settings).unwrap());
+    blob_store_rules(blobs.as_ref()).await;
+    // Racing writers of one digest: all succeed, one object.
+    let bytes = Bytes::from(vec![7_u8; 300_000]);
+    let digest = Digest::of(&bytes);
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (blobs, bytes) = (blobs.clone(), bytes.clone());
+            tokio::spawn(async move { blobs.put(&Digest::of(&bytes), bytes).await })
+        })
+        .collect();
+    for racer in racers {
+        racer.await.unwrap().unwrap();
+    }
+    assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes));
+    // The server checks signatures: a wrong secret is refused.
+    let wrong = S3Settings {
+        secret_access_key: Some("not-the-secret".into()),
+        ..settings
+    };
+    assert!(S3Blobs::new(&wrong).unwrap().ping().await.is_err());
 }

@@ -126,3 +126,35 @@ pub fn test_database_url() -> Option<String> {
     }
     None
 }
+
+/// The S3 server `scripts/test` starts (`REGESTA_TEST_S3` =
+/// `<endpoint> <access key> <secret key> <bucket>`), or `None` (after a
+/// loud note) when it is not set outside CI.
+///
+/// # Panics
+/// When it is not set (or malformed) and `CI=true`.
+pub fn test_s3() -> Option<[String; 4]> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of a test service, not configuration"
+    )]
+    let value = std::env::var("REGESTA_TEST_S3").ok();
+    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let parsed = value.as_deref().and_then(|v| {
+        let parts: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
+        <[String; 4]>::try_from(parts).ok()
+    });
+    if parsed.is_some() {
+        return parsed;
+    }
+    assert!(
+        !in_ci,
+        "REGESTA_TEST_S3 is not set (scripts/test starts s3s-fs); CI must not skip it"
+    );
+    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
+    {
+        eprintln!("SKIPPED: REGESTA_TEST_S3 is not set (scripts/test starts s3s-fs)");
+    }
+    None
+}

@@ -1,5 +1,6 @@
-//! Two `regesta serve` replicas on one PostgreSQL database (and one object
-//! directory): a write on either is read on the other at once, including
+//! Two `regesta serve` replicas, each with its own data dir, on one
+//! PostgreSQL database and one S3 bucket (s3s-fs): a write on either is
+//! read on the other at once, including
 //! through the npm projection's cached documents; racing publishes of one
 //! version across replicas give one success; both serve the same log.
 
@@ -50,12 +51,22 @@ fn versions(base: &str, name: &str) -> Vec<String> {
 #[test]
 fn replicas_on_one_database_agree_at_once() {
     let Some(url) = database() else { return };
+    let Some([endpoint, key_id, secret, bucket]) = regesta_testkit::test_s3() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
+    let objects = format!("s3://{bucket}/replicas-{}", std::process::id());
+    let log_key = tmp.path().join("log-key");
     let mut registry = Registry::start_with(
         tmp.path(),
         &[
             ("REGESTA_DATABASE_URL", url.as_str()),
+            ("REGESTA_OBJECT_STORE_URL", objects.as_str()),
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
             ("REGESTA_LOG_ORIGIN", "replicas.test/log/v1"),
+            ("REGESTA_LOG_KEY_FILE", log_key.to_str().unwrap()),
         ],
     );
     let env: Vec<(&str, &str)> = registry
@@ -63,7 +74,7 @@ fn replicas_on_one_database_agree_at_once() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let b = start_with(&registry.data, &env);
+    let b = start_with(&tmp.path().join("replica-b"), &env);
     let a = registry.base.clone();
 
     registry.publish_fixtures();
