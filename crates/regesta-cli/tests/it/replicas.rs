@@ -36,6 +36,45 @@ fn get(url: &str) -> (u16, String) {
         })
 }
 
+/// Publishes `lib` through every base at once; returns how many succeeded.
+fn race(lib: &std::path::Path, key: &std::path::Path, bases: &[String]) -> usize {
+    let racers: Vec<_> = bases
+        .iter()
+        .map(|base| {
+            let (lib, key, base) = (lib.to_owned(), key.to_owned(), base.clone());
+            std::thread::spawn(move || {
+                regesta(&[
+                    "publish",
+                    lib.to_str().unwrap(),
+                    "--registry",
+                    &base,
+                    "--auth-key",
+                    key.to_str().unwrap(),
+                    "-q",
+                ])
+            })
+        })
+        .collect();
+    racers
+        .into_iter()
+        .map(|t| t.join().unwrap().status.success())
+        .filter(|ok| *ok)
+        .count()
+}
+
+/// Waits until `base` serves a checkpoint of `size`; returns it.
+fn checkpoint_of_size(base: &str, size: u64) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, note) = get(&format!("{base}/log/checkpoint"));
+        if note.lines().nth(1) == Some(size.to_string().as_str()) {
+            return note;
+        }
+        assert!(std::time::Instant::now() < deadline, "{note}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn versions(base: &str, name: &str) -> Vec<String> {
     let (status, body) = get(&format!("{base}/npm/{name}"));
     assert_eq!(status, 200, "{body}");
@@ -98,49 +137,51 @@ fn replicas_on_one_database_agree_at_once() {
     // The same new version through both replicas at once: one wins.
     package(&lib, "@b.localhost/lib", "1.3.0", "");
     let key = registry.root.join("keys-b.localhost/private-key.json");
-    let racers: Vec<_> = [a.clone(), b.base.clone()]
-        .into_iter()
-        .map(|base| {
-            let (lib, key) = (lib.clone(), key.clone());
-            std::thread::spawn(move || {
-                regesta(&[
-                    "publish",
-                    lib.to_str().unwrap(),
-                    "--registry",
-                    &base,
-                    "--auth-key",
-                    key.to_str().unwrap(),
-                    "-q",
-                ])
-            })
-        })
-        .collect();
-    let outcomes: Vec<bool> = racers
-        .into_iter()
-        .map(|t| t.join().unwrap().status.success())
-        .collect();
     assert_eq!(
-        outcomes.iter().filter(|ok| **ok).count(),
+        race(&lib, &key, &[a.clone(), b.base.clone()]),
         1,
-        "exactly one racing publish succeeds: {outcomes:?}"
+        "exactly one racing publish succeeds"
     );
 
     // One log: both replicas serve the same checkpoint once it caught up
     // with the 8 events.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let (_, from_a) = get(&format!("{a}/log/checkpoint"));
-        let (_, from_b) = get(&format!("{}/log/checkpoint", b.base));
-        if from_a.lines().nth(1) == Some("8") && from_a == from_b {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{from_a}\n{from_b}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let from_a = checkpoint_of_size(&a, 8);
+    assert_eq!(checkpoint_of_size(&b.base, 8), from_a);
+    let state = tmp.path().join("log-state");
+    let state = state.to_str().unwrap();
+    let seen = regesta(&["log", "verify", "--registry", &a, "--state-dir", state]);
+    assert!(
+        seen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seen.stderr)
+    );
+    // Kill A (it may hold the sequencer lease): B takes over within the
+    // lease and the log goes on without forking.
+    registry.kill();
+    package(&lib, "@b.localhost/lib", "1.4.0", "");
+    registry.base = b.base.clone();
+    registry.publish(&lib, "b.localhost");
+    checkpoint_of_size(&b.base, 9);
+    let extended = regesta(&["log", "verify", "--registry", &b.base, "--state-dir", state]);
+    assert!(
+        String::from_utf8_lossy(&extended.stdout).contains("size 9"),
+        "the log after the takeover extends the one seen before: {}",
+        String::from_utf8_lossy(&extended.stderr)
+    );
     let log = regesta(&["verify-log", "--registry", &b.base]);
     assert!(
         log.status.success(),
         "{}",
         String::from_utf8_lossy(&log.stdout)
     );
+    // Objects are in the bucket, not in either replica's data dir.
+    let release = "npm:b.localhost/lib@1.2.0";
+    let verified = regesta(&["verify", release, "--registry", &b.base]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    assert!(!registry.data.join("objects/sha256").exists());
+    assert!(!tmp.path().join("replica-b/objects/sha256").exists());
 }
