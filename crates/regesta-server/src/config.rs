@@ -56,6 +56,9 @@ pub struct ObjectStoreConfig {
     pub access_key_id: Option<String>,
     /// `AWS_SECRET_ACCESS_KEY`.
     pub secret_access_key: Option<Secret>,
+    /// Answer object GETs with a redirect to a presigned URL, so bytes
+    /// bypass the server (`REGESTA_OBJECT_REDIRECT`, default false).
+    pub redirect: bool,
 }
 
 impl ObjectStoreConfig {
@@ -260,7 +263,21 @@ fn load_storage(
                 .unwrap_or_else(|| "us-east-1".to_owned()),
             access_key_id: get("AWS_ACCESS_KEY_ID"),
             secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+            redirect: false,
         });
+    }
+    if let Some(v) = get("REGESTA_OBJECT_REDIRECT") {
+        let redirect = boolean("REGESTA_OBJECT_REDIRECT", &v)?;
+        match config.object_store.as_mut() {
+            Some(s3) => s3.redirect = redirect,
+            None if redirect => {
+                return Err(err(
+                    "REGESTA_OBJECT_REDIRECT",
+                    "needs REGESTA_OBJECT_STORE_URL (presigned URLs come from S3)",
+                ));
+            }
+            None => {}
+        }
     }
     Ok(())
 }
@@ -542,6 +559,13 @@ mod tests {
             ("bucket", "some/prefix")
         );
         assert_eq!(s3.region, "us-east-1");
+        assert!(!s3.redirect);
+        let redirecting = load(&[
+            ("REGESTA_OBJECT_STORE_URL", "s3://bucket"),
+            ("REGESTA_OBJECT_REDIRECT", "true"),
+        ])
+        .unwrap();
+        assert!(redirecting.object_store.unwrap().redirect);
         let printed = format!("{c:?}");
         assert!(
             !printed.contains("hunter2") && !printed.contains(":pw@"),
@@ -552,6 +576,7 @@ mod tests {
             ("REGESTA_OBJECT_STORE_URL", "gs://b"),
             ("REGESTA_OBJECT_STORE_URL", "s3://"),
             ("REGESTA_DATABASE_POOL", "0"),
+            ("REGESTA_OBJECT_REDIRECT", "true"),
         ] {
             assert_eq!(load(&[(name, value)]).unwrap_err().name, name, "{value}");
         }

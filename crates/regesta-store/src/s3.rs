@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
+use object_store::signer::{Method, Signer as _};
 use object_store::{ObjectStoreExt as _, PutPayload};
 use regesta_protocol::Digest;
 
@@ -124,6 +125,19 @@ impl BlobStore for S3Blobs {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(backend(&e)),
         }
+    }
+
+    async fn presigned_get(
+        &self,
+        digest: &Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>> {
+        let url = self
+            .store
+            .signed_url(Method::GET, &self.path(digest), ttl)
+            .await
+            .map_err(|e| backend(&e))?;
+        Ok(Some(url.to_string()))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -95,6 +95,16 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The bytes, if present.
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
 
+    /// A URL that serves the object's bytes directly for `ttl` (a presigned
+    /// GET), when the store can make one; `None` otherwise.
+    async fn presigned_get(
+        &self,
+        _digest: &Digest,
+        _ttl: std::time::Duration,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Readiness probe.
     async fn ping(&self) -> Result<()>;
 }

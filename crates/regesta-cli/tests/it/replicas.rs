@@ -108,8 +108,8 @@ fn replicas_on_one_database_agree_at_once() {
             ("REGESTA_LOG_KEY_FILE", log_key.to_str().unwrap()),
         ],
     );
-    let env: Vec<(&str, &str)> = registry
-        .env
+    let owned = registry.env.clone();
+    let env: Vec<(&str, &str)> = owned
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
@@ -184,4 +184,54 @@ fn replicas_on_one_database_agree_at_once() {
     );
     assert!(!registry.data.join("objects/sha256").exists());
     assert!(!tmp.path().join("replica-b/objects/sha256").exists());
+
+    // A replica with REGESTA_OBJECT_REDIRECT sends object GETs to the
+    // bucket through presigned URLs.
+    let mut redirecting = env.clone();
+    redirecting.push(("REGESTA_OBJECT_REDIRECT", "true"));
+    let c = start_with(&tmp.path().join("replica-c"), &redirecting);
+    presigned_objects(&c.base, &endpoint);
+}
+
+/// Object GETs redirect to the bucket; unknown digests stay 404s.
+fn presigned_objects(base: &str, endpoint: &str) {
+    let (_, envelope) = get(&format!(
+        "{base}/packages/npm%3Ab.localhost%2Flib/releases/1.2.0"
+    ));
+    let envelope: serde_json::Value = serde_json::from_str(&envelope).unwrap();
+    let digest = envelope["manifest"]["artifacts"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (base, endpoint) = (base.to_owned(), endpoint.to_owned());
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let reply = client
+                .get(format!("{base}/objects/{digest}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status().as_u16(), 302);
+            let location = reply.headers()["location"].to_str().unwrap().to_owned();
+            assert!(location.starts_with(&endpoint), "{location}");
+            let bytes = client
+                .get(&location)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert_eq!(regesta_protocol::Digest::of(&bytes).to_string(), digest);
+            let unknown = format!("{base}/objects/sha256:{}", "0".repeat(64));
+            assert_eq!(
+                client.get(unknown).send().await.unwrap().status().as_u16(),
+                404
+            );
+        });
 }

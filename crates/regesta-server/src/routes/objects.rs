@@ -6,7 +6,10 @@ use regesta_protocol::Digest;
 
 use super::{ApiResult, page_query, param};
 use crate::error::ApiError;
-use crate::http::{is_head, mutable_json, object_response};
+use crate::http::{is_head, mutable_json, object_response, redirect};
+
+/// How long a presigned object URL stays valid.
+const PRESIGNED_TTL: std::time::Duration = std::time::Duration::from_mins(5);
 use crate::state::AppState;
 
 /// `GET|HEAD /objects?after=&limit=`.
@@ -28,6 +31,24 @@ async fn serve(
     headers: &HeaderMap,
 ) -> ApiResult {
     let etag = format!("\"{digest}\"");
+    let redirect_objects = state
+        .config()
+        .object_store
+        .as_ref()
+        .is_some_and(|s| s.redirect);
+    if redirect_objects && !is_head(method) {
+        // Known objects only: the index is the authority, the bucket is not.
+        state.registry().object_descriptor(&digest).await?;
+        if let Some(url) = state
+            .registry()
+            .blobs
+            .presigned_get(&digest, PRESIGNED_TTL)
+            .await
+            .map_err(regesta_core::CoreError::from)?
+        {
+            return Ok(redirect(&url));
+        }
+    }
     if is_head(method) {
         let descriptor = state.registry().object_descriptor(&digest).await?;
         return Ok(object_response(
