@@ -17,13 +17,8 @@ impl Drop for Server {
     }
 }
 
-/// Starts `regesta serve --dev --port 0` on `data` and waits for its
-/// listening line.
-pub(crate) fn start(data: &Path) -> Server {
-    start_with(data, &[])
-}
-
-/// As [`start`], with extra environment variables.
+/// Starts `regesta serve --dev --port 0` on `data` with extra environment
+/// variables and waits for its listening line.
 pub(crate) fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_regesta"))
         .args(["serve", "--dev", "--port", "0", "--data-dir"])
