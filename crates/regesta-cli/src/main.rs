@@ -98,6 +98,17 @@ enum Command {
     ///       --log "registry.example/log/v1+1a2b3c4d+AU…" --listen 127.0.0.1:4322
     #[command(verbatim_doc_comment)]
     Witness(WitnessArgs),
+    /// Copy a registry from the embedded store (SQLite + files) to
+    /// PostgreSQL + S3-compatible object storage, event by event in log
+    /// order; resumable (a rerun copies only what is missing) and verified
+    /// at the end. Stop the embedded server first.
+    ///
+    /// Example:
+    ///   AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
+    ///   regesta migrate --from ./regesta-data --to postgres://regesta@db/regesta \
+    ///       --objects s3://registry-objects/prod
+    #[command(verbatim_doc_comment)]
+    Migrate(MigrateArgs),
     /// Create a signing key and the domain binding that authorizes it.
     ///
     /// Examples:
@@ -310,6 +321,32 @@ enum ChannelCommand {
     },
 }
 
+/// Flags of `regesta migrate`.
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    /// The embedded data dir to copy.
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// The PostgreSQL database to copy into.
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// The bucket (and prefix) to copy objects into: s3://bucket[/prefix].
+    #[arg(long, value_name = "URL")]
+    objects: String,
+    /// S3-compatible endpoint.
+    #[arg(long, env = "AWS_ENDPOINT_URL", hide_env_values = true)]
+    s3_endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// S3 access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    s3_secret_access_key: Option<String>,
+}
+
 /// Flags of `regesta witness`.
 #[derive(Debug, clap::Args)]
 struct WitnessArgs {
@@ -410,6 +447,7 @@ async fn run_publish(command: Command, printer: &Printer) -> anyhow::Result<u8> 
 async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
     match command {
         Command::Serve(_) | Command::Witness(_) => Ok(2),
+        Command::Migrate(args) => serve::migrate(&args, printer).await,
         Command::Keygen {
             dir,
             domain,

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use regesta_server::Config;
 
-use crate::{ServeArgs, WitnessArgs};
+use crate::printer::Printer;
+use crate::{MigrateArgs, ServeArgs, WitnessArgs};
 
 /// Applies the flags over the environment configuration.
 fn config(args: &ServeArgs) -> anyhow::Result<Config> {
@@ -171,6 +172,40 @@ pub(crate) fn run_witness(args: &WitnessArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `regesta migrate`.
+pub(crate) async fn migrate(args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let (bucket, prefix) = regesta_server::s3_location(&args.objects)
+        .map_err(|problem| anyhow::anyhow!("--objects {problem}"))?;
+    let objects = regesta_server::config::ObjectStoreConfig {
+        bucket,
+        prefix,
+        endpoint: args.s3_endpoint.clone(),
+        region: args.s3_region.clone(),
+        access_key_id: args.s3_access_key_id.clone(),
+        secret_access_key: args
+            .s3_secret_access_key
+            .clone()
+            .map(regesta_server::config::Secret::new),
+        redirect: false,
+    };
+    let to = regesta_server::config::Secret::new(args.to.clone());
+    let spinner = printer.spinner();
+    let progress = |n: u64| spinner.set_message(format!("{n} events copied"));
+    let done = regesta_server::migrate::run(&args.from, &to, &objects, &progress).await?;
+    spinner.finish_and_clear();
+    printer.result(
+        &format!(
+            "{} {} events and {} objects copied; the target holds all {} events of the source, verified",
+            printer.ok("migrated"),
+            done.events,
+            done.objects,
+            done.total
+        ),
+        &serde_json::json!({"events": done.events, "objects": done.objects, "total": done.total}),
+    );
+    Ok(0)
 }
 
 #[expect(clippy::print_stderr, reason = "the binary's own terminal output")]

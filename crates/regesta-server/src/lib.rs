@@ -10,6 +10,7 @@ pub mod dev;
 pub mod error;
 pub mod http;
 pub mod middleware;
+pub mod migrate;
 mod npm;
 mod routes;
 pub mod state;
@@ -29,6 +30,14 @@ use regesta_store::sqlite::SqliteDb;
 use regesta_trust::{BindingSource, FetchSettings, HttpsBindings, LocalFirst};
 
 pub use config::{Config, ConfigError};
+
+/// Parses an `s3://bucket[/prefix]` location into bucket and prefix.
+///
+/// # Errors
+/// Another scheme or no bucket.
+pub fn s3_location(url: &str) -> Result<(String, String), String> {
+    regesta_store::s3::S3Settings::from_url(url)
+}
 pub use routes::ROUTE_TABLE;
 
 /// The OpenAPI 3.1 document of the core API, served at `/openapi.json`.

@@ -9,6 +9,7 @@ mod cli;
 mod durability;
 mod log;
 mod log_crash;
+mod migrate;
 mod npm_clients;
 mod npm_upstream;
 mod package_managers;
