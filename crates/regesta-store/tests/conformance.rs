@@ -193,23 +193,40 @@ async fn postgres_is_durable_across_reopen_and_refuses_a_newer_schema() {
 }
 
 fn s3_settings(prefix: &str) -> Option<S3Settings> {
-    let [endpoint, key, secret, bucket] = regesta_testkit::test_s3()?;
-    Some(S3Settings {
+    Some(settings_for(regesta_testkit::test_s3()?, prefix))
+}
+
+fn settings_for([endpoint, key, secret, bucket]: [String; 4], prefix: &str) -> S3Settings {
+    S3Settings {
         bucket,
         prefix: prefix.to_owned(),
         endpoint: Some(endpoint),
         region: "us-east-1".into(),
         access_key_id: Some(key),
         secret_access_key: Some(secret),
-    })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_blobs_follow_the_blob_rules_on_a_real_s3_server() {
+async fn s3_blobs_follow_the_blob_rules_on_s3s_fs() {
     let prefix = format!("run-{}", uuid_like());
     let Some(settings) = s3_settings(&prefix) else {
         return;
     };
+    s3_rules(settings).await;
+}
+
+/// The same on Ceph RGW, a production S3 implementation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_blobs_follow_the_blob_rules_on_ceph_rgw() {
+    let prefix = format!("run-{}", uuid_like());
+    let Some(settings) = regesta_testkit::test_s3_ceph().map(|s| settings_for(s, &prefix)) else {
+        return;
+    };
+    s3_rules(settings).await;
+}
+
+async fn s3_rules(settings: S3Settings) {
     let blobs = Arc::new(S3Blobs::new(&settings).unwrap());
     blob_store_rules(blobs.as_ref()).await;
     // Racing writers of one digest: all succeed, one object.

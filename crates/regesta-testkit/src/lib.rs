@@ -128,17 +128,30 @@ pub fn test_database_url() -> Option<String> {
 }
 
 /// The S3 server `scripts/test` starts (`REGESTA_TEST_S3` =
-/// `<endpoint> <access key> <secret key> <bucket>`), or `None` (after a
-/// loud note) when it is not set outside CI.
+/// `<endpoint> <access key> <secret key> <bucket>`: s3s-fs), or `None`
+/// (after a loud note) when it is not set outside CI.
 ///
 /// # Panics
 /// When it is not set (or malformed) and `CI=true`.
 pub fn test_s3() -> Option<[String; 4]> {
+    s3_server("REGESTA_TEST_S3", "s3s-fs")
+}
+
+/// The Ceph RGW `scripts/test` starts (`REGESTA_TEST_S3_CEPH`, same form),
+/// or `None` (after a loud note) when it is not set outside CI.
+///
+/// # Panics
+/// When it is not set (or malformed) and `CI=true`.
+pub fn test_s3_ceph() -> Option<[String; 4]> {
+    s3_server("REGESTA_TEST_S3_CEPH", "Ceph RGW")
+}
+
+fn s3_server(variable: &str, what: &str) -> Option<[String; 4]> {
     #[expect(
         clippy::disallowed_methods,
         reason = "test-only location of a test service, not configuration"
     )]
-    let value = std::env::var("REGESTA_TEST_S3").ok();
+    let value = std::env::var(variable).ok();
     #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let parsed = value.as_deref().and_then(|v| {
@@ -150,11 +163,11 @@ pub fn test_s3() -> Option<[String; 4]> {
     }
     assert!(
         !in_ci,
-        "REGESTA_TEST_S3 is not set (scripts/test starts s3s-fs); CI must not skip it"
+        "{variable} is not set (scripts/test starts {what}); CI must not skip it"
     );
     #[expect(clippy::print_stderr, reason = "a skip must be loud")]
     {
-        eprintln!("SKIPPED: REGESTA_TEST_S3 is not set (scripts/test starts s3s-fs)");
+        eprintln!("SKIPPED: {variable} is not set (scripts/test starts {what})");
     }
     None
 }
