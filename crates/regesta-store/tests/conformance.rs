@@ -249,3 +249,45 @@ async fn s3_rules(settings: S3Settings) {
     };
     assert!(S3Blobs::new(&wrong).unwrap().ping().await.is_err());
 }
+
+/// A 3-node Garage cluster keeps taking and serving objects when one
+/// storage node is killed (SIGKILL) in the middle of the run (writes need two of
+/// three replicas).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_blobs_survive_a_garage_node_being_killed() {
+    let Some([endpoint, key, secret, bucket, region, victim]) = regesta_testkit::test_garage()
+    else {
+        return;
+    };
+    let settings = S3Settings {
+        region,
+        ..settings_for(
+            [endpoint, key, secret, bucket],
+            &format!("run-{}", uuid_like()),
+        )
+    };
+    let blobs = S3Blobs::new(&settings).unwrap();
+    let object = |n: u32| Bytes::from(format!("garage object {n} ").repeat(100));
+    for n in 0..20 {
+        let bytes = object(n);
+        blobs.put(&Digest::of(&bytes), bytes).await.unwrap();
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &victim])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "node {victim} was killed");
+    for n in 20..40 {
+        let bytes = object(n);
+        blobs.put(&Digest::of(&bytes), bytes).await.unwrap();
+    }
+    for n in 0..40 {
+        let bytes = object(n);
+        assert_eq!(
+            blobs.get(&Digest::of(&bytes)).await.unwrap(),
+            Some(bytes),
+            "object {n} after the kill"
+        );
+    }
+    blob_store_rules(&blobs).await;
+}

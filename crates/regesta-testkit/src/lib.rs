@@ -171,3 +171,36 @@ fn s3_server(variable: &str, what: &str) -> Option<[String; 4]> {
     }
     None
 }
+
+/// The 3-node Garage cluster `scripts/test` starts (`REGESTA_TEST_GARAGE` =
+/// `<endpoint> <access key> <secret key> <bucket> <region> <pid of a node a
+/// test may kill>`), or `None` (after a loud note) when it is not set
+/// outside CI.
+///
+/// # Panics
+/// When it is not set (or malformed) and `CI=true`.
+pub fn test_garage() -> Option<[String; 6]> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of a test service, not configuration"
+    )]
+    let value = std::env::var("REGESTA_TEST_GARAGE").ok();
+    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let parsed = value.as_deref().and_then(|v| {
+        let parts: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
+        <[String; 6]>::try_from(parts).ok()
+    });
+    if parsed.is_some() {
+        return parsed;
+    }
+    assert!(
+        !in_ci,
+        "REGESTA_TEST_GARAGE is not set (scripts/test starts Garage); CI must not skip it"
+    );
+    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
+    {
+        eprintln!("SKIPPED: REGESTA_TEST_GARAGE is not set (scripts/test starts Garage)");
+    }
+    None
+}
