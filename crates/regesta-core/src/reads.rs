@@ -314,11 +314,31 @@ impl Registry {
             .ok_or_else(|| not_found("object_not_found", "Object not found"))
     }
 
-    /// An indexed object's descriptor and bytes, 404 `object_not_found`.
+    /// An indexed object's descriptor and bytes `start..=end` (a ranged
+    /// store read), 404 `object_not_found`.
     ///
     /// # Errors
     /// Not found, or storage failure (including bytes missing for an
     /// indexed object, which is corruption).
+    pub async fn object_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<(ObjectDescriptor, Bytes), CoreError> {
+        let descriptor = self.object_descriptor(digest).await?;
+        let bytes = self
+            .blobs
+            .get_range(digest, start, end)
+            .await?
+            .ok_or_else(|| CoreError::internal(format!("indexed object {digest} has no bytes")))?;
+        Ok((descriptor, bytes))
+    }
+
+    /// An indexed object's descriptor and bytes.
+    ///
+    /// # Errors
+    /// 404 `object_not_found`; missing bytes for an indexed object (500).
     pub async fn object(&self, digest: &Digest) -> Result<(ObjectDescriptor, Bytes), CoreError> {
         let descriptor = self.object_descriptor(digest).await?;
         let bytes =

@@ -225,6 +225,16 @@ pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
     }
 }
 
+/// Object bytes for [`object_response`]: the whole object, or exactly the
+/// part the request's range names (read by a ranged store read).
+#[derive(Debug, Clone)]
+pub enum ObjectBytes {
+    /// All bytes.
+    Whole(Bytes),
+    /// The requested range's bytes only.
+    Part(Bytes),
+}
+
 /// Serves immutable object bytes (or only their headers for HEAD), with
 /// ranges.
 pub fn object_response(
@@ -233,7 +243,7 @@ pub fn object_response(
     media_type: &str,
     etag: &str,
     size: u64,
-    bytes: Option<Bytes>,
+    bytes: Option<ObjectBytes>,
 ) -> Response {
     let mut headers = vec![
         (ACCEPT_RANGES, "bytes".to_owned()),
@@ -252,7 +262,9 @@ pub fn object_response(
             headers.push((CONTENT_LENGTH, size.to_string()));
             let body = bytes
                 .filter(|_| !is_head(method))
-                .map_or_else(Body::empty, Body::from);
+                .map_or_else(Body::empty, |b| match b {
+                    ObjectBytes::Whole(b) | ObjectBytes::Part(b) => Body::from(b),
+                });
             build(StatusCode::OK, &headers, body)
         }
         RangeRequest::Part(r) => {
@@ -260,10 +272,13 @@ pub fn object_response(
             headers.push((CONTENT_RANGE, format!("bytes {}-{}/{size}", r.start, r.end)));
             let body = bytes
                 .filter(|_| !is_head(method))
-                .and_then(|b| {
-                    let start = usize::try_from(r.start).ok()?;
-                    let end = usize::try_from(r.end).ok()?;
-                    b.get(start..=end).map(|_| b.slice(start..=end))
+                .and_then(|b| match b {
+                    ObjectBytes::Part(part) => Some(part),
+                    ObjectBytes::Whole(b) => {
+                        let start = usize::try_from(r.start).ok()?;
+                        let end = usize::try_from(r.end).ok()?;
+                        b.get(start..=end).map(|_| b.slice(start..=end))
+                    }
                 })
                 .map_or_else(Body::empty, Body::from);
             build(StatusCode::PARTIAL_CONTENT, &headers, body)

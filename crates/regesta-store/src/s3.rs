@@ -127,6 +127,17 @@ impl BlobStore for S3Blobs {
         }
     }
 
+    async fn get_range(&self, digest: &Digest, start: u64, end: u64) -> Result<Option<Bytes>> {
+        let Some(last) = end.checked_add(1).filter(|e| *e > start) else {
+            return Ok(None);
+        };
+        match self.store.get_range(&self.path(digest), start..last).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(backend(&e)),
+        }
+    }
+
     async fn presigned_get(
         &self,
         digest: &Digest,

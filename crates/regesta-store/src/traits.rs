@@ -95,6 +95,20 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The bytes, if present.
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
 
+    /// Bytes `start..=end` of the object, if present. The default reads
+    /// the whole object (digest-checked) and slices it; stores that can
+    /// read a range (S3) fetch only it — a part cannot be checked against
+    /// the digest, the client checks the whole object.
+    async fn get_range(&self, digest: &Digest, start: u64, end: u64) -> Result<Option<Bytes>> {
+        let Some(bytes) = self.get(digest).await? else {
+            return Ok(None);
+        };
+        let range = usize::try_from(start).ok().zip(usize::try_from(end).ok());
+        Ok(range
+            .filter(|(s, e)| s <= e && *e < bytes.len())
+            .map(|(s, e)| bytes.slice(s..=e)))
+    }
+
     /// A URL that serves the object's bytes directly for `ttl` (a presigned
     /// GET), when the store can make one; `None` otherwise.
     async fn presigned_get(

@@ -50,6 +50,18 @@ async fn blob_store_rules(blobs: &dyn BlobStore) {
     assert!(blobs.get(&digest).await.unwrap().is_none());
     blobs.put(&digest, bytes.clone()).await.unwrap();
     blobs.put(&digest, bytes.clone()).await.unwrap();
+    assert_eq!(
+        blobs.get_range(&digest, 6, 12).await.unwrap().as_deref(),
+        Some(&b"objects"[..]),
+        "ranged reads"
+    );
+    assert!(
+        blobs
+            .get_range(&Digest::of(b"absent"), 0, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes));
     assert!(
         blobs

@@ -191,6 +191,45 @@ fn replicas_on_one_database_agree_at_once() {
     redirecting.push(("REGESTA_OBJECT_REDIRECT", "true"));
     let c = start_with(&tmp.path().join("replica-c"), &redirecting);
     presigned_objects(&c.base, &endpoint);
+    ranged_object(&b.base);
+}
+
+/// A range of an object in S3 is read as a range: 206 with exactly those
+/// bytes.
+fn ranged_object(base: &str) {
+    let (_, envelope) = get(&format!(
+        "{base}/packages/npm%3Ab.localhost%2Flib/releases/1.2.0"
+    ));
+    let envelope: serde_json::Value = serde_json::from_str(&envelope).unwrap();
+    let digest = envelope["manifest"]["artifacts"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = base.to_owned();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let client = reqwest::Client::new();
+            let url = format!("{base}/objects/{digest}");
+            let whole = client
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let part = client
+                .get(&url)
+                .header("range", "bytes=10-19")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(part.status().as_u16(), 206);
+            let range = part.headers()["content-range"].to_str().unwrap().to_owned();
+            assert_eq!(range, format!("bytes 10-19/{}", whole.len()));
+            assert_eq!(part.bytes().await.unwrap(), whole.slice(10..20));
+        });
 }
 
 /// Object GETs redirect to the bucket; unknown digests stay 404s.

@@ -6,7 +6,10 @@ use regesta_protocol::Digest;
 
 use super::{ApiResult, page_query, param};
 use crate::error::ApiError;
-use crate::http::{is_head, mutable_json, object_response, redirect};
+use crate::http::{
+    ObjectBytes, RangeRequest, is_head, matches_if_none_match, mutable_json, object_response,
+    parse_range, redirect,
+};
 
 /// How long a presigned object URL stays valid.
 const PRESIGNED_TTL: std::time::Duration = std::time::Duration::from_mins(5);
@@ -60,14 +63,32 @@ async fn serve(
             None,
         ));
     }
-    let (descriptor, bytes) = state.registry().object(&digest).await?;
+    // A single satisfiable range reads only that part from the store.
+    let descriptor = state.registry().object_descriptor(&digest).await?;
+    let range = headers
+        .get(axum::http::header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let wanted = match parse_range(range, descriptor.size) {
+        RangeRequest::Part(part) if !matches_if_none_match(headers, &etag) => Some(part),
+        _ => None,
+    };
+    let body = match wanted {
+        Some(part) => {
+            let (_, bytes) = state
+                .registry()
+                .object_range(&digest, part.start, part.end)
+                .await?;
+            ObjectBytes::Part(bytes)
+        }
+        None => ObjectBytes::Whole(state.registry().object(&digest).await?.1),
+    };
     Ok(object_response(
         method,
         headers,
         descriptor.media_type.as_str(),
         &etag,
         descriptor.size,
-        Some(bytes),
+        Some(body),
     ))
 }
 
