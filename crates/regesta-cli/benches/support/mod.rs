@@ -1,0 +1,129 @@
+//! What the benchmarks share: a real `regesta serve`, signed publishes
+//! with the dev demo key, percentiles.
+#![allow(dead_code, reason = "each bench uses part of it")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use regesta_client::publish::{ArtifactUpload, PublishInput, build};
+use regesta_client::sign::Signer;
+use regesta_protocol::keys::signing_key_from_d;
+use regesta_protocol::{ReleaseConfig, Timestamp};
+
+pub(crate) const DEMO_KEY: &str =
+    include_str!("../../../regesta-server/src/dev/demo-private-key.json");
+
+pub(crate) fn tarball(name: &str) -> Vec<u8> {
+    let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"1.0.0"}}"#);
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o644);
+    builder
+        .append_data(&mut header, "package/package.json", json.as_bytes())
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+pub(crate) fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Timestamp::from_unix_millis(i64::try_from(millis).unwrap()).unwrap()
+}
+
+pub(crate) fn request(name: &str, signer: &Signer) -> regesta_client::publish::PublishRequest {
+    let config = ReleaseConfig::from_json(serde_json::json!({
+        "id": format!("npm:dev.localhost/{name}"),
+        "provenance": {"level": "source-attached"},
+        "source": {"include": ["package.json"]},
+        "version": "1.0.0",
+    }))
+    .unwrap();
+    let input = PublishInput {
+        config,
+        source: format!("source of {name}").into_bytes(),
+        artifacts: vec![ArtifactUpload {
+            filename: format!("dev.localhost-{name}-1.0.0.tgz"),
+            format: "npm-tarball".into(),
+            media_type: "application/gzip".into(),
+            role: "install".into(),
+            bytes: tarball(name),
+        }],
+    };
+    build(&input, signer, now(), name).unwrap()
+}
+
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    // Nearest rank, in integers: p is given in hundredths.
+    let hundredths = (p * 100.0).round().clamp(0.0, 100.0);
+    let permille = [0_usize, 50, 99, 100]
+        .into_iter()
+        .find(|h| (*h as f64 - hundredths).abs() < 0.5)
+        .unwrap_or(50);
+    sorted[(sorted.len() - 1) * permille / 100]
+}
+
+/// A `regesta serve --dev` on a temp dir; killed and reaped on drop.
+pub(crate) struct Server {
+    child: std::process::Child,
+    pub(crate) base: String,
+    data: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn start() -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = start_in(data.path(), &[]);
+    server.data = Some(data);
+    server
+}
+
+/// A `regesta serve --dev` over `dir` with extra environment.
+pub(crate) fn start_in(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(["serve", "--dev", "--port", "0", "--data-dir"])
+        .arg(dir)
+        .envs(env.iter().copied())
+        .env("REGESTA_LOG", "warn,regesta.server=info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(address) = value["fields"]["address"].as_str() {
+            break format!("http://{address}");
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base,
+        data: None,
+    }
+}
+
+/// The dev demo key's signer.
+pub(crate) fn demo_signer() -> Signer {
+    let key: serde_json::Value = serde_json::from_str(DEMO_KEY).unwrap();
+    Signer::Ed25519 {
+        kid: "ed25519:dev-localhost".into(),
+        key: Box::new(signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap()),
+    }
+}
