@@ -314,6 +314,23 @@ impl Registry {
             .ok_or_else(|| not_found("object_not_found", "Object not found"))
     }
 
+    /// An indexed object's descriptor and its bytes as a stream.
+    ///
+    /// # Errors
+    /// Not found, or storage failure (including bytes missing for an
+    /// indexed object, which is corruption).
+    pub async fn object_stream(
+        &self,
+        digest: &Digest,
+    ) -> Result<(ObjectDescriptor, regesta_store::ByteStream), CoreError> {
+        let descriptor = self.object_descriptor(digest).await?;
+        let stream =
+            self.blobs.open(digest).await?.ok_or_else(|| {
+                CoreError::internal(format!("indexed object {digest} has no bytes"))
+            })?;
+        Ok((descriptor, stream))
+    }
+
     /// An indexed object's descriptor and bytes `start..=end` (a ranged
     /// store read), 404 `object_not_found`.
     ///

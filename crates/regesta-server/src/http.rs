@@ -225,14 +225,26 @@ pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
     }
 }
 
-/// Object bytes for [`object_response`]: the whole object, or exactly the
-/// part the request's range names (read by a ranged store read).
-#[derive(Debug, Clone)]
+/// Object bytes for [`object_response`]: the whole object, exactly the
+/// part the request's range names (read by a ranged store read), or the
+/// whole object as a stream.
 pub enum ObjectBytes {
     /// All bytes.
     Whole(Bytes),
     /// The requested range's bytes only.
     Part(Bytes),
+    /// All bytes, streamed from the store.
+    Stream(regesta_store::ByteStream),
+}
+
+impl std::fmt::Debug for ObjectBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Whole(b) => write!(f, "Whole({} bytes)", b.len()),
+            Self::Part(b) => write!(f, "Part({} bytes)", b.len()),
+            Self::Stream(_) => f.write_str("Stream"),
+        }
+    }
 }
 
 /// Serves immutable object bytes (or only their headers for HEAD), with
@@ -264,6 +276,7 @@ pub fn object_response(
                 .filter(|_| !is_head(method))
                 .map_or_else(Body::empty, |b| match b {
                     ObjectBytes::Whole(b) | ObjectBytes::Part(b) => Body::from(b),
+                    ObjectBytes::Stream(s) => Body::from_stream(s),
                 });
             build(StatusCode::OK, &headers, body)
         }
@@ -274,6 +287,8 @@ pub fn object_response(
                 .filter(|_| !is_head(method))
                 .and_then(|b| match b {
                     ObjectBytes::Part(part) => Some(part),
+                    // Only full reads are streamed.
+                    ObjectBytes::Stream(_) => None,
                     ObjectBytes::Whole(b) => {
                         let start = usize::try_from(r.start).ok()?;
                         let end = usize::try_from(r.end).ok()?;

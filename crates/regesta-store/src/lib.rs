@@ -23,4 +23,4 @@ pub use model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
     ReleaseRecord, Stats, StoredEvent,
 };
-pub use traits::{BlobStore, RegistryDb, ensure_digest};
+pub use traits::{BlobStore, ByteStream, RegistryDb, ensure_digest};

@@ -83,6 +83,10 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 }
 
+/// An object's bytes as a stream of chunks; a store error ends it.
+pub type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes>> + Send + 'static>>;
+
 /// Content-addressed, immutable bytes.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
@@ -94,6 +98,17 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// The bytes, if present.
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
+
+    /// The object as a stream, if present, so large objects are never
+    /// held in memory whole. The default streams one digest-checked chunk;
+    /// streaming stores hash while they stream and end the stream with an
+    /// error when the bytes do not match the digest.
+    async fn open(&self, digest: &Digest) -> Result<Option<ByteStream>> {
+        Ok(self
+            .get(digest)
+            .await?
+            .map(|bytes| -> ByteStream { Box::pin(futures_util::stream::iter([Ok(bytes)])) }))
+    }
 
     /// Bytes `start..=end` of the object, if present. The default reads
     /// the whole object (digest-checked) and slices it; stores that can

@@ -62,6 +62,13 @@ async fn blob_store_rules(blobs: &dyn BlobStore) {
             .unwrap()
             .is_none()
     );
+    let mut streamed = Vec::new();
+    let mut stream = blobs.open(&digest).await.unwrap().expect("object");
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        streamed.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(streamed, b"hello objects", "streamed reads");
+    assert!(blobs.open(&Digest::of(b"absent")).await.unwrap().is_none());
     assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes));
     assert!(
         blobs

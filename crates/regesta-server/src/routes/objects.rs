@@ -80,7 +80,7 @@ async fn serve(
                 .await?;
             ObjectBytes::Part(bytes)
         }
-        None => ObjectBytes::Whole(state.registry().object(&digest).await?.1),
+        None => ObjectBytes::Stream(state.registry().object_stream(&digest).await?.1),
     };
     Ok(object_response(
         method,
