@@ -314,42 +314,50 @@ impl Registry {
             .ok_or_else(|| not_found("object_not_found", "Object not found"))
     }
 
-    /// An indexed object's descriptor and its bytes as a stream.
+    /// The bytes of an indexed object (`object`, from
+    /// [`Registry::object_descriptor`]) as a stream; callers look the
+    /// descriptor up once and pass it to whichever read they need.
     ///
     /// # Errors
-    /// Not found, or storage failure (including bytes missing for an
-    /// indexed object, which is corruption).
+    /// Storage failure, including bytes missing for an indexed object
+    /// (corruption).
     pub async fn object_stream(
         &self,
-        digest: &Digest,
-    ) -> Result<(ObjectDescriptor, regesta_store::ByteStream), CoreError> {
-        let descriptor = self.object_descriptor(digest).await?;
-        let stream =
-            self.blobs.open(digest).await?.ok_or_else(|| {
-                CoreError::internal(format!("indexed object {digest} has no bytes"))
-            })?;
-        Ok((descriptor, stream))
+        object: &ObjectDescriptor,
+    ) -> Result<regesta_store::ByteStream, CoreError> {
+        self.blobs
+            .open(&object.digest)
+            .await?
+            .ok_or_else(|| missing_bytes(object))
     }
 
-    /// An indexed object's descriptor and bytes `start..=end` (a ranged
-    /// store read), 404 `object_not_found`.
+    /// Bytes `start..=end` of an indexed object (a ranged store read).
     ///
     /// # Errors
-    /// Not found, or storage failure (including bytes missing for an
-    /// indexed object, which is corruption).
+    /// As [`Registry::object_stream`].
     pub async fn object_range(
         &self,
-        digest: &Digest,
+        object: &ObjectDescriptor,
         start: u64,
         end: u64,
-    ) -> Result<(ObjectDescriptor, Bytes), CoreError> {
-        let descriptor = self.object_descriptor(digest).await?;
-        let bytes = self
-            .blobs
-            .get_range(digest, start, end)
+    ) -> Result<Bytes, CoreError> {
+        self.blobs
+            .get_range(&object.digest, start, end)
             .await?
-            .ok_or_else(|| CoreError::internal(format!("indexed object {digest} has no bytes")))?;
-        Ok((descriptor, bytes))
+            .ok_or_else(|| missing_bytes(object))
+    }
+
+    /// A URL serving an indexed object's bytes directly for `ttl`, when the
+    /// object store can presign one.
+    ///
+    /// # Errors
+    /// Storage failure.
+    pub async fn object_url(
+        &self,
+        object: &ObjectDescriptor,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, CoreError> {
+        Ok(self.blobs.presigned_get(&object.digest, ttl).await?)
     }
 
     /// An indexed object's descriptor and bytes.
@@ -358,10 +366,15 @@ impl Registry {
     /// 404 `object_not_found`; missing bytes for an indexed object (500).
     pub async fn object(&self, digest: &Digest) -> Result<(ObjectDescriptor, Bytes), CoreError> {
         let descriptor = self.object_descriptor(digest).await?;
-        let bytes =
-            self.blobs.get(digest).await?.ok_or_else(|| {
-                CoreError::internal(format!("indexed object {digest} has no bytes"))
-            })?;
+        let bytes = self
+            .blobs
+            .get(digest)
+            .await?
+            .ok_or_else(|| missing_bytes(&descriptor))?;
         Ok((descriptor, bytes))
     }
+}
+
+fn missing_bytes(object: &ObjectDescriptor) -> CoreError {
+    CoreError::internal(format!("indexed object {} has no bytes", object.digest))
 }

@@ -34,62 +34,50 @@ async fn serve(
     headers: &HeaderMap,
 ) -> ApiResult {
     let etag = format!("\"{digest}\"");
-    let redirect_objects = state
-        .config()
-        .object_store
-        .as_ref()
-        .is_some_and(|s| s.redirect);
-    if redirect_objects && !is_head(method) {
-        // Known objects only: the index is the authority, the bucket is not.
-        state.registry().object_descriptor(&digest).await?;
-        if let Some(url) = state
-            .registry()
-            .blobs
-            .presigned_get(&digest, PRESIGNED_TTL)
-            .await
-            .map_err(regesta_core::CoreError::from)?
-        {
-            return Ok(redirect(&url));
-        }
-    }
-    if is_head(method) {
-        let descriptor = state.registry().object_descriptor(&digest).await?;
-        return Ok(object_response(
+    // One index read decides everything: the index, not the bucket, says
+    // which objects exist.
+    let registry = state.registry();
+    let descriptor = registry.object_descriptor(&digest).await?;
+    let respond = |body| {
+        object_response(
             method,
             headers,
             descriptor.media_type.as_str(),
             &etag,
             descriptor.size,
-            None,
-        ));
+            body,
+        )
+    };
+    let redirect_objects = state
+        .config()
+        .object_store
+        .as_ref()
+        .is_some_and(|s| s.redirect);
+    if redirect_objects
+        && !is_head(method)
+        && let Some(url) = registry.object_url(&descriptor, PRESIGNED_TTL).await?
+    {
+        return Ok(redirect(&url));
+    }
+    // Headers only (HEAD, 304): no store read.
+    if is_head(method) || matches_if_none_match(headers, &etag) {
+        return Ok(respond(None));
     }
     // A single satisfiable range reads only that part from the store.
-    let descriptor = state.registry().object_descriptor(&digest).await?;
     let range = headers
         .get(axum::http::header::RANGE)
         .and_then(|v| v.to_str().ok());
-    let wanted = match parse_range(range, descriptor.size) {
-        RangeRequest::Part(part) if !matches_if_none_match(headers, &etag) => Some(part),
-        _ => None,
+    let body = match parse_range(range, descriptor.size) {
+        RangeRequest::Part(part) => ObjectBytes::Part(
+            registry
+                .object_range(&descriptor, part.start, part.end)
+                .await?,
+        ),
+        RangeRequest::Full => ObjectBytes::Stream(registry.object_stream(&descriptor).await?),
+        // 416 carries no body.
+        RangeRequest::Unsatisfiable => return Ok(respond(None)),
     };
-    let body = match wanted {
-        Some(part) => {
-            let (_, bytes) = state
-                .registry()
-                .object_range(&digest, part.start, part.end)
-                .await?;
-            ObjectBytes::Part(bytes)
-        }
-        None => ObjectBytes::Stream(state.registry().object_stream(&digest).await?.1),
-    };
-    Ok(object_response(
-        method,
-        headers,
-        descriptor.media_type.as_str(),
-        &etag,
-        descriptor.size,
-        Some(body),
-    ))
+    Ok(respond(Some(body)))
 }
 
 /// `GET|HEAD /objects/sha256:<hex>`.
