@@ -146,11 +146,11 @@ async fn main() {
         acked.len() as f64 / seconds as f64,
         to_checkpoint.len()
     );
-    let (p50, p99) = (percentile(&published, 0.5), percentile(&published, 0.99));
+    let (p50, p99) = (percentile(&published, 50), percentile(&published, 99));
     println!("publish (request to 201):        p50 {p50:.1} ms, p99 {p99:.1} ms");
     let (c50, c99) = (
-        percentile(&to_checkpoint, 0.5),
-        percentile(&to_checkpoint, 0.99),
+        percentile(&to_checkpoint, 50),
+        percentile(&to_checkpoint, 99),
     );
     println!(
         "201 to checkpoint (10 ms polls): p50 {c50:.1} ms ({:.2}x publish p50), p99 {c99:.1} ms ({:.2}x publish p99)",

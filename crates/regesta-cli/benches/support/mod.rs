@@ -59,17 +59,12 @@ pub(crate) fn request(name: &str, signer: &Signer) -> regesta_client::publish::P
     build(&input, signer, now(), name).unwrap()
 }
 
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `hundredths`-th percentile of `sorted` (nearest rank below).
+pub(crate) fn percentile(sorted: &[f64], hundredths: usize) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
-    // Nearest rank, in integers: p is given in hundredths.
-    let hundredths = (p * 100.0).round().clamp(0.0, 100.0);
-    let permille = [0_usize, 50, 99, 100]
-        .into_iter()
-        .find(|h| (*h as f64 - hundredths).abs() < 0.5)
-        .unwrap_or(50);
-    sorted[(sorted.len() - 1) * permille / 100]
+    sorted[(sorted.len() - 1) * hundredths.min(100) / 100]
 }
 
 /// A `regesta serve --dev` on a temp dir; killed and reaped on drop.

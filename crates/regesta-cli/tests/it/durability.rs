@@ -2,62 +2,12 @@
 //! real binary in the middle of a stream of publishes, restart it, and check
 //! that every acknowledged publish is there and nothing partial is visible.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::support::start_with;
-
-use regesta_client::publish::{ArtifactUpload, PublishInput, build};
 use regesta_client::sign::Signer;
-use regesta_protocol::keys::signing_key_from_d;
-use regesta_protocol::{ReleaseConfig, Timestamp};
 
-pub(crate) const DEMO_KEY: &str =
-    include_str!("../../../regesta-server/src/dev/demo-private-key.json");
-
-fn tarball(name: &str, version: &str) -> Vec<u8> {
-    let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"{version}"}}"#);
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(json.len() as u64);
-    header.set_mode(0o644);
-    builder
-        .append_data(&mut header, "package/package.json", json.as_bytes())
-        .unwrap();
-    builder.into_inner().unwrap().finish().unwrap()
-}
-
-fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    Timestamp::from_unix_millis(i64::try_from(millis).unwrap()).unwrap()
-}
-
-fn signed_publish(name: &str, signer: &Signer) -> regesta_client::publish::PublishRequest {
-    let config = ReleaseConfig::from_json(serde_json::json!({
-        "id": format!("npm:dev.localhost/{name}"),
-        "provenance": {"level": "source-attached"},
-        "source": {"include": ["package.json"]},
-        "version": "1.0.0",
-    }))
-    .unwrap();
-    let input = PublishInput {
-        config,
-        source: format!("source of {name}").into_bytes(),
-        artifacts: vec![ArtifactUpload {
-            filename: format!("dev.localhost-{name}-1.0.0.tgz"),
-            format: "npm-tarball".into(),
-            media_type: "application/gzip".into(),
-            role: "install".into(),
-            bytes: tarball(name, "1.0.0"),
-        }],
-    };
-    build(&input, signer, now(), name).unwrap()
-}
+use crate::publishing::{demo_signer, request};
+use crate::support::start_with;
 
 /// Publishes `crash-<n>` packages as fast as possible until the server
 /// stops answering; returns the names it acknowledged with 201.
@@ -70,7 +20,7 @@ pub(crate) async fn publish_until_killed(
     let mut acknowledged = Vec::new();
     for n in start_at.. {
         let name = format!("crash-{n}");
-        let request = signed_publish(&name, signer);
+        let request = request(&name, signer);
         let sent = client
             .post(format!("{base}/releases"))
             .header("content-type", request.content_type)
@@ -173,11 +123,7 @@ async fn sigkill_on_postgres_and_s3_loses_no_acknowledged_write() {
 
 async fn kill_and_restart(env: &[(&str, &str)]) {
     let data = tempfile::tempdir().unwrap();
-    let key: serde_json::Value = serde_json::from_str(DEMO_KEY).unwrap();
-    let signer = Signer::Ed25519 {
-        kid: "ed25519:dev-localhost".into(),
-        key: Box::new(signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap()),
-    };
+    let signer = demo_signer();
     let mut acknowledged: Vec<String> = Vec::new();
     let mut next = 0;
     // Kill points spread over the first few hundred milliseconds of each run.

@@ -7,14 +7,13 @@
 
 use std::time::Duration;
 
-use regesta_client::sign::Signer;
-use regesta_protocol::keys::signing_key_from_d;
 use regesta_tlog::tile::decode_entries;
 use regesta_tlog::{
     Checkpoint, Hash, Note, NoteVerifier, leaf_hash, node_hash, verify_consistency,
 };
 
-use crate::durability::{DEMO_KEY, publish_until_killed};
+use crate::durability::publish_until_killed;
+use crate::publishing::demo_signer;
 use crate::support::start_with;
 
 /// Kills per run (the test itself was run 50 times in a row; see docs).
@@ -77,11 +76,7 @@ fn mth(hashes: &[Hash]) -> Hash {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkills_never_fork_skip_or_repeat_the_log() {
     let data = tempfile::tempdir().unwrap();
-    let key: serde_json::Value = serde_json::from_str(DEMO_KEY).unwrap();
-    let signer = Signer::Ed25519 {
-        kid: "ed25519:dev-localhost".into(),
-        key: Box::new(signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap()),
-    };
+    let signer = demo_signer();
     let client = reqwest::Client::new();
     let mut server = start_with(data.path(), &LEASE);
     let (_, key_text) = text(&client, &format!("{}/log/key", server.base)).await;

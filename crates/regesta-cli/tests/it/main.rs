@@ -13,6 +13,9 @@ mod migrate;
 mod npm_clients;
 mod npm_upstream;
 mod package_managers;
+/// Signed publishes and server starts, shared with the benchmarks.
+#[path = "../../benches/support/mod.rs"]
+mod publishing;
 mod replicas;
 mod ssh;
 mod support;
