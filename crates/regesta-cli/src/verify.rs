@@ -38,6 +38,13 @@ impl Findings {
         }
     }
 
+    /// One check whose failures are already spelled out: it passes when
+    /// `problems` is empty.
+    pub(crate) fn check_all(&mut self, problems: impl IntoIterator<Item = String>) {
+        self.checked += 1;
+        self.problems.extend(problems);
+    }
+
     /// Transport rules every immutable read must follow.
     fn immutable_headers(&mut self, what: &str, reply: &Reply, etag: &str) {
         self.check(reply.header("cache-control") == Some(IMMUTABLE), || {
@@ -246,10 +253,8 @@ pub(crate) async fn check_release(
         }
         _ => f.problem(format!("{path}: envelope event is not release.published")),
     }
-    match crate::log_check::check_event_proof(client, &event, None).await? {
-        Some(Ok(_)) => f.check(true, String::new),
-        Some(Err(problem)) => f.problem(problem),
-        None => {}
+    if let Some(proof) = crate::log_check::check_event_proof(client, &event, None).await? {
+        f.check_all(proof.err());
     }
     if let Some(proof) = &event.event.authorization {
         f.check(proof.domain.as_str() == id.owner_domain(), || {
@@ -407,10 +412,7 @@ pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Res
         state.apply(event);
     }
     if let Some(log) = crate::log_check::fetch_log(&client, None).await? {
-        for problem in crate::log_check::entry_problems(&log, &events) {
-            f.problem(problem);
-        }
-        f.check(true, String::new);
+        f.check_all(crate::log_check::entry_problems(&log, &events));
     }
     Ok(f.finish(
         &format!("{} ({} events)", client.base(), events.len()),

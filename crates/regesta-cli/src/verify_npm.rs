@@ -100,10 +100,8 @@ pub(crate) async fn check_npm_release(
             return Ok(());
         }
     };
-    for problem in metadata_problems(artifact, &derived) {
-        f.problem(format!("{path}: {problem}"));
-    }
-    f.check(true, String::new);
+    let metadata = metadata_problems(artifact, &derived);
+    f.check_all(metadata.into_iter().map(|p| format!("{path}: {p}")));
     let Some(document) = npm_version_document(client, &manifest.id, manifest).await? else {
         return Ok(());
     };
@@ -112,10 +110,8 @@ pub(crate) async fn check_npm_release(
         f.problem(format!("{path}: the npm version document has no dist"));
         return Ok(());
     };
-    for problem in dist_problems(dist, artifact, &derived) {
-        f.problem(format!("{path}: {problem}"));
-    }
-    f.check(true, String::new);
+    let facts = dist_problems(dist, artifact, &derived);
+    f.check_all(facts.into_iter().map(|p| format!("{path}: {p}")));
     Ok(())
 }
 
