@@ -79,17 +79,32 @@ fn descriptors(input: &PublishInput) -> Result<Vec<SignedArtifactDescriptor>, Bu
         .collect()
 }
 
-/// Signs `input` as `signer` at `timestamp` with `nonce` and builds the
-/// multipart body the reference CLI sends.
+/// The parts of a publish before multipart encoding, signed: what an
+/// in-process publisher (the bench data generator) hands to core directly.
+#[derive(Debug, Clone)]
+pub struct SignedParts {
+    /// `config` part (the release config JSON).
+    pub config: Vec<u8>,
+    /// `artifacts` part (JSON list naming the artifact parts).
+    pub artifacts: Vec<u8>,
+    /// `artifact.<i>` part names, in order.
+    pub artifact_parts: Vec<String>,
+    /// The signed authorization.
+    pub authorization: WriteAuthorization,
+}
+
+/// Signs `input` as `signer` at `timestamp` with `nonce`: the intent over
+/// the config, source and artifact digests, and the `config` and
+/// `artifacts` parts that go with it.
 ///
 /// # Errors
 /// A config without version or an invalid descriptor field.
-pub fn build(
+pub fn sign_parts(
     input: &PublishInput,
     signer: &Signer,
     timestamp: Timestamp,
     nonce: &str,
-) -> Result<PublishRequest, BuildError> {
+) -> Result<SignedParts, BuildError> {
     let version = input.config.version.clone().ok_or(BuildError::NoVersion)?;
     let described = descriptors(input)?;
     let intent = WriteIntent {
@@ -107,20 +122,45 @@ pub fn build(
         },
     };
     let authorization = signer.sign(intent)?;
+    let artifact_parts: Vec<String> = (0..input.artifacts.len())
+        .map(|i| format!("artifact.{i}"))
+        .collect();
     let artifacts_json: Vec<serde_json::Value> = input
         .artifacts
         .iter()
-        .enumerate()
-        .map(|(i, a)| {
+        .zip(&artifact_parts)
+        .map(|(a, part)| {
             json!({
                 "filename": a.filename,
                 "format": a.format,
                 "mediaType": a.media_type,
-                "part": format!("artifact.{i}"),
+                "part": part,
                 "role": a.role,
             })
         })
         .collect();
+    Ok(SignedParts {
+        config: input.config.json.to_string().into_bytes(),
+        artifacts: serde_json::Value::Array(artifacts_json)
+            .to_string()
+            .into_bytes(),
+        artifact_parts,
+        authorization,
+    })
+}
+
+/// Signs `input` as `signer` at `timestamp` with `nonce` and builds the
+/// multipart body the reference CLI sends.
+///
+/// # Errors
+/// A config without version or an invalid descriptor field.
+pub fn build(
+    input: &PublishInput,
+    signer: &Signer,
+    timestamp: Timestamp,
+    nonce: &str,
+) -> Result<PublishRequest, BuildError> {
+    let parts = sign_parts(input, signer, timestamp, nonce)?;
     let boundary = format!("regesta-{}", &Digest::of(nonce.as_bytes()).hex()[..24]);
     let mut body = Vec::new();
     let mut part = |name: &str, file: Option<(&str, &str)>, bytes: &[u8]| {
@@ -139,7 +179,7 @@ pub fn build(
         body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
     };
-    part("config", None, input.config.json.to_string().as_bytes());
+    part("config", None, &parts.config);
     part(
         "source",
         Some((
@@ -148,30 +188,20 @@ pub fn build(
         )),
         &input.source,
     );
-    part(
-        "artifacts",
-        None,
-        serde_json::Value::Array(artifacts_json)
-            .to_string()
-            .as_bytes(),
-    );
-    for (i, a) in input.artifacts.iter().enumerate() {
-        part(
-            &format!("artifact.{i}"),
-            Some((&a.filename, &a.media_type)),
-            &a.bytes,
-        );
+    part("artifacts", None, &parts.artifacts);
+    for (a, name) in input.artifacts.iter().zip(&parts.artifact_parts) {
+        part(name, Some((&a.filename, &a.media_type)), &a.bytes);
     }
     part(
         "authorization",
         None,
-        authorization.to_json().to_string().as_bytes(),
+        parts.authorization.to_json().to_string().as_bytes(),
     );
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     Ok(PublishRequest {
         content_type: format!("multipart/form-data; boundary={boundary}"),
         body,
-        authorization,
+        authorization: parts.authorization,
     })
 }
 

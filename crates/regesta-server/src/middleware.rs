@@ -56,7 +56,7 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
     );
     response
 }

@@ -10,12 +10,14 @@ use bytes::Bytes;
 use regesta_protocol::Digest;
 
 use crate::error::{Result, StoreError};
+use crate::model::Durability;
 use crate::traits::{BlobStore, ensure_digest};
 
 /// Blobs under a directory.
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
     root: PathBuf,
+    durability: Durability,
 }
 
 impl FsBlobs {
@@ -24,10 +26,18 @@ impl FsBlobs {
     /// # Errors
     /// The directory cannot be created.
     pub fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with(data_dir, Durability::Full)
+    }
+
+    /// As [`Self::open`]; `Deferred` skips the file and directory fsyncs.
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn open_with(data_dir: &Path, durability: Durability) -> Result<Self> {
         let root = data_dir.join("objects");
         std::fs::create_dir_all(root.join("sha256"))?;
         std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(Self { root })
+        Ok(Self { root, durability })
     }
 
     fn path(&self, digest: &Digest) -> PathBuf {
@@ -36,7 +46,12 @@ impl FsBlobs {
     }
 }
 
-fn write_atomically(tmp_dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomically(
+    tmp_dir: &Path,
+    target: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> std::io::Result<()> {
     if target.exists() {
         return Ok(());
     }
@@ -44,6 +59,10 @@ fn write_atomically(tmp_dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Res
         .parent()
         .ok_or_else(|| std::io::Error::other("object path has no parent"))?;
     std::fs::create_dir_all(dir)?;
+    if durability == Durability::Deferred {
+        // A bulk load is thrown away on failure, so a torn object is fine.
+        return std::fs::write(target, bytes);
+    }
     let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
@@ -58,9 +77,12 @@ impl BlobStore for FsBlobs {
         ensure_digest(digest, &bytes)?;
         let target = self.path(digest);
         let tmp_dir = self.root.join("tmp");
-        tokio::task::spawn_blocking(move || write_atomically(&tmp_dir, &target, &bytes))
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        let durability = self.durability;
+        tokio::task::spawn_blocking(move || {
+            write_atomically(&tmp_dir, &target, &bytes, durability)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
         Ok(())
     }
 

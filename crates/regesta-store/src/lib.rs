@@ -20,7 +20,7 @@ pub mod traits;
 pub use error::{Result, StoreError};
 pub use log::{LogCheckpoint, LogCommit, LogStore};
 pub use model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
-    ReleaseRecord, Stats, StoredEvent,
+    ChannelCommit, ChannelRecord, Durability, LogHead, PackageRecord, PublishCommit,
+    ReleaseDocuments, ReleaseRecord, Stats, StoredEvent,
 };
 pub use traits::{BlobStore, ByteStream, RegistryDb, ensure_digest};

@@ -150,3 +150,18 @@ pub struct LogHead {
     /// Number of events.
     pub count: u64,
 }
+
+/// How the embedded adapters make writes durable.
+///
+/// `Full` is the only mode a serving registry uses: every acknowledged
+/// commit and object is on disk. `Deferred` skips the per-commit fsyncs for
+/// bulk loads that are thrown away on failure (the benchmark data
+/// generator), which must sync the whole directory themselves when done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync per commit and per object.
+    #[default]
+    Full,
+    /// Leave flushing to the OS; the caller syncs at the end.
+    Deferred,
+}

@@ -41,6 +41,19 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
             "regesta-server",
         ],
     ),
+    // The benchmark tools drive core in-process (the scale generator) and
+    // speak HTTP as a client; nothing depends on them.
+    (
+        "regesta-bench",
+        &[
+            "regesta-client",
+            "regesta-core",
+            "regesta-protocol",
+            "regesta-server",
+            "regesta-store",
+            "regesta-trust",
+        ],
+    ),
     ("regesta-testkit", &[]),
 ];
 

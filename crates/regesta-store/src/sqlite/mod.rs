@@ -29,8 +29,8 @@ use write::{Append, append, bump};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
-    ReleaseRecord, Stats, StoredEvent,
+    ChannelCommit, ChannelRecord, Durability, LogHead, PackageRecord, PublishCommit,
+    ReleaseDocuments, ReleaseRecord, Stats, StoredEvent,
 };
 use crate::traits::RegistryDb;
 
@@ -46,13 +46,26 @@ impl SqliteDb {
     /// # Errors
     /// The file cannot be opened, or its schema is newer than this build.
     pub async fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with(data_dir, Durability::Full).await
+    }
+
+    /// As [`Self::open`], with `durability` choosing `synchronous = FULL`
+    /// or `OFF`.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub async fn open_with(data_dir: &Path, durability: Durability) -> Result<Self> {
         std::fs::create_dir_all(data_dir)?;
+        let synchronous = match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Deferred => SqliteSynchronous::Off,
+        };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(backend)?
             .filename(data_dir.join("registry.sqlite3"))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
