@@ -79,17 +79,20 @@ def main():
             args, fixtures, ["--fixtures", "--big-versions", str(sizes["big"])])
         rg = services.regesta(args.regesta, fixtures, os.path.join(work, "regesta.log"))
         running.append(rg)
+        time.sleep(1)
+        result["services"] = {"regesta": workloads.service_figures(rg)}
         names = ["v1", "v200", f"v{sizes['big']}"]
         loads = workloads.reads(rg.base, sizes["big"])
         ng = services.nginx(os.path.join(work, "nginx"), workloads.static_files(rg.base, loads))
         running.append(ng)
+        result["services"]["nginx"] = workloads.service_figures(ng)
         storage = os.path.join(work, "verdaccio-storage")
         services.verdaccio_storage(storage, rg.base + "/npm",
                                    names + [f"dep-{i}" for i in range(50)])
         vd = services.verdaccio(args.tools, work, storage)
         running.append(vd)
         time.sleep(1)
-        result["services"] = {s.name: workloads.service_figures(s) for s in (rg, ng, vd)}
+        result["services"]["verdaccio"] = workloads.service_figures(vd)
         result["http"] = workloads.run_http(args, loads, {"regesta": rg, "nginx": ng,
                                                           "verdaccio": vd})
         for s in (rg, ng, vd):

@@ -275,8 +275,10 @@ mod tests {
             })
             .collect();
         assert_eq!(scale, vec![3, 3, 2, 2]);
-        assert!(items(&plan).iter().any(
-            |item| matches!(item, Item::Versions { name, versions: 7 } if name == "v7")
-        ));
+        assert!(
+            items(&plan)
+                .iter()
+                .any(|item| matches!(item, Item::Versions { name, versions: 7 } if name == "v7"))
+        );
     }
 }

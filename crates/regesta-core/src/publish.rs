@@ -204,17 +204,19 @@ impl Registry {
         request: &PublishRequest,
         artifacts: &[ArtifactInput],
     ) -> Result<(), CoreError> {
-        self.blobs
-            .put(&manifest.digest, Bytes::from(manifest_bytes))
-            .await?;
-        self.blobs
-            .put(&source.digest, request.source.clone())
-            .await?;
-        for artifact in artifacts {
+        // Concurrently: each put waits on its own fsync (or S3 round trip),
+        // so the publish waits for the slowest object, not their sum.
+        let mut puts = vec![
             self.blobs
-                .put(&artifact.signed.digest, artifact.bytes.clone())
-                .await?;
-        }
+                .put(&manifest.digest, Bytes::from(manifest_bytes)),
+            self.blobs.put(&source.digest, request.source.clone()),
+        ];
+        puts.extend(
+            artifacts
+                .iter()
+                .map(|a| self.blobs.put(&a.signed.digest, a.bytes.clone())),
+        );
+        futures_util::future::try_join_all(puts).await?;
         Ok(())
     }
 }

@@ -239,6 +239,9 @@ impl Registry {
     /// # Errors
     /// 404 `event_cursor_not_found`, or storage failure.
     pub async fn events_page(&self, query: PageQuery) -> Result<Page, CoreError> {
+        if let Some((body, etag)) = self.views.page(query.after.as_ref(), query.limit) {
+            return Ok(Page { body, etag });
+        }
         let events = cursor(
             self.db
                 .events_after(query.after.as_ref(), query.limit)
@@ -262,10 +265,19 @@ impl Registry {
         let validator = last
             .or(query.after)
             .map_or_else(|| "head".to_owned(), |d| d.to_string());
-        Ok(Page {
+        let page = Page {
             body: Bytes::from(body),
             etag: format!("W/\"regesta.event-log:{validator}:{}\"", events.len()),
-        })
+        };
+        if events.len() == query.limit {
+            self.views.put_page(
+                query.after.as_ref(),
+                query.limit,
+                page.body.clone(),
+                page.etag.clone(),
+            );
+        }
+        Ok(page)
     }
 
     /// A page of the object inventory in digest order.

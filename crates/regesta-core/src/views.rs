@@ -13,8 +13,20 @@ use regesta_protocol::{Digest, PackageId};
 /// Most packages kept; past it the cache starts over (cheap, and bounded).
 pub const MAX_CACHED_VIEWS: usize = 10_000;
 
+/// Bytes of full event-log pages kept; past it the page cache starts over.
+pub const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
 /// A cached rendering: the head event it was rendered at, and its bytes.
 type Entry = (Digest, Bytes);
+
+/// A full event-log page by (cursor, limit): its body and ETag.
+type PageKey = (Option<Digest>, usize);
+
+#[derive(Debug, Default)]
+struct Pages {
+    bytes: usize,
+    entries: HashMap<PageKey, (Bytes, String)>,
+}
 
 /// Rendered views by (view kind, package) and head event. The kind names
 /// the document (`package-state`, `npm-packument`, …) so every projection
@@ -22,6 +34,7 @@ type Entry = (Digest, Bytes);
 #[derive(Debug, Default)]
 pub struct ViewCache {
     entries: Mutex<HashMap<(&'static str, PackageId), Entry>>,
+    pages: Mutex<Pages>,
 }
 
 impl ViewCache {
@@ -44,6 +57,26 @@ impl ViewCache {
             entries.insert(key, (head, bytes));
         }
     }
+
+    /// A full event-log page after `after` with `limit` events, if cached.
+    pub fn page(&self, after: Option<&Digest>, limit: usize) -> Option<(Bytes, String)> {
+        let pages = self.pages.lock().ok()?;
+        pages.entries.get(&(after.copied(), limit)).cloned()
+    }
+
+    /// Remembers a *full* page (exactly `limit` events): the log is
+    /// append-only and sequence numbers are gap-free in commit order, so a
+    /// full page never changes, on any replica.
+    pub fn put_page(&self, after: Option<&Digest>, limit: usize, body: Bytes, etag: String) {
+        if let Ok(mut pages) = self.pages.lock() {
+            if pages.bytes + body.len() > MAX_CACHED_PAGE_BYTES {
+                pages.entries.clear();
+                pages.bytes = 0;
+            }
+            pages.bytes += body.len();
+            pages.entries.insert((after.copied(), limit), (body, etag));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +94,22 @@ mod tests {
         assert!(cache.get("other", &id, &h1).is_none(), "kinds do not mix");
         cache.put("state", &id, h2, Bytes::from_static(b"two"));
         assert!(cache.get("state", &id, &h1).is_none());
+    }
+
+    #[test]
+    fn pages_are_keyed_by_cursor_and_limit_and_bounded() {
+        let cache = ViewCache::default();
+        let after = Digest::of(b"cursor");
+        cache.put_page(Some(&after), 2, Bytes::from_static(b"page"), "e".into());
+        assert_eq!(cache.page(Some(&after), 2).unwrap().0.as_ref(), b"page");
+        assert!(cache.page(Some(&after), 3).is_none());
+        assert!(cache.page(None, 2).is_none());
+        let big = Bytes::from(vec![0; MAX_CACHED_PAGE_BYTES]);
+        cache.put_page(None, 1, big, "big".into());
+        assert!(
+            cache.page(Some(&after), 2).is_none(),
+            "over the bound starts over"
+        );
+        assert!(cache.page(None, 1).is_some());
     }
 }
