@@ -206,6 +206,7 @@ pub(crate) async fn generate(data_dir: &Path, plan: &Plan) -> anyhow::Result<u64
         clock: Arc::new(regesta_server::SystemClock),
         timestamp_tolerance_ms: 5 * 60 * 1000,
         views: Arc::default(),
+        write_limits: Arc::new(regesta_core::Unlimited),
     };
     let writer = Arc::new(Writer {
         registry,

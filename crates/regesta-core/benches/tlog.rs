@@ -114,6 +114,7 @@ fn registry(db: Arc<dyn RegistryDb>) -> Registry {
         clock: Arc::new(Epoch),
         timestamp_tolerance_ms: 0,
         views: Arc::default(),
+        write_limits: Arc::new(regesta_core::Unlimited),
     }
 }
 

@@ -47,6 +47,10 @@ pub enum CoreError {
     /// the intent was checked against and the commit.
     #[error("Package channel changed concurrently")]
     ChannelConflict,
+    /// 429 `rate_limited`: the owner domain wrote more than its limit;
+    /// retry after the duration.
+    #[error("Too many writes for this domain")]
+    RateLimited(std::time::Duration),
     /// 500: storage failed.
     #[error(transparent)]
     Store(StoreError),

@@ -22,4 +22,4 @@ pub use error::CoreError;
 pub use package_view::{PackageView, ReleaseView};
 pub use publish::{FilePart, PublishRequest, Published};
 pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
-pub use registry::{Clock, Registry};
+pub use registry::{Clock, Registry, Unlimited, WriteLimiter};

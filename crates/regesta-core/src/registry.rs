@@ -1,8 +1,9 @@
 //! The registry service: the ports core works through.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use regesta_protocol::{AuthorizationProof, Timestamp, WriteAuthorization};
+use regesta_protocol::{AuthorizationProof, OwnerDomain, Timestamp, WriteAuthorization};
 use regesta_store::{BlobStore, RegistryDb};
 use regesta_trust::BindingSource;
 
@@ -14,6 +15,27 @@ use crate::views::ViewCache;
 pub trait Clock: Send + Sync + 'static {
     /// Now.
     fn now(&self) -> Timestamp;
+}
+
+/// Admission of verified writes per owner domain (rate limiting). Asked
+/// only after the signature verified, so nobody can spend another domain's
+/// allowance by naming it in unsigned or badly signed requests.
+pub trait WriteLimiter: Send + Sync + 'static {
+    /// `Ok` to go on, or how long to wait before the next write.
+    ///
+    /// # Errors
+    /// The wait, when `domain` is over its limit.
+    fn admit(&self, domain: &OwnerDomain) -> Result<(), Duration>;
+}
+
+/// No write limits (dev mode, tests, tools).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unlimited;
+
+impl WriteLimiter for Unlimited {
+    fn admit(&self, _domain: &OwnerDomain) -> Result<(), Duration> {
+        Ok(())
+    }
 }
 
 /// Everything a use case needs.
@@ -31,6 +53,8 @@ pub struct Registry {
     pub timestamp_tolerance_ms: i64,
     /// Rendered package-state views, keyed by head event.
     pub views: Arc<ViewCache>,
+    /// Per-domain admission of verified writes.
+    pub write_limits: Arc<dyn WriteLimiter>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -52,11 +76,15 @@ impl Registry {
         auth: &WriteAuthorization,
     ) -> Result<AuthorizationProof, CoreError> {
         let binding = self.bindings.fetch(&auth.payload.domain).await?;
-        Ok(regesta_trust::verify_authorization(
+        let proof = regesta_trust::verify_authorization(
             auth,
             &binding,
             self.clock.now(),
             self.timestamp_tolerance_ms,
-        )?)
+        )?;
+        self.write_limits
+            .admit(&auth.payload.domain)
+            .map_err(CoreError::RateLimited)?;
+        Ok(proof)
     }
 }

@@ -50,6 +50,7 @@ impl Bench {
             clock: Arc::new(SystemClock),
             timestamp_tolerance_ms: 600_000,
             views: Arc::default(),
+            write_limits: Arc::new(regesta_core::Unlimited),
         };
         let app = router(AppState::new(registry, Config::default()).unwrap(), None);
         let mut bench = Self {

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// Details.
     pub issues: Vec<String>,
+    /// Seconds for `Retry-After` (429 only).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -31,6 +33,16 @@ impl ApiError {
             code,
             message: message.into(),
             issues: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `rate_limited` with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(message: &str, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 
@@ -90,6 +102,9 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { code, message } | CoreError::CursorNotFound { code, message } => {
                 Self::new(StatusCode::NOT_FOUND, code, message)
             }
+            CoreError::RateLimited(wait) => {
+                Self::rate_limited("Too many writes for this domain", wait)
+            }
             CoreError::Store(_) | CoreError::Internal(_) => {
                 tracing::error!(target: "regesta.error", error = %error, "internal error");
                 Self::new(
@@ -104,6 +119,11 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, self.body(), Vec::new(), true)
+        let headers = self
+            .retry_after
+            .map(|s| (axum::http::header::RETRY_AFTER, s.to_string()))
+            .into_iter()
+            .collect();
+        json_response(self.status, self.body(), headers, true)
     }
 }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod middleware;
 pub mod migrate;
 mod npm;
+pub mod ratelimit;
 mod routes;
 pub mod state;
 pub mod tlog;
@@ -94,6 +95,10 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::declared_size,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_writes_by_ip,
         ))
         .with_state(state.clone());
     if npm_enabled {
@@ -178,6 +183,10 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         clock: Arc::new(SystemClock),
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
         views: Arc::default(),
+        write_limits: match config.domain_write_rate() {
+            Some(rate) => Arc::new(ratelimit::DomainLimits::new(rate)),
+            None => Arc::new(regesta_core::Unlimited),
+        },
     };
     let (log, created) =
         tlog::load_or_create(&config).map_err(|e| StartError::Config(e.to_string()))?;
@@ -218,7 +227,16 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, tower::make::Shared::new(app))
+    // Each connection's service carries its peer address, for the per-IP
+    // write limits.
+    let make = tower::service_fn(
+        move |stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>| {
+            let peer = axum::extract::ConnectInfo(*stream.remote_addr());
+            let service = tower::Layer::layer(&axum::Extension(peer), app.clone());
+            async move { Ok::<_, std::convert::Infallible>(service) }
+        },
+    );
+    axum::serve(listener, make)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -26,6 +26,7 @@ struct Inner {
     npm_fragments: Fragments,
     log: Option<regesta_core::log::LogConfig>,
     witnessed: bool,
+    ip_limits: Option<crate::ratelimit::IpLimits>,
 }
 
 impl AppState {
@@ -40,8 +41,10 @@ impl AppState {
         } else {
             None
         };
+        let ip_limits = config.ip_write_rate().map(crate::ratelimit::IpLimits::new);
         Ok(Self {
             inner: Arc::new(Inner {
+                ip_limits,
                 registry,
                 config,
                 statistics: Mutex::new(None),
@@ -72,6 +75,11 @@ impl AppState {
     /// The transparency log's identity, when it runs.
     pub(crate) fn log(&self) -> Option<&regesta_core::log::LogConfig> {
         self.inner.log.as_ref()
+    }
+
+    /// The per-client-IP write limits, when on.
+    pub(crate) fn ip_limits(&self) -> Option<&crate::ratelimit::IpLimits> {
+        self.inner.ip_limits.as_ref()
     }
 
     /// Per-release npm fragments and render locks.

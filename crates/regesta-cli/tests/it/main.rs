@@ -16,6 +16,7 @@ mod package_managers;
 /// Signed publishes and server starts, shared with the benchmarks.
 #[path = "../../benches/support/mod.rs"]
 mod publishing;
+mod rate_limits;
 mod replicas;
 mod ssh;
 mod support;

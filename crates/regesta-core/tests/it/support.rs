@@ -56,6 +56,7 @@ pub(crate) fn harness(dir: &Path, binding: &str, now: &str) -> Harness {
         clock: clock.clone(),
         timestamp_tolerance_ms: 600_000,
         views: Arc::default(),
+        write_limits: Arc::new(regesta_core::Unlimited),
     };
     Harness {
         registry,

@@ -94,7 +94,17 @@ pub struct Config {
     /// Cosignatures needed before a checkpoint is published
     /// (`REGESTA_LOG_WITNESS_QUORUM`, default: every witness).
     pub log_witness_quorum: Option<u64>,
+    /// Write requests per minute per client IP (`REGESTA_WRITE_RATE_PER_IP`;
+    /// 0 turns it off; default [`DEFAULT_WRITE_RATE`], off in dev mode).
+    pub write_rate_per_ip: Option<u64>,
+    /// Verified writes per minute per owner domain
+    /// (`REGESTA_WRITE_RATE_PER_DOMAIN`; as above).
+    pub write_rate_per_domain: Option<u64>,
 }
+
+/// Writes a minute allowed by default (per IP and per domain) outside dev
+/// mode: generous for a CI job publishing a monorepo, a wall for floods.
+pub const DEFAULT_WRITE_RATE: u32 = 600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -126,6 +136,8 @@ impl Default for Config {
             log_lease_ms: 2_000,
             log_witnesses: None,
             log_witness_quorum: None,
+            write_rate_per_ip: None,
+            write_rate_per_domain: None,
         }
     }
 }
@@ -209,10 +221,34 @@ fn load_npm_and_log(
     if let Some(v) = get("REGESTA_NPM_UPSTREAM_URL") {
         config.npm_upstream_url = upstream_url(&v)?;
     }
+    if let Some(v) = get("REGESTA_WRITE_RATE_PER_IP") {
+        config.write_rate_per_ip = Some(integer("REGESTA_WRITE_RATE_PER_IP", &v, false)?);
+    }
+    if let Some(v) = get("REGESTA_WRITE_RATE_PER_DOMAIN") {
+        config.write_rate_per_domain = Some(integer("REGESTA_WRITE_RATE_PER_DOMAIN", &v, false)?);
+    }
     Ok(())
 }
 
 impl Config {
+    fn write_rate(&self, set: Option<u64>) -> Option<std::num::NonZeroU32> {
+        match set {
+            Some(n) => std::num::NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)),
+            None if self.dev => None,
+            None => std::num::NonZeroU32::new(DEFAULT_WRITE_RATE),
+        }
+    }
+
+    /// The per-IP write limit in effect, if any.
+    pub fn ip_write_rate(&self) -> Option<std::num::NonZeroU32> {
+        self.write_rate(self.write_rate_per_ip)
+    }
+
+    /// The per-domain write limit in effect, if any.
+    pub fn domain_write_rate(&self) -> Option<std::num::NonZeroU32> {
+        self.write_rate(self.write_rate_per_domain)
+    }
+
     /// Loads the environment part of the configuration through `lookup` (so
     /// tests never touch the process environment). Empty values count as
     /// unset, as in the reference.

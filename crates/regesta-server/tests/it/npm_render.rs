@@ -64,6 +64,7 @@ impl Fixture {
             clock: Arc::new(SystemClock),
             timestamp_tolerance_ms: 600_000,
             views: Arc::default(),
+            write_limits: Arc::new(regesta_core::Unlimited),
         };
         let app = router(
             AppState::new(registry.clone(), Config::default()).unwrap(),

@@ -59,6 +59,7 @@ pub(crate) fn app(
         ))),
         timestamp_tolerance_ms: 600_000,
         views: Arc::default(),
+        write_limits: Arc::new(regesta_core::Unlimited),
     };
     let mut config = Config {
         dev: true,

@@ -90,7 +90,7 @@ impl LogStore for SqliteDb {
         sqlx::query("UPDATE log_checkpoints SET cosigned = ?1 WHERE size = ?2")
             .bind(note.as_ref())
             .bind(to_i64(size)?)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         Ok(())

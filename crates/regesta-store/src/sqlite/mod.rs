@@ -1,6 +1,8 @@
 //! The embedded registry database: SQLite in WAL mode with full
-//! synchronous commits, one writer at a time (`BEGIN IMMEDIATE`), the
-//! views updated in the same transaction as the event insert.
+//! synchronous commits, one writer at a time (`BEGIN IMMEDIATE` on a
+//! one-connection write pool, so writers queue in order instead of sleeping
+//! in SQLite's busy handler), the views updated in the same transaction as
+//! the event insert. Reads use their own pool and never wait for a writer.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -38,6 +40,7 @@ use crate::traits::RegistryDb;
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteDb {
@@ -68,13 +71,19 @@ impl SqliteDb {
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(backend)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(backend)?;
-        let db = Self { pool };
+        let db = Self { pool, writer };
         db.migrate().await?;
         Ok(db)
     }
@@ -121,7 +130,7 @@ impl SqliteDb {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool
+        self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)
