@@ -99,7 +99,11 @@ class Service:
                 with open(log_path, errors="replace") as f:
                     raise RuntimeError(f"{name} exited: {f.read()[-2000:]}")
             return get(base + ready_path, timeout=2)[0] == 200
-        wait_until(ready, 120, name)
+        try:
+            wait_until(ready, 120, name)
+        except BaseException:
+            self.stop()
+            raise
         self.startup_ms = (time.monotonic() - started) * 1e3
 
     @property

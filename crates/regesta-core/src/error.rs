@@ -47,6 +47,10 @@ pub enum CoreError {
     /// the intent was checked against and the commit.
     #[error("Package channel changed concurrently")]
     ChannelConflict,
+    /// 507 `insufficient_storage`: the disk or database is full; nothing
+    /// was committed.
+    #[error("registry storage is full: {0}")]
+    StorageFull(String),
     /// 429 `rate_limited`: the owner domain wrote more than its limit;
     /// retry after the duration.
     #[error("Too many writes for this domain")]
@@ -85,6 +89,7 @@ impl From<StoreError> for CoreError {
             StoreError::ReleaseExists => Self::ReleaseExists,
             StoreError::Replayed => Self::Replayed,
             StoreError::StaleChannel => Self::ChannelConflict,
+            StoreError::Full(detail) => Self::StorageFull(detail),
             other => Self::Store(other),
         }
     }

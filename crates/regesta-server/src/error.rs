@@ -102,6 +102,14 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { code, message } | CoreError::CursorNotFound { code, message } => {
                 Self::new(StatusCode::NOT_FOUND, code, message)
             }
+            CoreError::StorageFull(detail) => {
+                tracing::error!(target: "regesta.error", %detail, "storage full");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "insufficient_storage",
+                    "Registry storage is full",
+                )
+            }
             CoreError::RateLimited(wait) => {
                 Self::rate_limited("Too many writes for this domain", wait)
             }

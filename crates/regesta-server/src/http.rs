@@ -309,6 +309,26 @@ pub fn object_response(
     }
 }
 
+/// Runs a body read under `REGESTA_REQUEST_BODY_TIMEOUT_MS`: a client that
+/// trickles its upload (slowloris) gets `408 request_timeout` instead of
+/// holding a connection and a task forever.
+///
+/// # Errors
+/// The read's own error, or 408 when the deadline passes first.
+pub async fn within_body_deadline<T>(
+    state: &crate::state::AppState,
+    read: impl Future<Output = Result<T, crate::error::ApiError>>,
+) -> Result<T, crate::error::ApiError> {
+    let limit = std::time::Duration::from_millis(state.config().body_timeout_ms);
+    tokio::time::timeout(limit, read).await.unwrap_or_else(|_| {
+        Err(crate::error::ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Request body not received in time",
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A pagination cursor names nothing we know.
     #[error("cursor not found")]
     CursorNotFound,
+    /// The disk (or database) is full: the write was not made; reads go on.
+    #[error("storage full: {0}")]
+    Full(String),
     /// The adapter's backing store failed.
     #[error("storage failure: {0}")]
     Backend(String),
@@ -31,7 +34,28 @@ pub enum StoreError {
 
 impl From<std::io::Error> for StoreError {
     fn from(error: std::io::Error) -> Self {
-        Self::Backend(error.to_string())
+        match error.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Self::Full(error.to_string())
+            }
+            _ => Self::Backend(error.to_string()),
+        }
+    }
+}
+
+/// A database error as a store error: "full" when the database says so
+/// (SQLite `SQLITE_FULL`, PostgreSQL `53100 disk_full`), else a backend
+/// failure.
+pub(crate) fn database_error(error: &sqlx::Error) -> StoreError {
+    let code = error
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code);
+    let full = matches!(code.as_deref(), Some("13" | "53100"))
+        || matches!(error, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull);
+    if full {
+        StoreError::Full(error.to_string())
+    } else {
+        StoreError::Backend(error.to_string())
     }
 }
 

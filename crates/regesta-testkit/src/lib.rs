@@ -204,3 +204,22 @@ pub fn test_garage() -> Option<[String; 6]> {
     }
     None
 }
+
+/// How many SIGKILL rounds the crash-consistency tests run:
+/// `REGESTA_TORTURE_KILLS` (the long `scripts/torture` profile sets 200),
+/// else `default`.
+pub fn torture_kills(default: usize) -> usize {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only knob of the torture profile, not configuration"
+    )]
+    let set = std::env::var("REGESTA_TORTURE_KILLS").ok();
+    set.and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Whether this is a CI run (`CI=true`), where tests must not skip.
+pub fn in_ci() -> bool {
+    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    ci
+}

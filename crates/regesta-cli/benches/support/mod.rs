@@ -38,6 +38,15 @@ pub(crate) fn now() -> Timestamp {
 }
 
 pub(crate) fn request(name: &str, signer: &Signer) -> regesta_client::publish::PublishRequest {
+    request_with_nonce(name, name, signer)
+}
+
+/// As [`request`], signed with `nonce` (distinct intents for one release).
+pub(crate) fn request_with_nonce(
+    name: &str,
+    nonce: &str,
+    signer: &Signer,
+) -> regesta_client::publish::PublishRequest {
     let config = ReleaseConfig::from_json(serde_json::json!({
         "id": format!("npm:dev.localhost/{name}"),
         "provenance": {"level": "source-attached"},
@@ -56,7 +65,7 @@ pub(crate) fn request(name: &str, signer: &Signer) -> regesta_client::publish::P
             bytes: tarball(name),
         }],
     };
-    build(&input, signer, now(), name).unwrap()
+    build(&input, signer, now(), nonce).unwrap()
 }
 
 /// The `hundredths`-th percentile of `sorted` (nearest rank below).

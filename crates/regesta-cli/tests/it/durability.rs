@@ -45,8 +45,9 @@ async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Valu
 }
 
 /// Every acknowledged publish is readable and verifies; every event in the
-/// log names a release that is fully present.
-async fn check_consistent(base: &str, acknowledged: &[String]) -> usize {
+/// log past the first `seen` names a release that is fully present.
+/// Returns the number of events.
+async fn check_consistent(base: &str, acknowledged: &[String], seen: usize) -> usize {
     let client = reqwest::Client::new();
     let (status, _) = get_json(&client, &format!("{base}/ready")).await;
     assert_eq!(status, 200);
@@ -63,10 +64,19 @@ async fn check_consistent(base: &str, acknowledged: &[String]) -> usize {
             "acknowledged {name} lost or broken"
         );
     }
-    let (status, page) = get_json(&client, &format!("{base}/events")).await;
-    assert_eq!(status, 200);
-    let events = page["events"].as_array().unwrap();
-    for event in events {
+    let mut events = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, page) = get_json(&client, &format!("{base}/events?{after}")).await;
+        assert_eq!(status, 200);
+        let batch = page["events"].as_array().unwrap();
+        events.extend(batch.iter().cloned());
+        match page["nextAfter"].as_str() {
+            Some(next) if batch.len() == 999 => after = format!("after={next}"),
+            _ => break,
+        }
+    }
+    for event in events.iter().skip(seen) {
         let release = &event["release"];
         let id = release["id"]
             .as_str()
@@ -126,8 +136,16 @@ async fn kill_and_restart(env: &[(&str, &str)]) {
     let signer = demo_signer();
     let mut acknowledged: Vec<String> = Vec::new();
     let mut next = 0;
-    // Kill points spread over the first few hundred milliseconds of each run.
-    for (round, delay_ms) in [120_u64, 260, 45, 330, 190, 75].into_iter().enumerate() {
+    let rounds = regesta_testkit::torture_kills(6);
+    let mut seen = 0;
+    // Kill points spread over the first ~400 ms of each run (a fixed
+    // xorshift sequence, so a failure replays with the same delays).
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..rounds {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay_ms = 30 + state % 370;
         let mut server = start_with(data.path(), env);
         let base = server.base.clone();
         let publisher = {
@@ -140,10 +158,18 @@ async fn kill_and_restart(env: &[(&str, &str)]) {
         server.child.wait().unwrap();
         let done = publisher.await.unwrap();
         next += done.len() + 1;
-        acknowledged.extend(done);
+        acknowledged.extend(done.iter().cloned());
 
+        // Every round checks its own acknowledgements and the whole event
+        // page; the last round checks every acknowledgement again.
         let mut restarted = start_with(data.path(), env);
-        let events = check_consistent(&restarted.base, &acknowledged).await;
+        let check = if round + 1 == rounds {
+            &acknowledged
+        } else {
+            &done
+        };
+        let events = check_consistent(&restarted.base, check, seen).await;
+        seen = events;
         assert!(
             events >= acknowledged.len(),
             "round {round}: {events} events for {} acks",
@@ -160,7 +186,7 @@ async fn kill_and_restart(env: &[(&str, &str)]) {
         );
     }
     assert!(
-        acknowledged.len() > 6,
+        acknowledged.len() > rounds,
         "too few publishes acknowledged to mean anything: {}",
         acknowledged.len()
     );

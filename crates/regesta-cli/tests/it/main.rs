@@ -6,6 +6,8 @@
 )]
 
 mod cli;
+mod concurrency;
+mod disk_full;
 mod durability;
 mod log;
 mod log_crash;
@@ -18,5 +20,6 @@ mod package_managers;
 mod publishing;
 mod rate_limits;
 mod replicas;
+mod slow_clients;
 mod ssh;
 mod support;

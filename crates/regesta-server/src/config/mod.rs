@@ -94,6 +94,9 @@ pub struct Config {
     /// Cosignatures needed before a checkpoint is published
     /// (`REGESTA_LOG_WITNESS_QUORUM`, default: every witness).
     pub log_witness_quorum: Option<u64>,
+    /// Longest a write request may take to send its body
+    /// (`REGESTA_REQUEST_BODY_TIMEOUT_MS`, default 60 s).
+    pub body_timeout_ms: u64,
     /// Write requests per minute per client IP (`REGESTA_WRITE_RATE_PER_IP`;
     /// 0 turns it off; default [`DEFAULT_WRITE_RATE`], off in dev mode).
     pub write_rate_per_ip: Option<u64>,
@@ -136,6 +139,7 @@ impl Default for Config {
             log_lease_ms: 2_000,
             log_witnesses: None,
             log_witness_quorum: None,
+            body_timeout_ms: 60_000,
             write_rate_per_ip: None,
             write_rate_per_domain: None,
         }
@@ -297,7 +301,12 @@ impl Config {
                 .map(PathBuf::from)
                 .collect();
         }
-        let numbers: [(&'static str, &mut u64, bool); 10] = [
+        let numbers: [(&'static str, &mut u64, bool); 11] = [
+            (
+                "REGESTA_REQUEST_BODY_TIMEOUT_MS",
+                &mut config.body_timeout_ms,
+                true,
+            ),
             ("REGESTA_LOG_LEASE_MS", &mut config.log_lease_ms, true),
             (
                 "REGESTA_NPM_UPSTREAM_TIMEOUT_MS",

@@ -177,7 +177,7 @@ async fn write_channel(
 ) -> ApiResult {
     let id = package_id(params)?;
     let channel = channel(params)?;
-    let body = read_body(body).await?;
+    let body = crate::http::within_body_deadline(state, read_body(body)).await?;
     let (action, result) = if update {
         (
             "channel.update",

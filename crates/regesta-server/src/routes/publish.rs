@@ -130,7 +130,9 @@ pub(super) async fn publish(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
-    let request = read_parts(&state, &headers, body).await?.into_request()?;
+    let request = crate::http::within_body_deadline(&state, read_parts(&state, &headers, body))
+        .await?
+        .into_request()?;
     let result = state.registry().publish(request).await;
     if let Ok(published) = &result {
         audit::<regesta_core::CoreError>(

@@ -15,7 +15,7 @@ use crate::model::{ChannelRecord, ReleaseRecord, StoredEvent};
     reason = "used as `map_err(backend)`; taking ownership keeps call sites short"
 )]
 pub(super) fn backend(error: sqlx::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
+    crate::error::database_error(&error)
 }
 
 /// Maps a unique-constraint violation to the typed conflict `on_unique`

@@ -1,0 +1,132 @@
+//! A full disk: the real server on a small tmpfs data dir. Writes fail with
+//! a structured `507 insufficient_storage` and store nothing partial;
+//! reads, readiness and every acknowledged release keep working.
+
+use regesta_client::publish::{ArtifactUpload, PublishInput, build};
+use regesta_protocol::ReleaseConfig;
+
+use crate::publishing::{demo_signer, now, tarball};
+use crate::support::start_with;
+
+/// A tmpfs of `megabytes`, unmounted on drop (after the server is gone).
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    /// `None` (loudly) where mounting is not allowed; under `CI=true` that
+    /// is a failure, not a skip.
+    fn mount(megabytes: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .status();
+        if status.is_ok_and(|s| s.success()) {
+            return Some(Self(dir));
+        }
+        assert!(
+            !regesta_testkit::in_ci(),
+            "cannot mount a tmpfs (needs root); CI must run the disk-full test"
+        );
+        #[expect(clippy::print_stderr, reason = "a skip must be loud")]
+        {
+            eprintln!("SKIPPED: disk-full test needs root to mount a tmpfs");
+        }
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn big_publish(name: &str, seed: u64) -> regesta_client::publish::PublishRequest {
+    let config = ReleaseConfig::from_json(serde_json::json!({
+        "id": format!("npm:dev.localhost/{name}"),
+        "provenance": {"level": "source-attached"},
+        "source": {"include": ["package.json"]},
+        "version": "1.0.0",
+    }))
+    .unwrap();
+    let input = PublishInput {
+        config,
+        source: noise(300 * 1024, seed),
+        artifacts: vec![ArtifactUpload {
+            filename: format!("dev.localhost-{name}-1.0.0.tgz"),
+            format: "npm-tarball".into(),
+            media_type: "application/gzip".into(),
+            role: "install".into(),
+            bytes: tarball(name),
+        }],
+    };
+    build(&input, &demo_signer(), now(), name).unwrap()
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_cleanly_and_keeps_serving_reads() {
+    let Some(disk) = Tmpfs::mount(8) else { return };
+    let server = start_with(disk.0.path(), &[]);
+    let client = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    let refusal = loop {
+        let name = format!("full-{}", acknowledged.len());
+        let request = big_publish(&name, acknowledged.len() as u64 + 1);
+        let reply = client
+            .post(format!("{}/releases", server.base))
+            .header("content-type", request.content_type)
+            .body(request.body)
+            .send()
+            .await
+            .unwrap();
+        if reply.status().as_u16() != 201 {
+            break (name, reply.status().as_u16(), reply.bytes().await.unwrap());
+        }
+        acknowledged.push(name);
+        assert!(acknowledged.len() < 100, "an 8 MiB disk never filled up");
+    };
+    let (name, status, body) = refusal;
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (507, Some("insufficient_storage"))
+    );
+    assert!(!acknowledged.is_empty(), "the disk was full from the start");
+
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap() }
+    };
+    let base = &server.base;
+    assert_eq!(get(format!("{base}/ready")).await.status().as_u16(), 200);
+    let refused = get(format!("{base}/packages/npm%3Adev.localhost%2F{name}")).await;
+    assert_eq!(
+        refused.status().as_u16(),
+        404,
+        "nothing of the refused write is visible"
+    );
+    for name in &acknowledged {
+        let url =
+            format!("{base}/packages/npm%3Adev.localhost%2F{name}/releases/1.0.0/verification");
+        let reply = get(url).await;
+        assert_eq!(reply.status().as_u16(), 200, "{name}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["ok"], true, "{name}");
+    }
+    drop(server);
+}
