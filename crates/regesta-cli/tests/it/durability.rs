@@ -1,13 +1,76 @@
-//! Crash consistency of `regesta serve` on the embedded store: SIGKILL the
-//! real binary in the middle of a stream of publishes, restart it, and check
-//! that every acknowledged publish is there and nothing partial is visible.
+//! Crash consistency of `regesta serve` on each store: SIGKILL the real
+//! binary while several clients publish and one moves a channel, restart
+//! it, and check that every acknowledged write is there, nothing partial is
+//! visible, and `regesta verify-log` passes.
 
 use std::time::Duration;
 
 use regesta_client::sign::Signer;
+use regesta_protocol::{ChannelName, IntentAction, OwnerDomain, PackageId, Version, WriteIntent};
 
-use crate::publishing::{demo_signer, request};
-use crate::support::start_with;
+use crate::publishing::{demo_signer, now, request};
+use crate::support::{ok, regesta, start_with};
+
+/// Concurrent publishers per round.
+const PUBLISHERS: usize = 3;
+
+/// One signed write of channel `next` of `anchor`: set it to 1.0.0 (from
+/// absent) or delete it (from 1.0.0). `Err` when the server is gone.
+async fn move_anchor(client: &reqwest::Client, base: &str, set: bool, n: u64) -> Result<(), ()> {
+    let channel = ChannelName::parse("next").unwrap();
+    let v1 = Version::parse("1.0.0").unwrap();
+    let action = if set {
+        IntentAction::ChannelUpdate {
+            channel,
+            version: v1,
+            previous_version: None,
+        }
+    } else {
+        IntentAction::ChannelDelete {
+            channel,
+            previous_version: Some(v1),
+        }
+    };
+    let intent = WriteIntent {
+        domain: OwnerDomain::parse("dev.localhost").unwrap(),
+        package: PackageId::parse("npm:dev.localhost/anchor").unwrap(),
+        nonce: format!("anchor-move-{n}"),
+        timestamp: now(),
+        action,
+    };
+    let authorization = demo_signer().sign(intent).unwrap().to_json();
+    let body = if set {
+        serde_json::json!({"authorization": authorization, "version": "1.0.0"})
+    } else {
+        serde_json::json!({"authorization": authorization})
+    };
+    let url = format!("{base}/packages/npm%3Adev.localhost%2Fanchor/channels/next");
+    let method = if set {
+        reqwest::Method::PUT
+    } else {
+        reqwest::Method::DELETE
+    };
+    let outcome = client
+        .request(method, url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    match outcome {
+        Ok(reply) if reply.status().as_u16() == 200 => Ok(()),
+        Ok(reply) => panic!("channel move {n}: unexpected {}", reply.status()),
+        Err(_) => Err(()),
+    }
+}
+
+/// Whether `next` of `anchor` exists now.
+async fn anchor_set(base: &str) -> bool {
+    let url = format!("{base}/packages/npm%3Adev.localhost%2Fanchor/channels/next");
+    let status = reqwest::get(url).await.unwrap().status().as_u16();
+    assert!(status == 200 || status == 404, "channel read {status}");
+    status == 200
+}
 
 /// Publishes `crash-<n>` packages as fast as possible until the server
 /// stops answering; returns the names it acknowledged with 201.
@@ -46,8 +109,8 @@ async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Valu
 
 /// Every acknowledged publish is readable and verifies; every event in the
 /// log past the first `seen` names a release that is fully present.
-/// Returns the number of events.
-async fn check_consistent(base: &str, acknowledged: &[String], seen: usize) -> usize {
+/// Returns the number of events and of channel events among them.
+async fn check_consistent(base: &str, acknowledged: &[String], seen: usize) -> (usize, usize) {
     let client = reqwest::Client::new();
     let (status, _) = get_json(&client, &format!("{base}/ready")).await;
     assert_eq!(status, 200);
@@ -76,7 +139,18 @@ async fn check_consistent(base: &str, acknowledged: &[String], seen: usize) -> u
             _ => break,
         }
     }
+    let channel_events = events
+        .iter()
+        .filter(|e| {
+            e["eventType"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("channel."))
+        })
+        .count();
     for event in events.iter().skip(seen) {
+        if event["eventType"] != "release.published" {
+            continue; // channel moves are checked by the caller
+        }
         let release = &event["release"];
         let id = release["id"]
             .as_str()
@@ -94,7 +168,7 @@ async fn check_consistent(base: &str, acknowledged: &[String], seen: usize) -> u
             "partial release {id} visible"
         );
     }
-    events.len()
+    (events.len(), channel_events)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,11 +205,39 @@ async fn sigkill_on_postgres_and_s3_loses_no_acknowledged_write() {
     .await;
 }
 
+/// Publishes `anchor`, the package whose channel the mover flips.
+async fn publish_anchor(client: &reqwest::Client, data: &std::path::Path, env: &[(&str, &str)]) {
+    let setup = start_with(data, env);
+    let anchor = request("anchor", &demo_signer());
+    let reply = client
+        .post(format!("{}/releases", setup.base))
+        .header("content-type", anchor.content_type)
+        .body(anchor.body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 201);
+}
+
+/// `regesta verify-log` against `base` must pass.
+async fn verify_log(base: &str) {
+    let base = base.to_owned();
+    let verified =
+        tokio::task::spawn_blocking(move || regesta(&["verify-log", "--registry", &base, "-q"]))
+            .await
+            .unwrap();
+    ok(&verified);
+}
+
 async fn kill_and_restart(env: &[(&str, &str)]) {
     let data = tempfile::tempdir().unwrap();
     let signer = demo_signer();
+    let client = reqwest::Client::new();
+    publish_anchor(&client, data.path(), env).await;
+
     let mut acknowledged: Vec<String> = Vec::new();
-    let mut next = 0;
+    let mut next: Vec<usize> = (0..PUBLISHERS).map(|p| p * 10_000_000).collect();
+    let (mut nonces_used, mut acked_moves, mut set) = (0_u64, 0_u64, false);
     let rounds = regesta_testkit::torture_kills(6);
     let mut seen = 0;
     // Kill points spread over the first ~400 ms of each run (a fixed
@@ -148,40 +250,80 @@ async fn kill_and_restart(env: &[(&str, &str)]) {
         let delay_ms = 30 + state % 370;
         let mut server = start_with(data.path(), env);
         let base = server.base.clone();
-        let publisher = {
-            let signer = signer.clone();
-            let base = base.clone();
-            tokio::spawn(async move { publish_until_killed(&base, next, &signer).await })
+        let publishers: Vec<_> = next
+            .iter()
+            .map(|&start| {
+                let (signer, base) = (signer.clone(), base.clone());
+                tokio::spawn(async move { publish_until_killed(&base, start, &signer).await })
+            })
+            .collect();
+        let channel_task = {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let mut done = 0_u64;
+                let mut want = !set;
+                while move_anchor(&client, &base, want, nonces_used + done)
+                    .await
+                    .is_ok()
+                {
+                    done += 1;
+                    want = !want;
+                }
+                done
+            })
         };
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         server.child.kill().unwrap(); // SIGKILL
         server.child.wait().unwrap();
-        let done = publisher.await.unwrap();
-        next += done.len() + 1;
+        let mut done = Vec::new();
+        for (slot, publisher) in next.iter_mut().zip(publishers) {
+            let names = publisher.await.unwrap();
+            *slot += names.len() + 1;
+            done.extend(names);
+        }
+        let acked_now = channel_task.await.unwrap();
+        nonces_used += acked_now + 1; // the in-flight move's nonce is never reused
         acknowledged.extend(done.iter().cloned());
 
-        // Every round checks its own acknowledgements and the whole event
-        // page; the last round checks every acknowledgement again.
+        // Every round checks its own acknowledgements and every new event;
+        // the last round checks every acknowledgement again.
         let mut restarted = start_with(data.path(), env);
         let check = if round + 1 == rounds {
             &acknowledged
         } else {
             &done
         };
-        let events = check_consistent(&restarted.base, check, seen).await;
+        let (events, channel_events) = check_consistent(&restarted.base, check, seen).await;
         seen = events;
         assert!(
             events >= acknowledged.len(),
             "round {round}: {events} events for {} acks",
             acknowledged.len()
         );
+        // Every acknowledged move is in the log (at most one unacknowledged
+        // one per round may have committed too), and the served channel is
+        // what replaying those moves gives: set after an odd number.
+        acked_moves += acked_now;
+        assert!(
+            (acked_moves..=acked_moves + round as u64 + 1).contains(&(channel_events as u64)),
+            "round {round}: {channel_events} channel events for {acked_moves} acknowledged moves"
+        );
+        set = anchor_set(&restarted.base).await;
+        assert_eq!(
+            set,
+            channel_events % 2 == 1,
+            "round {round}: channel state vs log"
+        );
+        if rounds <= 20 || round % 10 == 9 || round + 1 == rounds {
+            verify_log(&restarted.base).await;
+        }
         restarted.child.kill().unwrap();
         restarted.child.wait().unwrap();
     }
     #[expect(clippy::print_stderr, reason = "the figure for the notes")]
     {
         eprintln!(
-            "acknowledged publishes across kills: {}",
+            "kills: {rounds}, acknowledged publishes: {}, acknowledged channel moves: {acked_moves}",
             acknowledged.len()
         );
     }
