@@ -76,6 +76,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let dev = config.dev;
     let data_dir = config.data_dir.display().to_string();
     let public = config.public_base();
+    let header_timeout = std::time::Duration::from_millis(config.header_timeout_ms);
     let (app, _site) = regesta_server::build(config).await?;
     if dev {
         tracing::warn!(
@@ -87,7 +88,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(target: "regesta.server", address = %bound, public, data_dir, dev, "regesta listening");
-    regesta_server::serve(listener, app, shutdown_signal()).await?;
+    regesta_server::serve(listener, app, header_timeout, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -41,3 +41,37 @@ async fn a_trickled_publish_body_gets_408_at_the_deadline() {
     let page: serde_json::Value = serde_json::from_slice(&events.bytes().await.unwrap()).unwrap();
     assert_eq!(page["events"].as_array().unwrap().len(), 0);
 }
+
+/// A client that never finishes its request headers is disconnected at
+/// the header deadline; other clients are served meanwhile.
+#[tokio::test]
+async fn unfinished_request_headers_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        crate::support::start_with(dir.path(), &[("REGESTA_HEADER_READ_TIMEOUT_MS", "300")]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"GET /ready HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let ready = reqwest::get(format!("{}/ready", server.base))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200, "others are served meanwhile");
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut buf),
+    )
+    .await
+    .expect("the server kept an unfinished request open");
+    assert!(read.is_ok() || buf.is_empty(), "{read:?}");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        buf.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "got: {text:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

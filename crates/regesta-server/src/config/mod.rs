@@ -94,6 +94,9 @@ pub struct Config {
     /// Cosignatures needed before a checkpoint is published
     /// (`REGESTA_LOG_WITNESS_QUORUM`, default: every witness).
     pub log_witness_quorum: Option<u64>,
+    /// Longest a client may take to send its request headers before the
+    /// connection is closed (`REGESTA_HEADER_READ_TIMEOUT_MS`, default 30 s).
+    pub header_timeout_ms: u64,
     /// Longest a write request may take to send its body
     /// (`REGESTA_REQUEST_BODY_TIMEOUT_MS`, default 60 s).
     pub body_timeout_ms: u64,
@@ -140,6 +143,7 @@ impl Default for Config {
             log_witnesses: None,
             log_witness_quorum: None,
             body_timeout_ms: 60_000,
+            header_timeout_ms: 30_000,
             write_rate_per_ip: None,
             write_rate_per_domain: None,
         }
@@ -225,11 +229,25 @@ fn load_npm_and_log(
     if let Some(v) = get("REGESTA_NPM_UPSTREAM_URL") {
         config.npm_upstream_url = upstream_url(&v)?;
     }
+    Ok(())
+}
+
+/// The abuse limits: write rates and slow-client deadlines.
+fn load_limits(
+    config: &mut Config,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
     if let Some(v) = get("REGESTA_WRITE_RATE_PER_IP") {
         config.write_rate_per_ip = Some(integer("REGESTA_WRITE_RATE_PER_IP", &v, false)?);
     }
     if let Some(v) = get("REGESTA_WRITE_RATE_PER_DOMAIN") {
         config.write_rate_per_domain = Some(integer("REGESTA_WRITE_RATE_PER_DOMAIN", &v, false)?);
+    }
+    if let Some(v) = get("REGESTA_HEADER_READ_TIMEOUT_MS") {
+        config.header_timeout_ms = integer("REGESTA_HEADER_READ_TIMEOUT_MS", &v, true)?;
+    }
+    if let Some(v) = get("REGESTA_REQUEST_BODY_TIMEOUT_MS") {
+        config.body_timeout_ms = integer("REGESTA_REQUEST_BODY_TIMEOUT_MS", &v, true)?;
     }
     Ok(())
 }
@@ -289,6 +307,7 @@ impl Config {
             config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
         }
         load_npm_and_log(&mut config, &get)?;
+        load_limits(&mut config, &get)?;
         load_storage(&mut config, &get)?;
         if let Some(v) = get("REGESTA_DEV") {
             config.dev = boolean("REGESTA_DEV", &v)?;
@@ -301,12 +320,7 @@ impl Config {
                 .map(PathBuf::from)
                 .collect();
         }
-        let numbers: [(&'static str, &mut u64, bool); 11] = [
-            (
-                "REGESTA_REQUEST_BODY_TIMEOUT_MS",
-                &mut config.body_timeout_ms,
-                true,
-            ),
+        let numbers: [(&'static str, &mut u64, bool); 10] = [
             ("REGESTA_LOG_LEASE_MS", &mut config.log_lease_ms, true),
             (
                 "REGESTA_NPM_UPSTREAM_TIMEOUT_MS",
