@@ -3,6 +3,8 @@
 //! it, and check that every acknowledged write is there, nothing partial is
 //! visible, and `regesta verify-log` passes.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use regesta_client::sign::Signer;
@@ -73,11 +75,14 @@ async fn anchor_set(base: &str) -> bool {
 }
 
 /// Publishes `crash-<n>` packages as fast as possible until the server
-/// stops answering; returns the names it acknowledged with 201.
-pub(crate) async fn publish_until_killed(
+/// stops answering; returns the names it acknowledged with 201, counting
+/// them in `acked` as they land so the killer can wait for progress (on a
+/// loaded machine a fixed delay may pass before the first publish lands).
+pub(crate) async fn publish_counting(
     base: &str,
     start_at: usize,
     signer: &Signer,
+    acked: &AtomicUsize,
 ) -> Vec<String> {
     let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
@@ -92,7 +97,10 @@ pub(crate) async fn publish_until_killed(
             .send()
             .await;
         match sent {
-            Ok(response) if response.status().as_u16() == 201 => acknowledged.push(name),
+            Ok(response) if response.status().as_u16() == 201 => {
+                acknowledged.push(name);
+                acked.fetch_add(1, Ordering::SeqCst);
+            }
             Ok(response) => panic!("publish {name}: unexpected {}", response.status()),
             Err(_) => break,
         }
@@ -219,6 +227,17 @@ async fn publish_anchor(client: &reqwest::Client, data: &std::path::Path, env: &
     assert_eq!(reply.status().as_u16(), 201);
 }
 
+/// Sleeps `delay_ms`, then until `acked` reached `at_least` (at most 20 s).
+pub(crate) async fn wait_for_progress(delay_ms: u64, acked: &AtomicUsize, at_least: usize) {
+    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    for _ in 0..2000 {
+        if acked.load(Ordering::SeqCst) >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// `regesta verify-log` against `base` must pass.
 async fn verify_log(base: &str) {
     let base = base.to_owned();
@@ -250,11 +269,12 @@ async fn kill_and_restart(env: &[(&str, &str)]) {
         let delay_ms = 30 + state % 370;
         let mut server = start_with(data.path(), env);
         let base = server.base.clone();
+        let acked = Arc::new(AtomicUsize::new(0));
         let publishers: Vec<_> = next
             .iter()
             .map(|&start| {
-                let (signer, base) = (signer.clone(), base.clone());
-                tokio::spawn(async move { publish_until_killed(&base, start, &signer).await })
+                let (signer, base, acked) = (signer.clone(), base.clone(), acked.clone());
+                tokio::spawn(async move { publish_counting(&base, start, &signer, &acked).await })
             })
             .collect();
         let channel_task = {
@@ -272,7 +292,7 @@ async fn kill_and_restart(env: &[(&str, &str)]) {
                 done
             })
         };
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        wait_for_progress(delay_ms, &acked, 1).await;
         server.child.kill().unwrap(); // SIGKILL
         server.child.wait().unwrap();
         let mut done = Vec::new();

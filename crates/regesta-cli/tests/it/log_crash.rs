@@ -12,7 +12,7 @@ use regesta_tlog::{
     Checkpoint, Hash, Note, NoteVerifier, leaf_hash, node_hash, verify_consistency,
 };
 
-use crate::durability::publish_until_killed;
+use crate::durability::{publish_counting, wait_for_progress};
 use crate::publishing::demo_signer;
 use crate::support::start_with;
 
@@ -87,12 +87,13 @@ async fn sigkills_never_fork_skip_or_repeat_the_log() {
     // Kill points cycle through 10–290 ms into each run.
     for round in 0..KILLS {
         let base = server.base.clone();
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let publisher = {
-            let signer = signer.clone();
-            let base = base.clone();
-            tokio::spawn(async move { publish_until_killed(&base, next, &signer).await })
+            let (signer, base, acked) = (signer.clone(), base.clone(), acked.clone());
+            tokio::spawn(async move { publish_counting(&base, next, &signer, &acked).await })
         };
-        tokio::time::sleep(Duration::from_millis(10 + (round * 97) % 281)).await;
+        // At least two publishes per round, however loaded the machine.
+        wait_for_progress(10 + (round * 97) % 281, &acked, 2).await;
         server.child.kill().unwrap(); // SIGKILL
         server.child.wait().unwrap();
         kills += 1;
