@@ -47,6 +47,21 @@ pub(crate) fn request_with_nonce(
     nonce: &str,
     signer: &Signer,
 ) -> regesta_client::publish::PublishRequest {
+    request_with_source(
+        name,
+        nonce,
+        format!("source of {name}").into_bytes(),
+        signer,
+    )
+}
+
+/// As [`request_with_nonce`], with `source` as the source archive bytes.
+pub(crate) fn request_with_source(
+    name: &str,
+    nonce: &str,
+    source: Vec<u8>,
+    signer: &Signer,
+) -> regesta_client::publish::PublishRequest {
     let config = ReleaseConfig::from_json(serde_json::json!({
         "id": format!("npm:dev.localhost/{name}"),
         "provenance": {"level": "source-attached"},
@@ -56,7 +71,7 @@ pub(crate) fn request_with_nonce(
     .unwrap();
     let input = PublishInput {
         config,
-        source: format!("source of {name}").into_bytes(),
+        source,
         artifacts: vec![ArtifactUpload {
             filename: format!("dev.localhost-{name}-1.0.0.tgz"),
             format: "npm-tarball".into(),
@@ -130,4 +145,18 @@ pub(crate) fn demo_signer() -> Signer {
         kid: "ed25519:dev-localhost".into(),
         key: Box::new(signing_key_from_d(key["privateKeyJwk"]["d"].as_str().unwrap()).unwrap()),
     }
+}
+
+/// `POST /releases` of a built request; the reply (connection errors too).
+pub(crate) async fn post_release(
+    client: &reqwest::Client,
+    base: &str,
+    request: regesta_client::publish::PublishRequest,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{base}/releases"))
+        .header("content-type", request.content_type)
+        .body(request.body)
+        .send()
+        .await
 }

@@ -5,7 +5,7 @@
 use regesta_client::sign::Signer;
 use regesta_protocol::{ChannelName, IntentAction, OwnerDomain, PackageId, Version, WriteIntent};
 
-use crate::publishing::{demo_signer, now, request_with_nonce};
+use crate::publishing::{demo_signer, now, post_release, request_with_nonce};
 use crate::support::start_with;
 
 const CLIENTS: usize = 8;
@@ -15,6 +15,13 @@ async fn status_and_code(reply: reqwest::Response) -> (u16, String) {
     let body: serde_json::Value =
         serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap_or_default();
     (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Events on the first page of the log (the tests write far fewer than 999).
+async fn event_count(client: &reqwest::Client, base: &str) -> usize {
+    let reply = client.get(format!("{base}/events")).send().await.unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap();
+    page["events"].as_array().unwrap().len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,14 +56,7 @@ async fn one_of_many_identical_publishes_wins_and_readers_never_see_half() {
             let (client, base) = (client.clone(), base.clone());
             tokio::spawn(async move {
                 let req = request_with_nonce("race", &format!("race-{i}"), &demo_signer());
-                let reply = client
-                    .post(format!("{base}/releases"))
-                    .header("content-type", req.content_type)
-                    .body(req.body)
-                    .send()
-                    .await
-                    .unwrap();
-                status_and_code(reply).await
+                status_and_code(post_release(&client, &base, req).await.unwrap()).await
             })
         })
         .collect();
@@ -70,19 +70,8 @@ async fn one_of_many_identical_publishes_wins_and_readers_never_see_half() {
     for (status, code) in outcomes.iter().filter(|(s, _)| *s != 201) {
         assert_eq!((*status, code.as_str()), (409, "release_already_exists"));
     }
-    let page: serde_json::Value = serde_json::from_slice(
-        &client
-            .get(format!("{base}/events"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
     assert_eq!(
-        page["events"].as_array().unwrap().len(),
+        event_count(&client, &base).await,
         1,
         "one event for one release"
     );
@@ -109,13 +98,7 @@ async fn concurrent_moves_from_the_same_previous_version_are_linearizable() {
     let server = start_with(dir.path(), &[]);
     let client = reqwest::Client::new();
     let req = request_with_nonce("chan", "chan-publish", &demo_signer());
-    let published = client
-        .post(format!("{}/releases", server.base))
-        .header("content-type", req.content_type)
-        .body(req.body)
-        .send()
-        .await
-        .unwrap();
+    let published = post_release(&client, &server.base, req).await.unwrap();
     assert_eq!(published.status().as_u16(), 201);
     let url = format!(
         "{}/packages/npm%3Adev.localhost%2Fchan/channels/next",
@@ -158,19 +141,8 @@ async fn concurrent_moves_from_the_same_previous_version_are_linearizable() {
     }
     let channel = client.get(&url).send().await.unwrap();
     assert_eq!(channel.status().as_u16(), 200);
-    let events: serde_json::Value = serde_json::from_slice(
-        &client
-            .get(format!("{}/events", server.base))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
     assert_eq!(
-        events["events"].as_array().unwrap().len(),
+        event_count(&client, &server.base).await,
         2,
         "publish + one move"
     );

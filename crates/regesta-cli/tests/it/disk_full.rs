@@ -2,10 +2,7 @@
 //! a structured `507 insufficient_storage` and store nothing partial;
 //! reads, readiness and every acknowledged release keep working.
 
-use regesta_client::publish::{ArtifactUpload, PublishInput, build};
-use regesta_protocol::ReleaseConfig;
-
-use crate::publishing::{demo_signer, now, tarball};
+use crate::publishing::{demo_signer, post_release, request_with_source};
 use crate::support::start_with;
 
 /// A tmpfs of `megabytes`, unmounted on drop (after the server is gone).
@@ -55,28 +52,6 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn big_publish(name: &str, seed: u64) -> regesta_client::publish::PublishRequest {
-    let config = ReleaseConfig::from_json(serde_json::json!({
-        "id": format!("npm:dev.localhost/{name}"),
-        "provenance": {"level": "source-attached"},
-        "source": {"include": ["package.json"]},
-        "version": "1.0.0",
-    }))
-    .unwrap();
-    let input = PublishInput {
-        config,
-        source: noise(300 * 1024, seed),
-        artifacts: vec![ArtifactUpload {
-            filename: format!("dev.localhost-{name}-1.0.0.tgz"),
-            format: "npm-tarball".into(),
-            media_type: "application/gzip".into(),
-            role: "install".into(),
-            bytes: tarball(name),
-        }],
-    };
-    build(&input, &demo_signer(), now(), name).unwrap()
-}
-
 #[tokio::test]
 async fn a_full_disk_refuses_writes_cleanly_and_keeps_serving_reads() {
     let Some(disk) = Tmpfs::mount(8) else { return };
@@ -85,14 +60,9 @@ async fn a_full_disk_refuses_writes_cleanly_and_keeps_serving_reads() {
     let mut acknowledged = Vec::new();
     let refusal = loop {
         let name = format!("full-{}", acknowledged.len());
-        let request = big_publish(&name, acknowledged.len() as u64 + 1);
-        let reply = client
-            .post(format!("{}/releases", server.base))
-            .header("content-type", request.content_type)
-            .body(request.body)
-            .send()
-            .await
-            .unwrap();
+        let source = noise(300 * 1024, acknowledged.len() as u64 + 1);
+        let request = request_with_source(&name, &name, source, &demo_signer());
+        let reply = post_release(&client, &server.base, request).await.unwrap();
         if reply.status().as_u16() != 201 {
             break (name, reply.status().as_u16(), reply.bytes().await.unwrap());
         }

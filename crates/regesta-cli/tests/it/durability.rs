@@ -10,7 +10,7 @@ use std::time::Duration;
 use regesta_client::sign::Signer;
 use regesta_protocol::{ChannelName, IntentAction, OwnerDomain, PackageId, Version, WriteIntent};
 
-use crate::publishing::{demo_signer, now, request};
+use crate::publishing::{demo_signer, now, post_release, request};
 use crate::support::{ok, regesta, start_with};
 
 /// Concurrent publishers per round.
@@ -217,13 +217,7 @@ async fn sigkill_on_postgres_and_s3_loses_no_acknowledged_write() {
 async fn publish_anchor(client: &reqwest::Client, data: &std::path::Path, env: &[(&str, &str)]) {
     let setup = start_with(data, env);
     let anchor = request("anchor", &demo_signer());
-    let reply = client
-        .post(format!("{}/releases", setup.base))
-        .header("content-type", anchor.content_type)
-        .body(anchor.body)
-        .send()
-        .await
-        .unwrap();
+    let reply = post_release(client, &setup.base, anchor).await.unwrap();
     assert_eq!(reply.status().as_u16(), 201);
 }
 

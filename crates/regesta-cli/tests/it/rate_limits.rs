@@ -4,7 +4,7 @@
 
 use regesta_client::sign::Signer;
 
-use crate::publishing::{demo_signer, request};
+use crate::publishing::{demo_signer, post_release, request};
 use crate::support::start_with;
 
 async fn post(client: &reqwest::Client, base: &str, name: &str, forged: bool) -> reqwest::Response {
@@ -17,12 +17,7 @@ async fn post(client: &reqwest::Client, base: &str, name: &str, forged: bool) ->
     } else {
         demo_signer()
     };
-    let req = request(name, &signer);
-    client
-        .post(format!("{base}/releases"))
-        .header("content-type", req.content_type)
-        .body(req.body)
-        .send()
+    post_release(client, base, request(name, &signer))
         .await
         .unwrap()
 }
