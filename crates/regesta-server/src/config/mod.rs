@@ -8,8 +8,11 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+mod limits;
 mod storage;
 
+pub use limits::DEFAULT_WRITE_RATE;
+use limits::load_limits;
 use storage::load_storage;
 pub use storage::{ObjectStoreConfig, Secret};
 
@@ -107,10 +110,6 @@ pub struct Config {
     /// (`REGESTA_WRITE_RATE_PER_DOMAIN`; as above).
     pub write_rate_per_domain: Option<u64>,
 }
-
-/// Writes a minute allowed by default (per IP and per domain) outside dev
-/// mode: generous for a CI job publishing a monorepo, a wall for floods.
-pub const DEFAULT_WRITE_RATE: u32 = 600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -232,45 +231,7 @@ fn load_npm_and_log(
     Ok(())
 }
 
-/// The abuse limits: write rates and slow-client deadlines.
-fn load_limits(
-    config: &mut Config,
-    get: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), ConfigError> {
-    if let Some(v) = get("REGESTA_WRITE_RATE_PER_IP") {
-        config.write_rate_per_ip = Some(integer("REGESTA_WRITE_RATE_PER_IP", &v, false)?);
-    }
-    if let Some(v) = get("REGESTA_WRITE_RATE_PER_DOMAIN") {
-        config.write_rate_per_domain = Some(integer("REGESTA_WRITE_RATE_PER_DOMAIN", &v, false)?);
-    }
-    if let Some(v) = get("REGESTA_HEADER_READ_TIMEOUT_MS") {
-        config.header_timeout_ms = integer("REGESTA_HEADER_READ_TIMEOUT_MS", &v, true)?;
-    }
-    if let Some(v) = get("REGESTA_REQUEST_BODY_TIMEOUT_MS") {
-        config.body_timeout_ms = integer("REGESTA_REQUEST_BODY_TIMEOUT_MS", &v, true)?;
-    }
-    Ok(())
-}
-
 impl Config {
-    fn write_rate(&self, set: Option<u64>) -> Option<std::num::NonZeroU32> {
-        match set {
-            Some(n) => std::num::NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)),
-            None if self.dev => None,
-            None => std::num::NonZeroU32::new(DEFAULT_WRITE_RATE),
-        }
-    }
-
-    /// The per-IP write limit in effect, if any.
-    pub fn ip_write_rate(&self) -> Option<std::num::NonZeroU32> {
-        self.write_rate(self.write_rate_per_ip)
-    }
-
-    /// The per-domain write limit in effect, if any.
-    pub fn domain_write_rate(&self) -> Option<std::num::NonZeroU32> {
-        self.write_rate(self.write_rate_per_domain)
-    }
-
     /// Loads the environment part of the configuration through `lookup` (so
     /// tests never touch the process environment). Empty values count as
     /// unset, as in the reference.
