@@ -120,6 +120,7 @@ impl Release {
             artifacts: Bytes::from(parts.artifacts),
             authorization: Bytes::from(parts.authorization.to_json().to_string()),
             files,
+            created_at: None,
         })
     }
 

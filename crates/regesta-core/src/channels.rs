@@ -11,12 +11,11 @@ use regesta_protocol::{
     ChannelName, Event, EventBody, IntentAction, PackageId, SealedEvent, Version,
     WriteAuthorization,
 };
-use regesta_store::ChannelCommit;
-use regesta_trust::TrustError;
+use regesta_store::{ChannelCommit, StoreError};
 use serde_json::Value;
 
 use crate::error::CoreError;
-use crate::publish::{MAX_JSON_PART_BYTES, parse_authorization_value};
+use crate::publish::{MAX_JSON_PART_BYTES, mismatch, parse_authorization_value};
 use crate::registry::Registry;
 use crate::render::render_event;
 
@@ -78,13 +77,6 @@ fn parse_body(bytes: &[u8], with_version: bool) -> Result<ChannelBody, CoreError
     })
 }
 
-fn mismatch(field: &str) -> CoreError {
-    CoreError::Unauthorized(TrustError::with_issues(
-        "Write authorization payload mismatch",
-        vec![format!("{field} does not match the request")],
-    ))
-}
-
 /// The signed intent must be exactly this channel write.
 fn check_intent(
     auth: &WriteAuthorization,
@@ -109,17 +101,18 @@ fn check_intent(
             },
             None,
         ) => (channel, None, previous_version.as_ref()),
-        _ => return Err(mismatch("operation")),
+        _ => return Err(mismatch()),
     };
     let checks = [
-        (&auth.payload.package == package, "package"),
-        (signed_channel == channel, "channel"),
-        (signed_target == target, "version"),
-        (signed_previous == current, "previousVersion"),
+        &auth.payload.package == package,
+        signed_channel == channel,
+        signed_target == target,
+        signed_previous == current,
     ];
-    match checks.iter().find(|(ok, _)| !ok) {
-        Some((_, field)) => Err(mismatch(field)),
-        None => Ok(()),
+    if checks.iter().all(|ok| *ok) {
+        Ok(())
+    } else {
+        Err(mismatch())
     }
 }
 
@@ -175,12 +168,10 @@ impl Registry {
             current.as_ref(),
         )?;
         let proof = self.authorize(&auth).await?;
+        self.refuse_replay(&proof).await?;
         let event_body = if let Some(version) = &body.version {
             if self.db.release(package, version).await?.is_none() {
-                return Err(CoreError::NotFound {
-                    code: "release_not_found",
-                    message: "Release not found",
-                });
+                return Err(CoreError::release_not_found(package, version));
             }
             EventBody::ChannelUpdated {
                 package: package.clone(),
@@ -190,10 +181,10 @@ impl Registry {
             }
         } else {
             if current.is_none() {
-                return Err(CoreError::NotFound {
-                    code: "channel_not_found",
-                    message: "Channel not found",
-                });
+                return Err(CoreError::not_found(
+                    "channel_not_found",
+                    "Channel not found",
+                ));
             }
             EventBody::ChannelDeleted {
                 package: package.clone(),
@@ -221,7 +212,15 @@ impl Registry {
                 event_listing: rendered.listing,
                 payload_digest: Some(proof.payload_digest),
             })
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::StaleChannel => CoreError::ChannelConflict {
+                    package: package.clone(),
+                    channel: channel.clone(),
+                },
+                StoreError::Replayed => CoreError::Replayed(proof.payload_digest),
+                other => other.into(),
+            })?;
         Ok(ChannelWritten {
             package: package.clone(),
             channel: channel.clone(),

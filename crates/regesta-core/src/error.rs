@@ -1,7 +1,9 @@
 //! Core errors, one variant per v0 outcome; the server maps each to a
 //! status and error code in one place.
 
-use regesta_protocol::ProtocolError;
+use std::borrow::Cow;
+
+use regesta_protocol::{ChannelName, Digest, PackageId, ProtocolError, Version};
 use regesta_store::StoreError;
 use regesta_trust::TrustError;
 use thiserror::Error;
@@ -20,19 +22,25 @@ pub enum CoreError {
     /// 401 `write_authorization_invalid`.
     #[error(transparent)]
     Unauthorized(#[from] TrustError),
-    /// 409 `write_authorization_replayed`.
-    #[error("Write authorization replayed")]
-    Replayed,
+    /// 409 `write_authorization_replayed`: the authorization's payload
+    /// digest was accepted before.
+    #[error("Write authorization already used: {0}")]
+    Replayed(Digest),
     /// 409 `release_already_exists`.
-    #[error("Release already exists")]
-    ReleaseExists,
+    #[error("Release already exists: {package}@{version}")]
+    ReleaseExists {
+        /// The package.
+        package: PackageId,
+        /// The version already published.
+        version: Version,
+    },
     /// 404 with a specific code.
     #[error("{message}")]
     NotFound {
         /// `package_not_found`, `release_not_found`, `channel_not_found`, …
         code: &'static str,
-        /// v0 message.
-        message: &'static str,
+        /// v0 message (some name the missing thing, as the reference's do).
+        message: Cow<'static, str>,
     },
     /// 404 for a pagination cursor naming nothing; the code depends on the
     /// list (`event_cursor_not_found`, `object_cursor_not_found`).
@@ -45,8 +53,13 @@ pub enum CoreError {
     },
     /// 409 `package_channel_conflict`: the channel moved between the read
     /// the intent was checked against and the commit.
-    #[error("Package channel changed concurrently")]
-    ChannelConflict,
+    #[error("Package channel changed before commit: {package}#{channel}")]
+    ChannelConflict {
+        /// The package.
+        package: PackageId,
+        /// The channel that moved.
+        channel: ChannelName,
+    },
     /// 507 `insufficient_storage`: the disk or database is full; nothing
     /// was committed.
     #[error("registry storage is full: {0}")]
@@ -77,18 +90,35 @@ impl CoreError {
         Self::Internal(detail.to_string())
     }
 
+    /// A 404 with `code` and `message`.
+    pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404 `release_not_found` naming the release, as the reference's
+    /// write paths do (`Release not found: <id>@<version>`).
+    pub fn release_not_found(package: &PackageId, version: &Version) -> Self {
+        Self::not_found(
+            "release_not_found",
+            format!("Release not found: {package}@{version}"),
+        )
+    }
+
     /// A 400 from a protocol parse failure.
     pub fn from_protocol(message: &str, error: &ProtocolError) -> Self {
         Self::invalid(message, vec![error.to_string()])
     }
 }
 
+/// Storage failures; commit conflicts (`ReleaseExists`, `Replayed`,
+/// `StaleChannel`) are mapped by the use case that committed, which knows
+/// what to name in the message.
 impl From<StoreError> for CoreError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::ReleaseExists => Self::ReleaseExists,
-            StoreError::Replayed => Self::Replayed,
-            StoreError::StaleChannel => Self::ChannelConflict,
             StoreError::Full(detail) => Self::StorageFull(detail),
             other => Self::Store(other),
         }

@@ -37,10 +37,6 @@ pub struct PackageView {
     pub channels: Vec<(ChannelName, Version)>,
 }
 
-fn not_found(code: &'static str, message: &'static str) -> CoreError {
-    CoreError::NotFound { code, message }
-}
-
 impl Registry {
     /// The package with every release's manifest, for projections to render
     /// (once per head: callers cache by `head_event`).
@@ -76,7 +72,7 @@ impl Registry {
             .package(id)
             .await?
             .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| not_found("package_not_found", "Package not found"))
+            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))
     }
 
     /// One release row with its manifest (one object read).
@@ -100,7 +96,7 @@ impl Registry {
             .db
             .release(id, version)
             .await?
-            .ok_or_else(|| not_found("release_not_found", "Release not found"))?;
+            .ok_or_else(|| CoreError::not_found("release_not_found", "Release not found"))?;
         self.with_manifest(&record).await
     }
 

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use regesta_protocol::envelope::render_envelope;
-use regesta_protocol::json::parse_strict;
+use regesta_protocol::json::{JsonError, parse_strict};
 use regesta_protocol::manifest::{
     ArtifactPart, Provenance, ProvenanceLevel, ReleaseMetadata, SignedArtifactDescriptor,
     artifact_descriptor_digest,
@@ -11,7 +11,7 @@ use regesta_protocol::{
     ArtifactDescriptor, AuthorizationProof, ChannelName, Digest, Event, EventBody, IntentAction,
     ObjectDescriptor, ReleaseConfig, ReleaseManifest, SealedEvent, Version, WriteAuthorization,
 };
-use regesta_store::{PublishCommit, ReleaseDocuments};
+use regesta_store::{PublishCommit, ReleaseDocuments, StoreError};
 use regesta_trust::TrustError;
 use serde_json::{Map, Value};
 
@@ -45,6 +45,10 @@ pub struct PublishRequest {
     pub authorization: Bytes,
     /// Every other file part, by name.
     pub files: Vec<FilePart>,
+    /// The optional `createdAt` text part: when given it must equal the
+    /// authorization's `signedAt` (the reference's rule), since the event
+    /// time is always the signed time.
+    pub created_at: Option<String>,
 }
 
 /// A successful publish.
@@ -87,11 +91,10 @@ fn parse_artifacts(request: &PublishRequest) -> Result<Vec<ArtifactInput>, CoreE
         .collect()
 }
 
-fn mismatch(issue: &str) -> CoreError {
-    CoreError::Unauthorized(TrustError::with_issues(
-        "Write authorization payload mismatch",
-        vec![issue.to_owned()],
-    ))
+/// 401 "Write authorization payload mismatch", worded as the reference
+/// words it, with no issues on the wire.
+pub(crate) fn mismatch() -> CoreError {
+    CoreError::Unauthorized(TrustError::new("Write authorization payload mismatch"))
 }
 
 impl Registry {
@@ -103,13 +106,21 @@ impl Registry {
     /// # Errors
     /// See [`CoreError`]; nothing is committed on error.
     pub async fn publish(&self, request: PublishRequest) -> Result<Published, CoreError> {
+        // The reference's order: parts (400), artifact processing (400),
+        // authorization shape, intent and signature (401), createdAt (400),
+        // replay (409), existing release (409).
         let config = ReleaseConfig::parse_publish_part(&request.config)
             .map_err(|e| CoreError::from_protocol("Invalid release config", &e))?;
         let version = config.version.clone().ok_or_else(|| {
             CoreError::invalid("Invalid release config", vec!["version is required".into()])
         })?;
         let artifacts = parse_artifacts(&request)?;
-        let auth = parse_authorization(&request.authorization)?;
+        let auth_json = parse_authorization_json(&request.authorization)?;
+        let npm_meta = process_artifacts(&config, &version, &artifacts).await?;
+        let config = npm_meta
+            .reconcile(config)
+            .map_err(|e| CoreError::invalid(e.0, Vec::new()))?;
+        let auth = parse_authorization_value(&auth_json)?;
 
         let config_digest = config.digest().map_err(CoreError::internal)?;
         let source_digest = Digest::of(&request.source);
@@ -127,13 +138,17 @@ impl Registry {
         )?;
 
         let proof = self.authorize(&auth).await?;
-
-        // Cheap early refusal of the common conflict, before the tarball walk
-        // and before any object is written; the commit still decides races.
+        check_created_at(request.created_at.as_deref(), &auth)?;
+        self.refuse_replay(&proof).await?;
+        // Cheap early refusal of the common conflict, before any object is
+        // written; the commit still decides races.
+        let exists = || CoreError::ReleaseExists {
+            package: config.id.clone(),
+            version: version.clone(),
+        };
         if self.db.release(&config.id, &version).await?.is_some() {
-            return Err(CoreError::ReleaseExists);
+            return Err(exists());
         }
-        let npm_meta = process_artifacts(&config, &version, &artifacts).await?;
         let manifest = build_manifest(
             &config,
             version.clone(),
@@ -170,7 +185,7 @@ impl Registry {
         self.db
             .commit_publish(&PublishCommit {
                 package: config.id.clone(),
-                version,
+                version: version.clone(),
                 manifest_digest: manifest_descriptor.digest,
                 created_at: auth.payload.timestamp,
                 channel: ChannelName::latest(),
@@ -186,7 +201,12 @@ impl Registry {
                 objects,
                 facts: npm_meta.facts.as_ref().map(|f| Bytes::from(f.to_bytes())),
             })
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::ReleaseExists => exists(),
+                StoreError::Replayed => CoreError::Replayed(proof.payload_digest),
+                other => other.into(),
+            })?;
         Ok(Published {
             channel: ChannelName::latest(),
             event,
@@ -228,21 +248,61 @@ fn descriptors_digest(artifacts: &[ArtifactInput]) -> Result<Digest, CoreError> 
     artifact_descriptor_digest(&signed).map_err(CoreError::internal)
 }
 
-/// Parses the `authorization` part; any shape error is a 401.
-fn parse_authorization(bytes: &[u8]) -> Result<WriteAuthorization, CoreError> {
-    let json = parse_strict(bytes, MAX_JSON_PART_BYTES)
-        .map_err(|e| TrustError::with_issues("Invalid write authorization", vec![e.to_string()]))?;
-    parse_authorization_value(&json)
+/// Reads the `authorization` part as a JSON object, as the reference's
+/// form reader does: text that is not JSON is 400 "Invalid authorization
+/// JSON", JSON that is not an object 400 "Invalid authorization". JSON the
+/// reference would take but a signed document must not carry (duplicate
+/// keys, unsafe integers) is refused as an invalid authorization (401).
+fn parse_authorization_json(bytes: &[u8]) -> Result<Value, CoreError> {
+    let value = parse_strict(bytes, MAX_JSON_PART_BYTES).map_err(|e| match e {
+        JsonError::Syntax(_) | JsonError::TooLarge(_) => {
+            CoreError::invalid("Invalid authorization JSON", Vec::new())
+        }
+        other => CoreError::Unauthorized(TrustError::with_issues(
+            "Invalid write authorization",
+            vec![other.to_string()],
+        )),
+    })?;
+    if !value.is_object() {
+        let issue = format!(
+            "Invalid type: Expected Object but received {}",
+            js_kind(&value)
+        );
+        return Err(CoreError::invalid("Invalid authorization", vec![issue]));
+    }
+    Ok(value)
 }
 
-/// Parses an authorization object; any shape error is a 401.
+/// How the reference's schema library names a received JSON value.
+fn js_kind(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Array(_) => "Array".to_owned(),
+        Value::Object(_) => "Object".to_owned(),
+        Value::String(text) => format!("\"{text}\""),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+    }
+}
+
+/// Parses an authorization object; any shape error is a 401 worded as the
+/// reference words it.
 pub(crate) fn parse_authorization_value(json: &Value) -> Result<WriteAuthorization, CoreError> {
-    WriteAuthorization::from_json(json).map_err(|e| {
-        CoreError::Unauthorized(TrustError::with_issues(
-            "Invalid write authorization",
-            vec![e.to_string()],
-        ))
-    })
+    WriteAuthorization::from_json(json)
+        .map_err(|e| CoreError::Unauthorized(TrustError::new(e.sentence())))
+}
+
+/// A non-empty `createdAt` part must be the authorization's `signedAt`.
+fn check_created_at(created_at: Option<&str>, auth: &WriteAuthorization) -> Result<(), CoreError> {
+    match created_at {
+        Some(text) if !text.is_empty() && text != auth.payload.timestamp.to_string() => {
+            Err(CoreError::invalid(
+                "Publish createdAt must match write authorization signedAt",
+                Vec::new(),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The `release.published` event of `manifest`, moving `latest`.
@@ -312,28 +372,23 @@ fn check_intent(auth: &WriteAuthorization, expected: &Expected<'_>) -> Result<()
         artifact_descriptor_digest,
     } = &auth.payload.action
     else {
-        return Err(mismatch("operation must be release.publish"));
+        return Err(mismatch());
     };
     let checks = [
-        (auth.payload.package == expected.config.id, "package"),
-        (version == expected.version, "version"),
-        (channel.as_str() == "latest", "channel"),
-        (*config_digest == expected.config_digest, "configDigest"),
-        (*source_digest == expected.source_digest, "sourceDigest"),
-        (
-            artifact_digests
-                .iter()
-                .eq(expected.artifacts.iter().map(|a| &a.signed.digest)),
-            "artifactDigests",
-        ),
-        (
-            *artifact_descriptor_digest == expected.descriptor_digest,
-            "artifactDescriptorDigest",
-        ),
+        auth.payload.package == expected.config.id,
+        version == expected.version,
+        channel.as_str() == "latest",
+        *config_digest == expected.config_digest,
+        *source_digest == expected.source_digest,
+        artifact_digests
+            .iter()
+            .eq(expected.artifacts.iter().map(|a| &a.signed.digest)),
+        *artifact_descriptor_digest == expected.descriptor_digest,
     ];
-    match checks.iter().find(|(ok, _)| !ok) {
-        Some((_, field)) => Err(mismatch(&format!("{field} does not match the request"))),
-        None => Ok(()),
+    if checks.iter().all(|ok| *ok) {
+        Ok(())
+    } else {
+        Err(mismatch())
     }
 }
 

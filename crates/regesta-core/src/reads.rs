@@ -107,10 +107,6 @@ pub struct Verification {
     pub body: Bytes,
 }
 
-fn not_found(code: &'static str, message: &'static str) -> CoreError {
-    CoreError::NotFound { code, message }
-}
-
 fn cursor(result: Result<Vec<StoredEvent>, StoreError>) -> Result<Vec<StoredEvent>, CoreError> {
     result.map_err(|e| match e {
         StoreError::CursorNotFound => CoreError::CursorNotFound {
@@ -131,7 +127,7 @@ impl Registry {
         self.db
             .package_head(id)
             .await?
-            .ok_or_else(|| not_found("package_not_found", "Package not found"))
+            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))
     }
 
     /// The package state, 404 `package_not_found` when nothing is published.
@@ -153,7 +149,7 @@ impl Registry {
             .package(id)
             .await?
             .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| not_found("package_not_found", "Package not found"))?;
+            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))?;
         let mut state = PackageState::new(id.clone());
         state.channels = record
             .channels
@@ -191,7 +187,7 @@ impl Registry {
         self.db
             .release_documents(id, version)
             .await?
-            .ok_or_else(|| not_found("release_not_found", "Release not found"))
+            .ok_or_else(|| CoreError::not_found("release_not_found", "Release not found"))
     }
 
     /// The release a channel points at, 404 `channel_not_found`.
@@ -207,7 +203,7 @@ impl Registry {
             .db
             .channel(id, channel)
             .await?
-            .ok_or_else(|| not_found("channel_not_found", "Channel not found"))?;
+            .ok_or_else(|| CoreError::not_found("channel_not_found", "Channel not found"))?;
         let documents = self.release_documents(id, &record.version).await?;
         let validator = to_canonical_vec(&json!({
             "channel": channel.as_str(),
@@ -230,7 +226,7 @@ impl Registry {
         self.db
             .event(id)
             .await?
-            .ok_or_else(|| not_found("event_not_found", "Event not found"))
+            .ok_or_else(|| CoreError::not_found("event_not_found", "Event not found"))
     }
 
     /// A page of the event log in sequence order: the stored page renderings
@@ -323,7 +319,7 @@ impl Registry {
         self.db
             .object(digest)
             .await?
-            .ok_or_else(|| not_found("object_not_found", "Object not found"))
+            .ok_or_else(|| CoreError::not_found("object_not_found", "Object not found"))
     }
 
     /// The bytes of an indexed object (`object`, from

@@ -87,4 +87,19 @@ impl Registry {
             .map_err(CoreError::RateLimited)?;
         Ok(proof)
     }
+
+    /// 409 `write_authorization_replayed` when the verified authorization
+    /// was accepted before. The reference checks this first after the
+    /// signature, so a byte-identical replay is reported as a replay, not
+    /// as whatever else it collides with; the commit's replay marker still
+    /// decides races.
+    ///
+    /// # Errors
+    /// Replayed, or storage failure.
+    pub(crate) async fn refuse_replay(&self, proof: &AuthorizationProof) -> Result<(), CoreError> {
+        if self.db.replay_marked(&proof.payload_digest).await? {
+            return Err(CoreError::Replayed(proof.payload_digest));
+        }
+        Ok(())
+    }
 }

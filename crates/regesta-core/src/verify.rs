@@ -15,21 +15,18 @@ impl Registry {
     /// manifest, and re-hashes the source and every artifact.
     ///
     /// # Errors
-    /// 404 `release_not_found`, or storage failure. Integrity problems are
-    /// not errors: they are reported in the body with `ok: false`.
+    /// Storage failure. Integrity problems, a missing release among them,
+    /// are not errors: they are reported in the body with `ok: false`.
     pub async fn verify_release(
         &self,
         id: &PackageId,
         version: &Version,
     ) -> Result<Verification, CoreError> {
-        let record = self
-            .db
-            .release(id, version)
-            .await?
-            .ok_or(CoreError::NotFound {
-                code: "release_not_found",
-                message: "Release not found",
-            })?;
+        let Some(record) = self.db.release(id, version).await? else {
+            // As the reference: a missing release is a failed verification
+            // (422), not a 404.
+            return verification(Map::new(), &[format!("Release not found: {id}@{version}")]);
+        };
         let mut problems = Vec::new();
         let mut body = Map::new();
         let manifest_bytes = self
@@ -72,15 +69,7 @@ impl Registry {
                 .await?;
             }
         }
-        let ok = problems.is_empty();
-        body.insert("ok".into(), json!(ok));
-        body.insert("problems".into(), json!(problems));
-        Ok(Verification {
-            ok,
-            body: Bytes::from(
-                serde_json::to_vec(&Value::Object(body)).map_err(CoreError::internal)?,
-            ),
-        })
+        verification(body, &problems)
     }
 
     /// The bytes of `digest`, re-hashed; a problem is recorded when they are
@@ -164,4 +153,18 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// The verification body `{manifest?, ok, problems}` (keys sorted).
+fn verification(
+    mut body: Map<String, Value>,
+    problems: &[String],
+) -> Result<Verification, CoreError> {
+    let ok = problems.is_empty();
+    body.insert("ok".into(), json!(ok));
+    body.insert("problems".into(), json!(problems));
+    Ok(Verification {
+        ok,
+        body: Bytes::from(serde_json::to_vec(&Value::Object(body)).map_err(CoreError::internal)?),
+    })
 }

@@ -142,6 +142,17 @@ impl ReleaseConfig {
         canonical_digest(&self.json)
     }
 
+    /// The config with `description` set (in its JSON too, so the digest
+    /// covers it).
+    #[must_use]
+    pub fn with_description(mut self, description: String) -> Self {
+        if let Value::Object(map) = &mut self.json {
+            map.insert("description".into(), Value::String(description.clone()));
+        }
+        self.description = Some(description);
+        self
+    }
+
     /// The config with `version` set, as a client sends it.
     #[must_use]
     pub fn with_version(mut self, version: Version) -> Self {

@@ -5,10 +5,13 @@
 //! read as canonical JSON plus `\n` (immutable), and the channel read in its
 //! stored key order, without a newline: event keys sorted with the proof in
 //! stored order, manifest top-level keys sorted while nested descriptors keep
-//! their typed order (`digest, mediaType, size, …, role`). Both are rendered
+//! their typed order (`digest, mediaType, size, …, role`). Every value
+//! inside them (`ecosystemMetadata`, `compatibility`, `metadata.exports`, …)
+//! is in canonical key order in both forms, as the manifest object is:
+//! a dependency map never keeps its `package.json` order. Both are rendered
 //! once, at publish time.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::event::{EventKeyOrder, SealedEvent};
 use crate::json::{JsonError, to_canonical_vec};
@@ -33,16 +36,9 @@ pub fn render_envelope(
     manifest: &ReleaseManifest,
     descriptor: &ObjectDescriptor,
 ) -> Result<RenderedEnvelope, JsonError> {
-    let manifest = match serde_json::to_value(manifest)
-        .map_err(|e| JsonError::NotCanonicalizable(e.to_string()))?
-    {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().collect())
-        }
-        other => other,
-    };
+    let manifest = listing_manifest(
+        serde_json::to_value(manifest).map_err(|e| JsonError::NotCanonicalizable(e.to_string()))?,
+    )?;
     let descriptor = json!({
         "digest": descriptor.digest.to_string(),
         "mediaType": descriptor.media_type.as_str(),
@@ -61,4 +57,43 @@ pub fn render_envelope(
     }))
     .map_err(|e| JsonError::NotCanonicalizable(e.to_string()))?;
     Ok(RenderedEnvelope { canonical, listing })
+}
+
+/// The manifest in the channel read's key order: top-level keys sorted,
+/// artifact descriptors in their typed key order, every nested value
+/// canonical.
+fn listing_manifest(manifest: Value) -> Result<Value, JsonError> {
+    let Value::Object(map) = manifest else {
+        return canonical(&manifest);
+    };
+    let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Map::new();
+    for (key, value) in entries {
+        let value = match (key.as_str(), value) {
+            ("artifacts", Value::Array(artifacts)) => Value::Array(
+                artifacts
+                    .into_iter()
+                    .map(|artifact| match artifact {
+                        Value::Object(fields) => fields
+                            .into_iter()
+                            .map(|(k, v)| Ok((k, canonical(&v)?)))
+                            .collect::<Result<Map<String, Value>, JsonError>>()
+                            .map(Value::Object),
+                        other => canonical(&other),
+                    })
+                    .collect::<Result<Vec<Value>, JsonError>>()?,
+            ),
+            (_, value) => canonical(&value)?,
+        };
+        out.insert(key, value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// `value` with every object's keys in canonical order at every depth (and
+/// numbers in canonical form): its canonical bytes read back in order.
+fn canonical(value: &Value) -> Result<Value, JsonError> {
+    serde_json::from_slice(&to_canonical_vec(value)?)
+        .map_err(|e| JsonError::NotCanonicalizable(e.to_string()))
 }

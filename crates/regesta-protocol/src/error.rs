@@ -50,7 +50,47 @@ impl ProtocolError {
             other => other,
         }
     }
+
+    /// The error as one sentence, worded the way the reference words its
+    /// write-authorization messages (`kid is required`, `Unsupported write
+    /// intent operation`): the reason alone when it already says what it is
+    /// about, else the field followed by the reason.
+    pub fn sentence(&self) -> String {
+        match self {
+            Self::Invalid { field, reason }
+                if field.is_empty()
+                    || reason.starts_with(char::is_uppercase)
+                    || reason.starts_with(field.as_str()) =>
+            {
+                reason.clone()
+            }
+            Self::Invalid { field, reason } => format!("{field} {reason}"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Result alias for this crate.
 pub type Result<T, E = ProtocolError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::ProtocolError;
+
+    #[test]
+    fn sentences_name_the_field_once() {
+        assert_eq!(
+            ProtocolError::invalid("kid", "is required").sentence(),
+            "kid is required"
+        );
+        assert_eq!(
+            ProtocolError::invalid("operation", "Unsupported write intent operation").sentence(),
+            "Unsupported write intent operation"
+        );
+        assert_eq!(
+            ProtocolError::invalid("configDigest", "configDigest must be a sha256 digest")
+                .sentence(),
+            "configDigest must be a sha256 digest"
+        );
+    }
+}

@@ -84,22 +84,25 @@ impl From<CoreError> for ApiError {
                     trust.message,
                 )
             },
-            CoreError::Replayed => Self::new(
+            CoreError::Replayed(_) => Self::new(
                 StatusCode::CONFLICT,
                 "write_authorization_replayed",
-                "Write authorization replayed",
+                error.to_string(),
             ),
-            CoreError::ReleaseExists => Self::new(
+            CoreError::ReleaseExists { .. } => Self::new(
                 StatusCode::CONFLICT,
                 "release_already_exists",
-                "Release already exists",
+                error.to_string(),
             ),
-            CoreError::ChannelConflict => Self::new(
+            CoreError::ChannelConflict { .. } => Self::new(
                 StatusCode::CONFLICT,
                 "package_channel_conflict",
-                "Package channel changed concurrently",
+                error.to_string(),
             ),
-            CoreError::NotFound { code, message } | CoreError::CursorNotFound { code, message } => {
+            CoreError::NotFound { code, message } => {
+                Self::new(StatusCode::NOT_FOUND, code, message)
+            }
+            CoreError::CursorNotFound { code, message } => {
                 Self::new(StatusCode::NOT_FOUND, code, message)
             }
             CoreError::StorageFull(detail) => {

@@ -311,7 +311,11 @@ async fn duplicate_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) 
 
 async fn replayed_authorization_is_rejected(db: &dyn RegistryDb) {
     let first = sample_publish("a", "1.0.0", 0);
+    let marker = first.payload_digest.unwrap();
+    assert!(!db.replay_marked(&marker).await.unwrap());
     db.commit_publish(&first).await.unwrap();
+    assert!(db.replay_marked(&marker).await.unwrap());
+    assert!(!db.replay_marked(&Digest::of(b"never used")).await.unwrap());
     let mut replay = sample_publish("a", "2.0.0", 1);
     replay.payload_digest = first.payload_digest;
     assert!(matches!(

@@ -283,6 +283,10 @@ impl RegistryDb for MemoryDb {
             .map(|(r, _)| r.clone()))
     }
 
+    async fn replay_marked(&self, payload_digest: &Digest) -> Result<bool> {
+        Ok(self.lock()?.replay.contains(payload_digest))
+    }
+
     async fn release_documents(
         &self,
         id: &PackageId,

@@ -51,6 +51,11 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
     async fn channel(&self, id: &PackageId, channel: &ChannelName)
     -> Result<Option<ChannelRecord>>;
 
+    /// Whether a write authorization with this payload digest was accepted
+    /// before (its replay marker exists): the cheap check that lets a replay
+    /// be refused as such before anything else is looked at.
+    async fn replay_marked(&self, payload_digest: &Digest) -> Result<bool>;
+
     /// One event by id.
     async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>>;
 

@@ -1,7 +1,8 @@
 //! Write-authorization verification against a domain binding.
 
+use regesta_protocol::json::JsonError;
 use regesta_protocol::{
-    AuthSignature, AuthorizationProof, Digest, DomainBinding, ProofKey, Timestamp,
+    AuthSignature, AuthorizationProof, Digest, DomainBinding, ProofKey, ProtocolError, Timestamp,
     WriteAuthorization,
 };
 use thiserror::Error;
@@ -57,8 +58,13 @@ pub fn verify_authorization(
     if (now.unix_millis() - signed.unix_millis()).abs() > tolerance_ms {
         return Err(TrustError::new("Write intent timestamp is outside window"));
     }
-    let binding = DomainBinding::parse(binding_bytes, &auth.payload.domain)
-        .map_err(|e| TrustError::with_issues("Invalid domain binding", vec![e.to_string()]))?;
+    let binding =
+        DomainBinding::parse(binding_bytes, &auth.payload.domain).map_err(|e| match e {
+            ProtocolError::Json(JsonError::Syntax(_)) => {
+                TrustError::new("Domain binding JSON is invalid")
+            }
+            other => TrustError::new(other.sentence()),
+        })?;
     let key = binding
         .active_key(&auth.kid, now)
         .ok_or_else(|| TrustError::new("Domain binding key not found or inactive"))?;

@@ -21,20 +21,15 @@ pub struct LogTile {
     pub immutable: bool,
 }
 
-fn not_found(code: &'static str, message: &'static str) -> CoreError {
-    CoreError::NotFound { code, message }
-}
-
 impl Registry {
     /// The latest signed checkpoint.
     ///
     /// # Errors
     /// 404 `log_checkpoint_not_found` before the first sequencing step.
     pub async fn log_checkpoint(&self) -> Result<LogCheckpoint, CoreError> {
-        self.db
-            .log_checkpoint()
-            .await?
-            .ok_or_else(|| not_found("log_checkpoint_not_found", "Log checkpoint not found"))
+        self.db.log_checkpoint().await?.ok_or_else(|| {
+            CoreError::not_found("log_checkpoint_not_found", "Log checkpoint not found")
+        })
     }
 
     /// The checkpoint to publish: with witnesses, the latest one that
@@ -47,10 +42,9 @@ impl Registry {
         if !witnessed {
             return self.log_checkpoint().await;
         }
-        self.db
-            .log_cosigned()
-            .await?
-            .ok_or_else(|| not_found("log_checkpoint_not_found", "Log checkpoint not found"))
+        self.db.log_cosigned().await?.ok_or_else(|| {
+            CoreError::not_found("log_checkpoint_not_found", "Log checkpoint not found")
+        })
     }
 
     /// A hash tile or entry bundle, as the latest checkpoint's tree has it.
@@ -58,7 +52,7 @@ impl Registry {
     /// # Errors
     /// 404 `log_tile_not_found` for a tile the tree does not have (yet).
     pub async fn log_tile(&self, tile: Tile) -> Result<LogTile, CoreError> {
-        let missing = || not_found("log_tile_not_found", "Log tile not found");
+        let missing = || CoreError::not_found("log_tile_not_found", "Log tile not found");
         let size = self.db.log_checkpoint().await?.map_or(0, |c| c.size);
         if !tile.exists_at(size) {
             return Err(missing());
@@ -102,12 +96,12 @@ impl Registry {
             .db
             .event(id)
             .await?
-            .ok_or_else(|| not_found("event_not_found", "Event not found"))?;
+            .ok_or_else(|| CoreError::not_found("event_not_found", "Event not found"))?;
         let checkpoint = self.db.log_checkpoint().await?;
         let index = event.seq - 1;
-        let checkpoint = checkpoint
-            .filter(|c| index < c.size)
-            .ok_or_else(|| not_found("log_entry_not_found", "Event not in the log yet"))?;
+        let checkpoint = checkpoint.filter(|c| index < c.size).ok_or_else(|| {
+            CoreError::not_found("log_entry_not_found", "Event not in the log yet")
+        })?;
         let mut cache = TileCache::default();
         let size = checkpoint.size;
         let proof = with_tiles(self.db.as_ref(), &mut cache, |r| {
@@ -136,7 +130,10 @@ impl Registry {
         }
         let size = self.db.log_checkpoint().await?.map_or(0, |c| c.size);
         if new > size {
-            return Err(not_found("log_size_not_found", "Log size not reached"));
+            return Err(CoreError::not_found(
+                "log_size_not_found",
+                "Log size not reached",
+            ));
         }
         let mut cache = TileCache::default();
         with_tiles(self.db.as_ref(), &mut cache, |r| {

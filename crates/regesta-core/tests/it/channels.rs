@@ -39,7 +39,7 @@ fn message(error: CoreError) -> String {
     match error {
         CoreError::Unauthorized(t) => t.message,
         CoreError::NotFound { code, .. } => code.to_owned(),
-        CoreError::Replayed => "replayed".to_owned(),
+        CoreError::Replayed(_) => "replayed".to_owned(),
         CoreError::Invalid { message, .. } => message,
         other => panic!("unexpected {other:?}"),
     }

@@ -144,9 +144,13 @@ async fn missing_things_have_their_v0_codes() {
         code(h.registry.release_documents(&id, &v).await.unwrap_err()),
         "release_not_found"
     );
+    // Verifying a missing release is a failed verification, as in the
+    // reference, not a 404.
+    let verification = h.registry.verify_release(&id, &v).await.unwrap();
+    assert!(!verification.ok);
     assert_eq!(
-        code(h.registry.verify_release(&id, &v).await.unwrap_err()),
-        "release_not_found"
+        verification.body.as_ref(),
+        br#"{"ok":false,"problems":["Release not found: npm:dev.localhost/none@1.0.0"]}"#
     );
     assert_eq!(
         code(

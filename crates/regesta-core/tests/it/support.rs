@@ -77,6 +77,7 @@ pub(crate) fn captured_request(dir: &Path, prefix: &str) -> PublishRequest {
             name: "artifact.0".into(),
             bytes: part("part-artifact.0.bin"),
         }],
+        created_at: None,
     }
 }
 

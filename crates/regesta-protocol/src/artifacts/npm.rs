@@ -8,6 +8,7 @@
 
 use std::io::Read;
 
+use crate::config::ReleaseConfig;
 use crate::ids::{PackageId, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -32,6 +33,29 @@ pub struct NpmMetadata {
     pub fields: Option<Map<String, Value>>,
     /// What npm's `dist` carries, derived from the bytes.
     pub facts: Option<NpmFacts>,
+}
+
+impl NpmMetadata {
+    /// Reconciles the release config with the tarball's `package.json`, as
+    /// the reference's npm processor does when it learned anything (a
+    /// description or resolver fields): a config description must equal
+    /// the package.json one, and a config without one takes it, so the
+    /// signed `configDigest` covers the description clients will show.
+    ///
+    /// # Errors
+    /// The config's description differs from package.json's.
+    pub fn reconcile(&self, config: ReleaseConfig) -> Result<ReleaseConfig, ArtifactError> {
+        if self.description.is_none() && self.fields.is_none() {
+            return Ok(config);
+        }
+        match (&config.description, &self.description) {
+            (Some(ours), theirs) if Some(ours) != theirs.as_ref() => Err(invalid(
+                "regesta.json description must match npm package.json description",
+            )),
+            (None, Some(theirs)) => Ok(config.with_description(theirs.clone())),
+            _ => Ok(config),
+        }
+    }
 }
 
 /// npm's `dist` facts of one tarball.

@@ -445,19 +445,14 @@ async fn serve_tarball(state: &AppState, name: &str, file: &str) -> Response {
         let id = local_id(name)?;
         let registry = state.registry();
         registry.package_head(&id).await?;
-        let object_not_found = || {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "object_not_found",
-                "Object not found",
-            )
-        };
-        let version = npm::tarball_version(&id, file).ok_or_else(object_not_found)?;
+        // A missing version or a file name that names no release is the
+        // reference's `package_not_found`, like an unknown package.
+        let version = npm::tarball_version(&id, file).ok_or_else(not_found)?;
         let release = match registry.release_view(&id, &version).await {
-            Err(CoreError::NotFound { .. }) => return Err(object_not_found()),
+            Err(CoreError::NotFound { .. }) => return Err(not_found()),
             other => other?,
         };
-        let digest = npm::install_digest(&release).ok_or_else(object_not_found)?;
+        let digest = npm::install_digest(&release).ok_or_else(not_found)?;
         Ok(redirect(&format!(
             "{}/objects/{digest}",
             state.config().public_base()

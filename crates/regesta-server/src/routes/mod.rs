@@ -113,8 +113,11 @@ pub(crate) fn channel(params: &RawPathParams) -> Result<ChannelName, ApiError> {
 /// Longest query string read (`after` and `limit` need under 100 bytes).
 const MAX_QUERY_LEN: usize = 4096;
 
-/// The query string as strictly decoded key/value pairs; for a repeated key
-/// the first value counts, as with `URLSearchParams.get` in the reference.
+/// The query string as decoded key/value pairs; for a repeated key the
+/// first value counts, as with the reference's query reader. A malformed
+/// escape is kept as written, as the reference keeps it, so it fails the
+/// value's own rule (`after: Must be a sha256 digest`) and never names a
+/// different value.
 pub(crate) fn query_values(
     raw: Option<&str>,
 ) -> Result<std::collections::HashMap<String, String>, ApiError> {
@@ -126,10 +129,10 @@ pub(crate) fn query_values(
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let decode = |s: &str| {
-            decode_path_segment(&s.replace('+', " "))
-                .map_err(|_| ApiError::invalid("Invalid URL encoding", Vec::new()))
+            let plus = s.replace('+', " ");
+            decode_path_segment(&plus).unwrap_or(plus)
         };
-        values.entry(decode(key)?).or_insert(decode(value)?);
+        values.entry(decode(key)).or_insert_with(|| decode(value));
     }
     Ok(values)
 }

@@ -21,10 +21,11 @@ use crate::http::json_response;
 use crate::middleware::too_large;
 use crate::state::AppState;
 
-/// Largest JSON part (`config`, `artifacts`, `authorization`).
+/// Largest JSON or text part (`config`, `artifacts`, `authorization`,
+/// `createdAt`).
 const MAX_JSON_PART: u64 = 256 * 1024;
-/// Most parts one publish may carry (4 named parts plus the artifacts).
-const MAX_PARTS: usize = 4 + regesta_protocol::authorization::MAX_ARTIFACTS;
+/// Most parts one publish may carry (5 named parts plus the artifacts).
+const MAX_PARTS: usize = 5 + regesta_protocol::authorization::MAX_ARTIFACTS;
 /// Longest part name accepted.
 const MAX_PART_NAME: usize = 128;
 
@@ -38,6 +39,7 @@ struct Parts {
     source: Option<Bytes>,
     artifacts: Option<Bytes>,
     authorization: Option<Bytes>,
+    created_at: Option<Bytes>,
     files: Vec<FilePart>,
 }
 
@@ -58,6 +60,11 @@ impl Parts {
             artifacts: Self::require(self.artifacts, "artifacts")?,
             authorization: Self::require(self.authorization, "authorization")?,
             files: self.files,
+            // A text part, read as text the way the reference's form
+            // reader reads it.
+            created_at: self
+                .created_at
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         })
     }
 }
@@ -89,7 +96,7 @@ async fn read_parts(state: &AppState, headers: &HeaderMap, body: Body) -> Result
             return Err(form_error("every part needs a name of at most 128 bytes"));
         }
         let limit = match name.as_str() {
-            "config" | "artifacts" | "authorization" => MAX_JSON_PART,
+            "config" | "artifacts" | "authorization" | "createdAt" => MAX_JSON_PART,
             "source" => config.max_source_bytes,
             _ => config.max_artifact_bytes,
         };
@@ -109,6 +116,7 @@ async fn read_parts(state: &AppState, headers: &HeaderMap, body: Body) -> Result
             "source" => &mut parts.source,
             "artifacts" => &mut parts.artifacts,
             "authorization" => &mut parts.authorization,
+            "createdAt" => &mut parts.created_at,
             _ => {
                 if parts.files.iter().any(|f| f.name == name) {
                     return Err(form_error(format!("{name}: duplicate part")));

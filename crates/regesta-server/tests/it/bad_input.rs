@@ -58,11 +58,6 @@ async fn malformed_reads_are_400_or_404_with_codes() {
             404,
             "channel_not_found",
         ),
-        (
-            "/packages/npm%3Aa.b%2Fc/releases/1.0.0/verification",
-            404,
-            "release_not_found",
-        ),
         (&*format!("/objects/{DIGEST}"), 404, "object_not_found"),
         (
             &*format!("/events/sha256/{}", &DIGEST[7..]),
@@ -343,7 +338,7 @@ async fn bad_channel_writes_are_refused_and_store_nothing() {
     .await;
     assert_eq!(
         (replay.status.as_u16(), code(&replay)),
-        (409, "release_already_exists".into())
+        (409, "write_authorization_replayed".into())
     );
     assert_eq!(t.db.stats().await.unwrap(), before);
     let info = get(&t.app, "/").await;

@@ -11,5 +11,7 @@ mod npm;
 mod npm_render;
 mod npm_upstream;
 mod openapi;
+mod reference_checks;
+mod signed;
 mod support;
 mod wire;

@@ -128,11 +128,17 @@ async fn tarballs_redirect_to_the_core_object_and_abbreviated_packuments_negotia
         on_npm_host("/@dev.localhost/hello-regesta/-/hello-regesta-9.9.9.tgz"),
     )
     .await;
+    // A missing version or a wrong file name is the reference's
+    // `package_not_found`, with its bytes.
     assert_eq!(missing.status.as_u16(), 404);
+    assert_eq!(
+        missing.body.as_ref(),
+        read(&dir, "wire/npm-packument-notfound.json")
+    );
     for (path, code) in [
         (
             "/@dev.localhost/hello-regesta/-/other-0.0.5.tgz",
-            "object_not_found",
+            "package_not_found",
         ),
         (
             "/@dev.localhost/nothing/-/nothing-1.0.0.tgz",

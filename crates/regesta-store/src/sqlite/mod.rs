@@ -274,6 +274,16 @@ impl RegistryDb for SqliteDb {
         fetch_opt(&mut conn, query, release_row).await
     }
 
+    async fn replay_marked(&self, payload_digest: &Digest) -> Result<bool> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let row = sqlx::query("SELECT 1 FROM replay WHERE payload_digest = ?1")
+            .bind(payload_digest.to_string())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
     async fn release_documents(
         &self,
         id: &PackageId,
