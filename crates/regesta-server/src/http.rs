@@ -85,6 +85,16 @@ pub fn redirect(location: &str) -> Response {
     )
 }
 
+/// A `301 Moved Permanently` to `location`, with no body, as the
+/// reference's trailing-slash rule answers.
+pub fn moved_permanently(location: &str) -> Response {
+    build(
+        StatusCode::MOVED_PERMANENTLY,
+        &[(LOCATION, location.to_owned())],
+        Body::empty(),
+    )
+}
+
 /// Whether the request is a HEAD (no body is sent).
 pub fn is_head(method: &Method) -> bool {
     method == Method::HEAD

@@ -88,7 +88,7 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
         core = core.nest("/npm", npm::routes());
     }
     let mut app = core
-        .fallback(|| async { error::ApiError::route_not_found().into_response() })
+        .fallback(routes::unmatched)
         .method_not_allowed_fallback(|| async {
             error::ApiError::route_not_found().into_response()
         })
@@ -102,9 +102,7 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
         ))
         .with_state(state.clone());
     if npm_enabled {
-        let npm_host = npm::routes()
-            .fallback(|| async { error::ApiError::route_not_found().into_response() })
-            .with_state(state);
+        let npm_host = npm::routes().fallback(routes::unmatched).with_state(state);
         app = app.layer(axum::middleware::from_fn_with_state(
             npm_host,
             middleware::npm_host,

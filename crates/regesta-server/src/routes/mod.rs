@@ -2,7 +2,10 @@
 //! registry use case, render.
 
 use axum::Router;
-use axum::extract::RawPathParams;
+use axum::extract::{RawPathParams, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use regesta_protocol::ids::decode_path_segment;
 use regesta_protocol::{ChannelName, PackageId, Version};
@@ -76,6 +79,33 @@ pub(crate) fn core_routes() -> Router<AppState> {
         .route("/log/tile/{*path}", get(log::tile))
         .route("/log/proof/event/{algorithm}/{hex}", get(log::inclusion))
         .route("/log/proof/consistency/{old}/{new}", get(log::consistency))
+}
+
+/// What a request no route matched gets: a GET or HEAD whose path ends in
+/// `/` is redirected (301) to the same URL without it, as the reference
+/// answers (`/packages/{id}/` → `/packages/{id}`); anything else is the
+/// JSON 404. The redirect is absolute, built like the reference's from the
+/// request's `Host` (or the configured public URL, behind a proxy).
+pub(crate) async fn unmatched(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path();
+    let slashed = path.len() > 1 && path.ends_with('/');
+    if !slashed || !(method == Method::GET || method == Method::HEAD) {
+        return ApiError::route_not_found().into_response();
+    }
+    let trimmed = &path[..path.len() - 1];
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    let base = match (&state.config().public_url, host) {
+        (Some(public), _) => public.trim_end_matches('/').to_owned(),
+        (None, Some(host)) => format!("http://{host}"),
+        (None, None) => String::new(),
+    };
+    crate::http::moved_permanently(&format!("{base}{trimmed}{query}"))
 }
 
 /// One path parameter, strictly percent-decoded (`%ZZ` is a 400, never a

@@ -366,3 +366,45 @@ fn every_read_that_embeds_a_manifest_serves_it_canonical() {
         })
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_trailing_slash_on_a_get_redirects_to_the_slashless_url() {
+    let Some(dir) = vectors_dir() else { return };
+    let t = fresh(&dir);
+    for (path, location) in [
+        ("/packages/", "http://localhost:4321/packages"),
+        ("/health/", "http://localhost:4321/health"),
+        (
+            "/packages/npm%3Adev.localhost%2Fhello-regesta/?a=1",
+            "http://localhost:4321/packages/npm%3Adev.localhost%2Fhello-regesta?a=1",
+        ),
+        (
+            "/npm/@dev.localhost/x/",
+            "http://localhost:4321/npm/@dev.localhost/x",
+        ),
+    ] {
+        for method in ["GET", "HEAD"] {
+            let reply = send(
+                &t.app,
+                Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header("host", "localhost:4321")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.status.as_u16(), 301, "{method} {path}");
+            assert_eq!(reply.header("location"), Some(location), "{method} {path}");
+            assert!(reply.body.is_empty());
+        }
+    }
+    // Other methods, and the root, keep the JSON 404.
+    let post = send(
+        &t.app,
+        Request::post("/releases/").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(post.status.as_u16(), 404);
+    assert_eq!(post.json()["code"], "not_found");
+}
