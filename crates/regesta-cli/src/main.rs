@@ -95,7 +95,7 @@ enum Command {
     ///
     /// Example:
     ///   regesta witness --name witness.example/w1 --key-file w1.key \
-    ///       --log "registry.example/log/v1+1a2b3c4d+AU…" --listen 127.0.0.1:4322
+    ///       --log "registry.example/log+1a2b3c4d+AU…" --listen 127.0.0.1:4322
     #[command(verbatim_doc_comment)]
     Witness(WitnessArgs),
     /// Copy a registry from the embedded store (SQLite + files) to
@@ -261,7 +261,7 @@ enum LogCommand {
     /// Without --log-key the key served at /log/key is trusted on first use
     /// and pinned.
     ///
-    /// Example: regesta log verify --log-key "registry.example/log/v1+1a2b3c4d+AU…"
+    /// Example: regesta log verify --log-key "registry.example/log+1a2b3c4d+AU…"
     #[command(verbatim_doc_comment)]
     Verify {
         #[command(flatten)]

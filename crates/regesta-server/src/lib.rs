@@ -194,6 +194,10 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
             "created the transparency log's checkpoint key; back it up"
         );
     }
+    tlog::claim_identity(&registry, &log)
+        .await
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    tlog::ensure_checkpoint(&registry, &log).await;
     tracing::info!(verifier_key = %log.signer.verifier_key(), "transparency log key");
     let peers = config
         .witness_peers()

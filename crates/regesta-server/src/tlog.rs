@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use regesta_core::Registry;
 use regesta_core::log::{LogConfig, SEQUENCER_LEASE};
+use regesta_store::LogIdentity;
 use regesta_tlog::NoteSigner;
 use regesta_tlog::note::ALG_ED25519;
 
@@ -31,6 +32,69 @@ pub enum LogSetupError {
         /// Why.
         reason: String,
     },
+    /// The database's log is another log than this replica's key signs.
+    #[error(
+        "the transparency log in this database is {recorded}, but this replica's \
+         log key and origin are {ours}: give every replica the same \
+         REGESTA_LOG_KEY_FILE (and REGESTA_LOG_ORIGIN)"
+    )]
+    Disagreement {
+        /// Origin and verifier key on record.
+        recorded: String,
+        /// Origin and verifier key of this replica.
+        ours: String,
+    },
+    /// The database could not be read or written.
+    #[error("log identity: {0}")]
+    Store(#[from] regesta_store::StoreError),
+}
+
+/// Makes sure this replica signs as the log the database holds: the first
+/// replica to start records the log's origin and verifier key (after
+/// checking that its key signed the checkpoints already stored, for logs
+/// created before the record existed); every later one must match it.
+///
+/// # Errors
+/// The record (or the stored checkpoints) name another log, or storage
+/// failed.
+pub async fn claim_identity(registry: &Registry, log: &LogConfig) -> Result<(), LogSetupError> {
+    let ours = LogIdentity {
+        origin: log.origin.clone(),
+        verifier_key: log.signer.verifier_key(),
+    };
+    // Checked before claiming, so a log created before the record existed
+    // is never recorded under a key that did not sign it.
+    if let Some(latest) = registry.db.log_checkpoint().await? {
+        let signed_by_us = regesta_tlog::Note::parse(&latest.note)
+            .ok()
+            .and_then(|note| note.verify(&[log.signer.verifier()]).ok())
+            .is_some();
+        if !signed_by_us {
+            let origin = String::from_utf8_lossy(&latest.note)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            return Err(LogSetupError::Disagreement {
+                recorded: format!("{origin} (its checkpoints are signed by another key)"),
+                ours: format!("{} {}", ours.origin, ours.verifier_key),
+            });
+        }
+    }
+    let recorded = registry.db.claim_log_identity(&ours).await?;
+    if recorded != ours {
+        return Err(LogSetupError::disagreement(&recorded, &ours));
+    }
+    Ok(())
+}
+
+impl LogSetupError {
+    fn disagreement(recorded: &LogIdentity, ours: &LogIdentity) -> Self {
+        Self::Disagreement {
+            recorded: format!("{} {}", recorded.origin, recorded.verifier_key),
+            ours: format!("{} {}", ours.origin, ours.verifier_key),
+        }
+    }
 }
 
 fn key_error(path: &Path, reason: &impl ToString) -> LogSetupError {
@@ -78,6 +142,17 @@ pub fn load_or_create(config: &Config) -> Result<(LogConfig, bool), LogSetupErro
             Ok((LogConfig { origin, signer }, true))
         }
         Err(e) => Err(key_error(&path, &e)),
+    }
+}
+
+/// Signs the size-0 checkpoint of a log that has none yet, before the
+/// server answers its first request, so `/log/checkpoint` is never a 404.
+/// Another replica doing the same at once loses harmlessly (the log moved).
+pub async fn ensure_checkpoint(registry: &Registry, log: &LogConfig) {
+    if matches!(registry.db.log_checkpoint().await, Ok(None))
+        && let Err(error) = registry.sequence(log, 0).await
+    {
+        tracing::debug!(%error, "another replica signed the first checkpoint");
     }
 }
 
@@ -173,6 +248,11 @@ enum SubmitError {
     Http(#[from] reqwest::Error),
     #[error("witness answered {0}: {1}")]
     Refused(u16, String),
+    /// 422: the witness holds a different tree at a size it cosigned (or
+    /// the checkpoint is not a valid tree): the log and the witness
+    /// disagree about history, which no retry can fix.
+    #[error("witness refused the checkpoint as inconsistent with what it cosigned: {0}")]
+    Inconsistent(String),
     #[error("{0}")]
     Core(#[from] regesta_core::CoreError),
 }
@@ -229,6 +309,9 @@ impl Witnessing {
                     } else {
                         tracing::warn!(witness = %peer.url, "witness answered no valid cosignature");
                     }
+                }
+                Err(error @ SubmitError::Inconsistent(_)) => {
+                    tracing::error!(witness = %peer.url, %error, "witness saw a different log history");
                 }
                 Err(error) => tracing::warn!(witness = %peer.url, %error, "witness did not cosign"),
             }
@@ -290,6 +373,7 @@ impl Witnessing {
                         known.insert(peer.url.clone(), old);
                     }
                 }
+                422 => return Err(SubmitError::Inconsistent(text)),
                 _ => return Err(SubmitError::Refused(status, text)),
             }
         }

@@ -14,7 +14,7 @@ use regesta_protocol::{
 };
 
 use crate::error::StoreError;
-use crate::log::{LogCheckpoint, LogCommit};
+use crate::log::{LogCheckpoint, LogCommit, LogIdentity};
 use crate::model::{ChannelCommit, PublishCommit, ReleaseDocuments};
 use crate::traits::RegistryDb;
 
@@ -104,6 +104,7 @@ where
     concurrent_publishers_of_one_version_have_one_winner(open().await).await;
     log_commits_are_compare_and_swap(open().await.as_ref()).await;
     leases_are_exclusive_until_they_expire(open().await.as_ref()).await;
+    the_log_identity_is_recorded_once(open().await.as_ref()).await;
 }
 
 fn checkpoint(size: u64) -> LogCheckpoint {
@@ -174,6 +175,20 @@ async fn log_commits_are_compare_and_swap(db: &dyn RegistryDb) {
         Some(Bytes::from(vec![2_u8; 96])),
         "a refused step writes nothing"
     );
+}
+
+async fn the_log_identity_is_recorded_once(db: &dyn RegistryDb) {
+    let first = LogIdentity {
+        origin: "registry.test/log".into(),
+        verifier_key: "registry.test/log+01234567+AAAA".into(),
+    };
+    let second = LogIdentity {
+        origin: "other.test/log".into(),
+        verifier_key: "other.test/log+89abcdef+BBBB".into(),
+    };
+    assert_eq!(db.claim_log_identity(&first).await.unwrap(), first);
+    assert_eq!(db.claim_log_identity(&second).await.unwrap(), first);
+    assert_eq!(db.claim_log_identity(&first).await.unwrap(), first);
 }
 
 async fn leases_are_exclusive_until_they_expire(db: &dyn RegistryDb) {

@@ -18,7 +18,7 @@ pub mod sqlite;
 pub mod traits;
 
 pub use error::{Result, StoreError};
-pub use log::{LogCheckpoint, LogCommit, LogStore};
+pub use log::{LogCheckpoint, LogCommit, LogIdentity, LogStore};
 pub use model::{
     ChannelCommit, ChannelRecord, Durability, LogHead, PackageRecord, PublishCommit,
     ReleaseDocuments, ReleaseRecord, Stats, StoredEvent,

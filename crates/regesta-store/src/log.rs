@@ -20,6 +20,17 @@ pub struct LogCheckpoint {
     pub note: Bytes,
 }
 
+/// Who the log is: its origin (the checkpoint's first line and the key's
+/// name) and the verifier key its checkpoints are signed with, recorded
+/// once, when the log is created, so every replica signs as the same log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogIdentity {
+    /// The origin, e.g. `registry.example/log`.
+    pub origin: String,
+    /// The note verifier key text (`<origin>+<id>+<key>`).
+    pub verifier_key: String,
+}
+
 /// One sequencing step, committed atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogCommit {
@@ -57,6 +68,11 @@ pub trait LogStore: Send + Sync + 'static {
 
     /// The latest checkpoint that has been cosigned, with its cosignatures.
     async fn log_cosigned(&self) -> Result<Option<LogCheckpoint>>;
+
+    /// Records `identity` as the log's if none is recorded yet, and returns
+    /// the identity on record: `identity` itself, or the one a replica
+    /// recorded before (which the caller must then match).
+    async fn claim_log_identity(&self, identity: &LogIdentity) -> Result<LogIdentity>;
 
     /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`;
     /// false while another holder's lease has not expired.

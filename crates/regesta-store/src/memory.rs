@@ -9,7 +9,7 @@ use bytes::Bytes;
 use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
 
 use crate::error::{Result, StoreError};
-use crate::log::{LogCheckpoint, LogCommit, LogStore};
+use crate::log::{LogCheckpoint, LogCommit, LogIdentity, LogStore};
 use crate::model::{
     ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
     ReleaseRecord, Stats, StoredEvent,
@@ -34,6 +34,7 @@ struct State {
     log_tiles: HashMap<(u8, u64), Bytes>,
     log_checkpoints: Vec<LogCheckpoint>,
     log_cosigned: BTreeMap<u64, Bytes>,
+    log_identity: Option<LogIdentity>,
     leases: HashMap<String, (String, i64)>,
 }
 
@@ -143,6 +144,13 @@ impl LogStore for MemoryDb {
                 ..plain.clone()
             })
         }))
+    }
+
+    async fn claim_log_identity(&self, identity: &LogIdentity) -> Result<LogIdentity> {
+        let mut s = self.lock()?;
+        Ok(s.log_identity
+            .get_or_insert_with(|| identity.clone())
+            .clone())
     }
 
     async fn acquire_lease(

@@ -83,11 +83,16 @@ pub enum Refusal {
     Forbidden,
     /// 404: unknown origin.
     UnknownLog,
-    /// 409: the old size is not the last cosigned size (given), or equal
-    /// sizes with different roots.
+    /// 409: the old size is not the last cosigned size (given).
     Conflict(u64),
     /// 422: the consistency proof does not verify.
     BadProof,
+    /// 422: a checkpoint at the size the witness already cosigned, with a
+    /// different root (a fork signed by the log key), or a size-0
+    /// checkpoint whose root is not the empty tree's. C2SP tlog-witness
+    /// answers these as unprocessable, not as a size conflict: retrying
+    /// with another old size cannot help.
+    Inconsistent,
 }
 
 impl Refusal {
@@ -98,7 +103,7 @@ impl Refusal {
             Self::Forbidden => 403,
             Self::UnknownLog => 404,
             Self::Conflict(_) => 409,
-            Self::BadProof => 422,
+            Self::BadProof | Self::Inconsistent => 422,
         }
     }
 }
@@ -143,12 +148,15 @@ pub fn add_checkpoint(
     if request.old_size > checkpoint.size {
         return Err(Refusal::BadRequest("old size beyond the checkpoint".into()));
     }
+    if checkpoint.size == 0 && checkpoint.root != Hash::empty() {
+        return Err(Refusal::Inconsistent);
+    }
     let (known_size, known_root) = latest(&checkpoint.origin).unwrap_or((0, Hash::empty()));
     if request.old_size != known_size {
         return Err(Refusal::Conflict(known_size));
     }
     if known_size == checkpoint.size && known_root != checkpoint.root {
-        return Err(Refusal::Conflict(known_size));
+        return Err(Refusal::Inconsistent);
     }
     if known_size == 0 {
         if !request.proof.is_empty() {

@@ -109,7 +109,11 @@ fn witnesses_cosign_only_consistent_checkpoints() {
         ),
         (
             request(7, 7, signed(&log, 7, root(6))),
-            Refusal::Conflict(7),
+            Refusal::Inconsistent,
+        ),
+        (
+            request(0, 0, signed(&log, 0, root(1))),
+            Refusal::Inconsistent,
         ),
         (
             AddCheckpoint {
@@ -133,8 +137,8 @@ fn witnesses_cosign_only_consistent_checkpoints() {
     for (body, expected) in refusals {
         let refused = submit(body, &mut latest).unwrap_err();
         assert_eq!(refused.status(), expected.status(), "{refused:?}");
-        if let Refusal::Conflict(n) = expected {
-            assert_eq!(refused, Refusal::Conflict(n));
+        if matches!(expected, Refusal::Conflict(_) | Refusal::Inconsistent) {
+            assert_eq!(refused, expected);
         }
     }
     assert_eq!(latest.unwrap().0, 7, "refusals change nothing");

@@ -192,6 +192,53 @@ fn replicas_on_one_database_agree_at_once() {
     let c = start_with(&tmp.path().join("replica-c"), &redirecting);
     presigned_objects(&c.base, &endpoint);
     ranged_object(&b.base);
+    replicas_of_another_log_refuse_to_start(tmp.path(), &env);
+}
+
+/// A replica with another log key, or another origin, must not sign as
+/// this log: it refuses to start and names the log on record.
+fn replicas_of_another_log_refuse_to_start(tmp: &std::path::Path, env: &[(&str, &str)]) {
+    for (name, value) in [
+        ("REGESTA_LOG_KEY_FILE", tmp.join("other-key")),
+        ("REGESTA_LOG_ORIGIN", "elsewhere.test/log".into()),
+    ] {
+        let mut other = env.to_vec();
+        let value = value.to_string_lossy().into_owned();
+        other.retain(|(k, _)| *k != name && *k != "REGESTA_LOG_ORIGIN");
+        other.push((name, value.as_str()));
+        let data = tmp.join(format!("replica-{name}"));
+        let stderr = refuses_to_start(&data, &other);
+        assert!(stderr.contains("replicas.test/log/v1"), "{name}: {stderr}");
+    }
+}
+
+/// Runs `regesta serve` that must exit with an error within 30 s, and
+/// returns what it wrote to stderr.
+fn refuses_to_start(data: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(["serve", "--dev", "--port", "0", "--data-dir"])
+        .arg(data)
+        .env_remove("REGESTA_DEV_BINDINGS")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("a replica with another log started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    stderr
 }
 
 /// A range of an object in S3 is read as a range: 206 with exactly those

@@ -60,9 +60,16 @@ impl Registry {
         max: usize,
     ) -> Result<Option<Sequenced>, CoreError> {
         let db = self.db.as_ref();
-        let old_size = db.log_checkpoint().await?.map_or(0, |c| c.size);
+        let latest = db.log_checkpoint().await?;
+        let old_size = latest.as_ref().map_or(0, |c| c.size);
         let events = db.events_from(old_size + 1, max).await?;
         if events.is_empty() {
+            if latest.is_none() {
+                // An empty log still has a signed checkpoint (size 0, the
+                // empty tree's root), so clients and witnesses can start
+                // from it instead of a 404.
+                return self.commit_empty(log).await;
+            }
             return Ok(None);
         }
         let mut leaves = Vec::with_capacity(events.len());
@@ -105,6 +112,32 @@ impl Registry {
             tile.push(hash);
         }
         let root = with_tiles(db, &mut cache, |r| tree_hash(r, size)).await?;
+        let tiles = dirty
+            .into_iter()
+            .map(|(level, index)| (level, index, Bytes::from(cache.bytes(level, index))))
+            .collect();
+        self.commit_checkpoint(log, old_size, size, root, tiles)
+            .await
+            .map(Some)
+    }
+
+    /// Commits the signed size-0 checkpoint of a log with no entries.
+    async fn commit_empty(&self, log: &LogConfig) -> Result<Option<Sequenced>, CoreError> {
+        self.commit_checkpoint(log, 0, 0, Hash::empty(), Vec::new())
+            .await
+            .map(Some)
+    }
+
+    /// Signs the checkpoint of `size` with `root` and commits it with
+    /// `tiles`, guarded by `old_size`.
+    async fn commit_checkpoint(
+        &self,
+        log: &LogConfig,
+        old_size: u64,
+        size: u64,
+        root: Hash,
+        tiles: Vec<(u8, u64, Bytes)>,
+    ) -> Result<Sequenced, CoreError> {
         let body = Checkpoint {
             origin: log.origin.clone(),
             size,
@@ -113,10 +146,6 @@ impl Registry {
         }
         .body();
         let note = log.signer.sign(&body, 0).map_err(CoreError::internal)?;
-        let tiles = dirty
-            .into_iter()
-            .map(|(level, index)| (level, index, Bytes::from(cache.bytes(level, index))))
-            .collect();
         let commit = LogCommit {
             old_size,
             checkpoint: LogCheckpoint {
@@ -126,8 +155,8 @@ impl Registry {
             },
             tiles,
         };
-        match db.commit_log(&commit).await {
-            Ok(()) => Ok(Some(Sequenced { old_size, size })),
+        match self.db.commit_log(&commit).await {
+            Ok(()) => Ok(Sequenced { old_size, size }),
             Err(StoreError::StaleLog) => Err(CoreError::internal(
                 "another sequencer moved the log; this step was discarded",
             )),

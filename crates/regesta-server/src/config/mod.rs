@@ -82,7 +82,7 @@ pub struct Config {
     /// Largest upstream document passed on (`REGESTA_NPM_UPSTREAM_MAX_BYTES`).
     pub npm_upstream_max_bytes: u64,
     /// Transparency log origin line and checkpoint key name
-    /// (`REGESTA_LOG_ORIGIN`); default `<public host>/log/v1`.
+    /// (`REGESTA_LOG_ORIGIN`); default `<public host>/log`.
     pub log_origin: Option<String>,
     /// The checkpoint signing key in Go's `PRIVATE+KEY+…` text
     /// (`REGESTA_LOG_KEY_FILE`); default `<data dir>/log-key`, created on
@@ -345,8 +345,10 @@ impl Config {
         })
     }
 
-    /// The transparency log's origin: configured, or the public URL's host
-    /// and port followed by `/log/v1`.
+    /// The origin of a new transparency log: configured, or the log's URL
+    /// prefix without its scheme (`<host:port>/log`), as C2SP tlog-tiles
+    /// recommends. An existing log keeps the origin its key is named for
+    /// (older logs: `<host:port>/log/v1`).
     pub fn log_origin(&self) -> String {
         self.log_origin.clone().unwrap_or_else(|| {
             let base = self.public_base();
@@ -354,7 +356,7 @@ impl Config {
                 .split_once("://")
                 .map_or(base.as_str(), |(_, rest)| rest)
                 .trim_end_matches('/');
-            format!("{host}/log/v1")
+            format!("{host}/log")
         })
     }
 
@@ -418,6 +420,15 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
+    }
+
+    #[test]
+    fn a_new_log_is_named_for_its_url_prefix_without_the_scheme() {
+        assert_eq!(load(&[]).unwrap().log_origin(), "127.0.0.1:4321/log");
+        let public = load(&[("REGESTA_PUBLIC_URL", "https://registry.example/")]).unwrap();
+        assert_eq!(public.log_origin(), "registry.example/log");
+        let named = load(&[("REGESTA_LOG_ORIGIN", "custom.example/log/v1")]).unwrap();
+        assert_eq!(named.log_origin(), "custom.example/log/v1");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! proofs between sizes.
 
 use axum::extract::{Path, RawPathParams, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{Method, StatusCode};
+use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, Method, StatusCode};
 use bytes::Bytes;
 use regesta_tlog::Tile;
 
@@ -58,6 +58,7 @@ pub(super) async fn tile(
     State(state): State<AppState>,
     Path(path): Path<String>,
     method: Method,
+    request: HeaderMap,
 ) -> ApiResult {
     let tile = Tile::parse(&format!("tile/{path}")).map_err(|_| {
         ApiError::new(
@@ -72,15 +73,66 @@ pub(super) async fn tile(
     } else {
         "no-cache"
     };
+    let mut headers = vec![
+        (CACHE_CONTROL, cache.to_owned()),
+        (CONTENT_TYPE, "application/octet-stream".to_owned()),
+    ];
+    let mut body = served.bytes;
+    // Entry bundles are text-like and compress well; tlog-tiles clients
+    // ask for gzip. Hash tiles are random bytes and are sent as they are.
+    if tile.level.is_none() {
+        headers.push((VARY, "Accept-Encoding".to_owned()));
+        if accepts_gzip(&request) {
+            body = gzip(&body)?;
+            headers.push((CONTENT_ENCODING, "gzip".to_owned()));
+        }
+    }
     Ok(bytes_response(
         StatusCode::OK,
-        served.bytes,
-        vec![
-            (CACHE_CONTROL, cache.to_owned()),
-            (CONTENT_TYPE, "application/octet-stream".to_owned()),
-        ],
+        body,
+        headers,
         !is_head(&method),
     ))
+}
+
+/// Whether `Accept-Encoding` allows gzip (`gzip` or `*`, with a non-zero
+/// `q`).
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero
+        })
+}
+
+fn gzip(bytes: &[u8]) -> Result<Bytes, ApiError> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 2),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map(Bytes::from)
+        .map_err(|e| {
+            tracing::error!(target: "regesta.error", error = %e, "gzip failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_server_error",
+                "Internal Server Error",
+            )
+        })
 }
 
 /// `GET /log/proof/event/sha256/<hex>`: the event's tlog-proof bundle in

@@ -10,7 +10,7 @@ use super::PostgresDb;
 use super::rows::{backend, fetch_all, stored_event, to_i64, to_u64};
 use super::schema::LOG_LOCK;
 use crate::error::{Result, StoreError};
-use crate::log::{LogCheckpoint, LogCommit, LogStore};
+use crate::log::{LogCheckpoint, LogCommit, LogIdentity, LogStore};
 use crate::model::StoredEvent;
 
 fn checkpoint_row(r: &sqlx::postgres::PgRow) -> Result<LogCheckpoint> {
@@ -111,6 +111,28 @@ impl LogStore for PostgresDb {
         .await
         .map_err(backend)?;
         row.map(|r| checkpoint_row(&r)).transpose()
+    }
+
+    async fn claim_log_identity(&self, identity: &LogIdentity) -> Result<LogIdentity> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO log_identity (id, origin, verifier_key) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&identity.origin)
+        .bind(&identity.verifier_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let row = sqlx::query("SELECT origin, verifier_key FROM log_identity WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(LogIdentity {
+            origin: row.get("origin"),
+            verifier_key: row.get("verifier_key"),
+        })
     }
 
     async fn acquire_lease(

@@ -62,6 +62,11 @@ pub(super) const SCHEMA: &[&str] = &[
         size INTEGER PRIMARY KEY,
         root BLOB NOT NULL,
         note BLOB NOT NULL)",
+    // Who the log is (one row, written when the log is created).
+    "CREATE TABLE IF NOT EXISTS log_identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        origin TEXT NOT NULL,
+        verifier_key TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS leases (
         name TEXT PRIMARY KEY,
         holder TEXT NOT NULL,
