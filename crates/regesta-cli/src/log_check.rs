@@ -44,7 +44,8 @@ pub(crate) fn open_checkpoint(note: &str, key: &NoteVerifier) -> anyhow::Result<
     Ok(Checkpoint::parse(&parsed.text)?)
 }
 
-fn root_of(leaves: &[Hash]) -> Hash {
+/// RFC 9162's tree hash of `leaves`, computed directly.
+pub(crate) fn root_of(leaves: &[Hash]) -> Hash {
     if leaves.is_empty() {
         return Hash::empty();
     }

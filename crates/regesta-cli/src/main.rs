@@ -16,6 +16,7 @@ mod keys;
 mod log_check;
 mod log_verify;
 mod mirror;
+mod mirror_log;
 mod printer;
 mod project;
 mod serve;

@@ -61,7 +61,7 @@ fn object_path(dir: &Path, digest: &Digest) -> PathBuf {
     dir.join("objects/sha256").join(digest.hex())
 }
 
-fn event_path(dir: &Path, id: &Digest) -> PathBuf {
+pub(crate) fn event_path(dir: &Path, id: &Digest) -> PathBuf {
     dir.join("events/sha256").join(format!("{}.json", id.hex()))
 }
 
@@ -313,16 +313,17 @@ async fn keep_log(
     if let Some(first) = problems.first() {
         bail!("refusing the registry's transparency log: {first}");
     }
-    let entries: Vec<&[u8]> = log.entries.iter().map(Vec::as_slice).collect();
-    for (tile, bytes) in regesta_tlog::tile::all_tiles(&entries)? {
-        let path = dir.join("log").join(tile.path());
-        if tile.is_full() && path.exists() {
+    let tiles = crate::mirror_log::tile_files(&log.entries)?;
+    for (name, bytes) in &tiles {
+        let path = dir.join("log").join(name);
+        if !name.contains(".p/") && path.exists() {
             continue;
         }
-        write_atomic(&path, &bytes)?;
+        write_atomic(&path, bytes)?;
     }
     write_atomic(&dir.join("log/key"), format!("{}\n", log.key).as_bytes())?;
     write_atomic(&dir.join("log/checkpoint"), log.note.as_bytes())?;
+    crate::mirror_log::prune_tiles(dir, &tiles)?;
     Ok(Some(log.checkpoint.size))
 }
 
@@ -334,7 +335,7 @@ fn difference(list: &mut Vec<Value>, layer: &str, detail: impl Into<String>) {
 }
 
 /// Files of one kind in a mirror, by name, with their bytes.
-fn files(dir: &Path, sub: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+pub(crate) fn files(dir: &Path, sub: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let mut out = BTreeMap::new();
     let root = dir.join(sub);
     if !root.is_dir() {
@@ -356,8 +357,17 @@ fn files(dir: &Path, sub: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
 }
 
 /// Checks a mirror's own files: objects hash to their names, events'
-/// ids match their names and content.
-fn self_check(dir: &Path, label: &str, diffs: &mut Vec<Value>) -> anyhow::Result<()> {
+/// ids match their names and content, and the kept log is exactly the log
+/// of the mirrored events, signed by its key.
+fn self_check(
+    dir: &Path,
+    label: &str,
+    events: &[Digest],
+    diffs: &mut Vec<Value>,
+) -> anyhow::Result<()> {
+    for problem in crate::mirror_log::problems(dir, events)? {
+        difference(diffs, "log", format!("{label}: {problem}"));
+    }
     for (name, bytes) in files(dir, "objects/sha256")? {
         if Digest::of(&bytes).hex() != name {
             difference(
@@ -388,9 +398,9 @@ fn self_check(dir: &Path, label: &str, diffs: &mut Vec<Value>) -> anyhow::Result
 /// `regesta compare-mirrors <a> <b>`: exit 0 when equal, 1 otherwise.
 pub(crate) fn compare_mirrors(a: &Path, b: &Path, printer: &Printer) -> anyhow::Result<u8> {
     let mut diffs = Vec::new();
-    self_check(a, "a", &mut diffs)?;
-    self_check(b, "b", &mut diffs)?;
     let (ia, ib) = (Inventory::load(a)?, Inventory::load(b)?);
+    self_check(a, "a", &ia.events, &mut diffs)?;
+    self_check(b, "b", &ib.events, &mut diffs)?;
     let common = ia
         .events
         .iter()
@@ -419,11 +429,17 @@ pub(crate) fn compare_mirrors(a: &Path, b: &Path, printer: &Printer) -> anyhow::
             ),
         );
     }
-    for (sub, layer) in [
+    let mut layers = vec![
         ("events/sha256", "event-mutation"),
         ("objects/sha256", "object"),
         ("releases", "release"),
-    ] {
+    ];
+    // The log is compared file by file when both mirrors keep one (a
+    // mirror made by the reference CLI keeps none).
+    if a.join("log").is_dir() && b.join("log").is_dir() {
+        layers.push(("log", "log"));
+    }
+    for (sub, layer) in layers {
         let (fa, fb) = (files(a, sub)?, files(b, sub)?);
         for name in fa.keys().chain(fb.keys()).collect::<BTreeSet<_>>() {
             match (fa.get(name), fb.get(name)) {

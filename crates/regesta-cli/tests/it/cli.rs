@@ -219,6 +219,7 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
     assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
     let logs = regesta(&["compare-logs", base, base]);
     assert_eq!(logs.status.code(), Some(0), "{}", stderr(&logs));
+    tampered_logs_are_caught(&a, &b, size);
 
     let objects = b.join("objects/sha256");
     let object = std::fs::read_dir(&objects)
@@ -251,6 +252,61 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
         .collect();
     assert!(layers.contains(&"object".to_owned()), "{layers:?}");
     assert!(layers.contains(&"event-mutation".to_owned()), "{layers:?}");
+}
+
+/// Copies the mirror `from` to `to` (files only).
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A flipped byte in any file of a mirror's log — checkpoint, key, entry
+/// bundle, hash tile — is a `log` difference.
+fn tampered_logs_are_caught(a: &Path, b: &Path, size: u64) {
+    for file in [
+        "log/checkpoint".to_owned(),
+        "log/key".to_owned(),
+        format!("log/tile/entries/000.p/{size}"),
+        format!("log/tile/0/000.p/{size}"),
+    ] {
+        let copy = b.with_file_name(format!("tampered-{}", file.replace('/', "-")));
+        std::fs::create_dir_all(&copy).unwrap();
+        copy_tree(b, &copy);
+        let mut bytes = std::fs::read(copy.join(&file)).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(copy.join(&file), &bytes).unwrap();
+        let caught = regesta(&[
+            "compare-mirrors",
+            a.to_str().unwrap(),
+            copy.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(caught.status.code(), Some(1), "{file}: {}", stdout(&caught));
+        let layers: Vec<String> = json(&caught)["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["layer"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(layers.contains(&"log".to_owned()), "{file}: {layers:?}");
+        // The tampered mirror fails its own check even against itself.
+        let alone = regesta(&[
+            "compare-mirrors",
+            copy.to_str().unwrap(),
+            copy.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(alone.status.code(), Some(1), "{file}: {}", stdout(&alone));
+    }
 }
 
 fn channel_moves_and_verification(base: &str, signing_key: &str) {
