@@ -64,10 +64,9 @@ fn parse_body(bytes: &[u8], with_version: bool) -> Result<ChannelBody, CoreError
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| invalid("version: Must be a non-empty string".into()))?;
-        Some(
-            Version::parse(text)
-                .map_err(|e| CoreError::invalid("Invalid version", vec![e.to_string()]))?,
-        )
+        Some(Version::parse(text).map_err(|e| {
+            CoreError::invalid("Invalid version", vec![e.said_of("Package version")])
+        })?)
     } else {
         None
     };

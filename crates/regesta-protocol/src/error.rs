@@ -51,6 +51,15 @@ impl ProtocolError {
         }
     }
 
+    /// The rule broken, said of `label` the way the reference's validators
+    /// say it (`Package version must not include control characters`).
+    pub fn said_of(&self, label: &str) -> String {
+        match self {
+            Self::Invalid { reason, .. } => format!("{label} {reason}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The error as one sentence, worded the way the reference words its
     /// write-authorization messages (`kid is required`, `Unsupported write
     /// intent operation`): the reason alone when it already says what it is
@@ -76,6 +85,15 @@ pub type Result<T, E = ProtocolError> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::ProtocolError;
+
+    #[test]
+    fn rules_are_said_of_a_label() {
+        assert_eq!(
+            ProtocolError::invalid("version", "must not include control characters")
+                .said_of("Package version"),
+            "Package version must not include control characters"
+        );
+    }
 
     #[test]
     fn sentences_name_the_field_once() {

@@ -132,12 +132,12 @@ pub(crate) fn package_id(params: &RawPathParams) -> Result<PackageId, ApiError> 
 
 pub(crate) fn version(params: &RawPathParams) -> Result<Version, ApiError> {
     Version::parse(&param(params, "version")?)
-        .map_err(|e| ApiError::invalid("Invalid version", vec![e.to_string()]))
+        .map_err(|e| ApiError::invalid("Invalid version", vec![e.said_of("Package version")]))
 }
 
 pub(crate) fn channel(params: &RawPathParams) -> Result<ChannelName, ApiError> {
     ChannelName::parse(&param(params, "channel")?)
-        .map_err(|e| ApiError::invalid("Invalid channel", vec![e.to_string()]))
+        .map_err(|e| ApiError::invalid("Invalid channel", vec![e.said_of("Package channel")]))
 }
 
 /// Longest query string read (`after` and `limit` need under 100 bytes).

@@ -408,3 +408,29 @@ async fn a_trailing_slash_on_a_get_redirects_to_the_slashless_url() {
     assert_eq!(post.status.as_u16(), 404);
     assert_eq!(post.json()["code"], "not_found");
 }
+
+#[tokio::test]
+async fn bad_versions_and_channels_are_worded_as_the_reference() {
+    let Some(dir) = vectors_dir() else { return };
+    let t = fresh(&dir);
+    for (uri, message, issue) in [
+        (
+            format!("{PKG}/releases/1.0%0A"),
+            "Invalid version",
+            "Package version must not include control characters",
+        ),
+        (
+            format!("{PKG}/channels/be%7Fta"),
+            "Invalid channel",
+            "Package channel must not include control characters",
+        ),
+    ] {
+        let reply = get(&t.app, &uri).await;
+        assert_eq!(reply.status.as_u16(), 400, "{uri}");
+        assert_eq!(
+            reply.text(),
+            json!({"code": "request_invalid", "error": message, "issues": [issue], "message": message})
+                .to_string()
+        );
+    }
+}
