@@ -81,6 +81,8 @@ struct Inventory {
     objects: BTreeSet<Digest>,
     packages: BTreeSet<String>,
     releases: BTreeSet<(String, String)>,
+    /// `lastEventId` as written (checked against `events`).
+    last_event: Option<String>,
 }
 
 impl Inventory {
@@ -124,6 +126,7 @@ impl Inventory {
                     ))
                 })
                 .collect(),
+            last_event: value["lastEventId"].as_str().map(str::to_owned),
         })
     }
 
@@ -362,11 +365,15 @@ pub(crate) fn files(dir: &Path, sub: &str) -> anyhow::Result<BTreeMap<String, Ve
 fn self_check(
     dir: &Path,
     label: &str,
-    events: &[Digest],
+    inventory: &Inventory,
     diffs: &mut Vec<Value>,
 ) -> anyhow::Result<()> {
+    let events = &inventory.events;
     for problem in crate::mirror_log::problems(dir, events)? {
         difference(diffs, "log", format!("{label}: {problem}"));
+    }
+    for problem in inventory_problems(dir, inventory)? {
+        difference(diffs, "inventory", format!("{label}: {problem}"));
     }
     for (name, bytes) in files(dir, "objects/sha256")? {
         if Digest::of(&bytes).hex() != name {
@@ -395,12 +402,67 @@ fn self_check(
     Ok(())
 }
 
+/// Problems between a mirror's inventory and its files: every event,
+/// object and release it lists is there, and nothing else is.
+fn inventory_problems(dir: &Path, inventory: &Inventory) -> anyhow::Result<Vec<String>> {
+    let listed = |names: BTreeSet<PathBuf>, sub: &str| -> anyhow::Result<Vec<String>> {
+        let held: BTreeSet<PathBuf> = files(dir, sub)?
+            .into_keys()
+            .map(|name| dir.join(sub).join(name))
+            .collect();
+        let mut problems = Vec::new();
+        for path in names.symmetric_difference(&held) {
+            let shown = path.strip_prefix(dir).unwrap_or(path).display();
+            if held.contains(path) {
+                problems.push(format!("{shown} is not in inventory.json"));
+            } else {
+                problems.push(format!("{shown} is listed in inventory.json but missing"));
+            }
+        }
+        Ok(problems)
+    };
+    let mut problems = listed(
+        inventory
+            .events
+            .iter()
+            .map(|id| event_path(dir, id))
+            .collect(),
+        "events/sha256",
+    )?;
+    if inventory.last_event != inventory.events.last().map(ToString::to_string) {
+        problems.push("lastEventId is not the last listed event".to_owned());
+    }
+    problems.extend(listed(
+        inventory
+            .objects
+            .iter()
+            .map(|d| object_path(dir, d))
+            .collect(),
+        "objects/sha256",
+    )?);
+    problems.extend(listed(
+        inventory
+            .releases
+            .iter()
+            .map(|(id, version)| release_path(dir, id, version))
+            .collect(),
+        "releases",
+    )?);
+    Ok(problems)
+}
+
 /// `regesta compare-mirrors <a> <b>`: exit 0 when equal, 1 otherwise.
 pub(crate) fn compare_mirrors(a: &Path, b: &Path, printer: &Printer) -> anyhow::Result<u8> {
     let mut diffs = Vec::new();
-    let (ia, ib) = (Inventory::load(a)?, Inventory::load(b)?);
-    self_check(a, "a", &ia.events, &mut diffs)?;
-    self_check(b, "b", &ib.events, &mut diffs)?;
+    let mut load = |dir: &Path, label: &str| {
+        Inventory::load(dir).unwrap_or_else(|error| {
+            difference(&mut diffs, "inventory", format!("{label}: {error:#}"));
+            Inventory::default()
+        })
+    };
+    let (ia, ib) = (load(a, "a"), load(b, "b"));
+    self_check(a, "a", &ia, &mut diffs)?;
+    self_check(b, "b", &ib, &mut diffs)?;
     let common = ia
         .events
         .iter()
