@@ -1,44 +1,32 @@
 //! Dev-only helpers shared by Regesta's tests.
 //!
-//! The wire vectors produced by the reference implementation live outside
-//! the repository (`../shared/vectors`, overridable with
-//! `REGESTA_VECTORS_DIR`). Tests read them in place. Where the directory is
-//! missing a test skips loudly — except under `CI=true`, where a missing
-//! directory fails the run, so CI can never pass by skipping.
+//! The wire vectors produced by the reference implementation are vendored
+//! in this crate (`vectors/`, see its `PROVENANCE.md`), so every vector test
+//! runs from any clone; `REGESTA_VECTORS_DIR` points tests at another copy.
+//! `scripts/test` checks that the vendored copy equals the shared
+//! development copy of the vectors wherever that exists.
 
 use std::path::{Path, PathBuf};
 
-/// The vectors directory, or `None` (after a loud note) when it is absent
-/// outside CI.
+/// The vectors directory: `REGESTA_VECTORS_DIR`, else the vendored copy.
 ///
 /// # Panics
-/// When the directory is missing and `CI=true`.
-pub fn vectors_dir() -> Option<PathBuf> {
+/// When the directory has no vectors (a broken checkout is a failure,
+/// never a skip).
+pub fn vectors_dir() -> PathBuf {
     #[expect(
         clippy::disallowed_methods,
-        reason = "test-only location of external fixtures, not configuration"
+        reason = "test-only location of fixtures, not configuration"
     )]
     let configured = std::env::var_os("REGESTA_VECTORS_DIR").map(PathBuf::from);
-    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let dir = configured
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"));
-    if dir.join("README.md").is_file() {
-        return Some(dir);
-    }
+    let dir =
+        configured.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors"));
     assert!(
-        !in_ci,
-        "wire vectors not found at {} (set REGESTA_VECTORS_DIR); CI must not skip vector tests",
+        dir.join("README.md").is_file(),
+        "wire vectors not found at {}",
         dir.display()
     );
-    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
-    {
-        eprintln!(
-            "SKIPPED: wire vectors not found at {} (set REGESTA_VECTORS_DIR)",
-            dir.display()
-        );
-    }
-    None
+    dir
 }
 
 /// Reads a vector file as bytes.

@@ -29,7 +29,7 @@ const SIGNED_AT: &str = "2026-11-25T19:13:01.867Z";
 
 #[tokio::test]
 async fn captured_publish_matches_the_reference_byte_for_byte() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (registry, db) = registry(&dir, SIGNED_AT);
     let published = registry.publish(captured_request(&dir)).await.unwrap();
     let body = serde_json::json!({
@@ -83,7 +83,7 @@ async fn captured_publish_matches_the_reference_byte_for_byte() {
 
 #[tokio::test]
 async fn publish_outside_the_skew_window_is_refused_and_stores_nothing() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (registry, db) = registry(&dir, "2026-11-25T19:23:01.868Z");
     let err = registry.publish(captured_request(&dir)).await.unwrap_err();
     let CoreError::Unauthorized(trust) = err else {
@@ -95,7 +95,7 @@ async fn publish_outside_the_skew_window_is_refused_and_stores_nothing() {
 
 #[tokio::test]
 async fn a_body_that_differs_from_the_signed_intent_is_refused() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (registry, db) = registry(&dir, SIGNED_AT);
     let mut request = captured_request(&dir);
     let mut source = request.source.to_vec();
@@ -131,7 +131,7 @@ async fn a_body_that_differs_from_the_signed_intent_is_refused() {
 
 #[tokio::test]
 async fn a_domain_without_a_binding_cannot_publish() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let h = harness(&dir, "dev-binding/domain-binding.json", SIGNED_AT);
     let registry = regesta_core::Registry {
         bindings: std::sync::Arc::new(regesta_trust::StaticBindings::new()),
@@ -161,7 +161,7 @@ fn with_binding(h: &crate::support::Harness, binding: &str) -> regesta_core::Reg
 
 #[tokio::test]
 async fn bindings_that_do_not_vouch_for_the_signature_refuse_the_publish() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let h = harness(&dir, "dev-binding/domain-binding.json", SIGNED_AT);
     let other_key = "kVWgM5g2--WMnqrbDn2t-_xke3DEEFn0-OJ2NylBgj0";
     let binding = |kid: &str, x: &str, extra: &str| {

@@ -10,7 +10,7 @@ const PUBLISH: &str = "publish/hello-regesta-0.0.5";
 
 #[test]
 fn captured_publish_authorization_verifies_against_the_dev_binding() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let auth_json = read_json(&dir, &format!("{PUBLISH}/part-authorization.json"));
     let auth = WriteAuthorization::from_json(&auth_json).unwrap();
     let binding_bytes = read(&dir, "wire/dev-localhost-well-known.json");
@@ -48,7 +48,7 @@ fn captured_publish_authorization_verifies_against_the_dev_binding() {
 
 #[test]
 fn protocol_digest_vectors_reproduce() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let v = read_json(&dir, "canonical-json/protocol-digest-vectors.json");
 
     let manifest_text = v["manifestDigest"]["manifestCanonicalPlusNewline"]
@@ -101,7 +101,7 @@ fn protocol_digest_vectors_reproduce() {
 
 #[test]
 fn deterministic_authorization_is_reproduced_with_the_demo_key() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let v = read_json(&dir, "canonical-json/protocol-digest-vectors.json");
     let det = &v["deterministicSignedWriteAuthorization"];
     let private = read_json(&dir, "dev-binding/private-key.json");
@@ -126,7 +126,7 @@ fn deterministic_authorization_is_reproduced_with_the_demo_key() {
 
 #[test]
 fn publish_response_event_and_manifest_render_in_reference_key_order() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let raw = read(&dir, &format!("{PUBLISH}/response.json"));
     let response: serde_json::Value = serde_json::from_slice(&raw).unwrap();
     let event = SealedEvent::from_json(&response["event"]).unwrap();
@@ -146,7 +146,7 @@ fn publish_response_event_and_manifest_render_in_reference_key_order() {
 
 #[test]
 fn write_intents_reject_mismatched_domain_and_unknown_fields() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let auth = read_json(&dir, &format!("{PUBLISH}/part-authorization.json"));
     let mut payload = auth["payload"].clone();
     payload["domain"] = serde_json::json!("other.localhost");

@@ -15,7 +15,7 @@ const DIGEST: &str = "sha256:000000000000000000000000000000000000000000000000000
 
 #[tokio::test]
 async fn malformed_reads_are_400_or_404_with_codes() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = app(
         &dir,
         "dev-binding/domain-binding.json",
@@ -125,7 +125,7 @@ async fn post(t: &crate::support::TestApp, content_type: &str, body: Vec<u8>) ->
 
 #[tokio::test]
 async fn malformed_publishes_are_refused_and_store_nothing() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = app(
         &dir,
         "dev-binding/domain-binding.json",
@@ -218,7 +218,7 @@ async fn malformed_publishes_are_refused_and_store_nothing() {
 
 #[tokio::test]
 async fn oversized_streams_are_stopped_and_preflight_passes_limits() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = app(
         &dir,
         "dev-binding/domain-binding.json",
@@ -274,7 +274,7 @@ fn futures_stream(
 
 #[tokio::test]
 async fn bad_channel_writes_are_refused_and_store_nothing() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = app(
         &dir,
         "dev-binding/domain-binding.json",

@@ -119,7 +119,7 @@ fn request(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
 
 #[tokio::test]
 async fn upstream_documents_come_back_unchanged_with_only_allowlisted_headers() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (addr, seen) = fake_upstream().await;
     let t = with_fallback(&dir, &format!("http://{addr}")).await;
     let secret_headers = [
@@ -226,7 +226,7 @@ async fn upstream_documents_come_back_unchanged_with_only_allowlisted_headers() 
 
 #[tokio::test]
 async fn hosted_packages_never_go_upstream() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (addr, seen) = fake_upstream().await;
     let t = with_fallback(&dir, &format!("http://{addr}")).await;
     let local = get(&t.app, "/npm/@dev.localhost/hello-regesta").await;
@@ -251,7 +251,7 @@ async fn hosted_packages_never_go_upstream() {
 
 #[tokio::test]
 async fn tarball_misses_redirect_upstream_only_with_fallback_on() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (addr, seen) = fake_upstream().await;
     let t = with_fallback(&dir, &format!("http://{addr}/")).await;
     for (uri, location) in [
@@ -301,7 +301,7 @@ async fn tarball_misses_redirect_upstream_only_with_fallback_on() {
 
 #[tokio::test]
 async fn upstream_failures_are_502_and_change_nothing() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let (addr, seen) = fake_upstream().await;
     let t = with_fallback(&dir, &format!("http://{addr}")).await;
     let events_before = get(&t.app, "/events").await.text();

@@ -28,7 +28,7 @@ fn assert_error(reply: &Reply, status: u16, code: &str, message: &str) {
 
 #[tokio::test]
 async fn a_config_description_must_match_package_json() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     let mut publish = Publish::new("described", "1.0.0");
     publish.config["description"] = json!("what regesta.json says");
@@ -65,7 +65,7 @@ async fn a_config_description_must_match_package_json() {
 
 #[tokio::test]
 async fn created_at_must_be_the_signed_time() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     let mut publish = Publish::new("timed", "1.0.0");
     publish.created_at = Some("2026-11-25T19:13:02.000Z");
@@ -86,7 +86,7 @@ async fn created_at_must_be_the_signed_time() {
 
 #[tokio::test]
 async fn an_authorization_part_that_is_not_a_json_object_is_a_bad_request() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     for (authorization, message, issues) in [
         ("not json", "Invalid authorization JSON", json!(null)),
@@ -121,7 +121,7 @@ async fn an_authorization_part_that_is_not_a_json_object_is_a_bad_request() {
 
 #[tokio::test]
 async fn a_replayed_publish_is_a_replay_and_names_the_payload() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     let first = send(
         &t.app,
@@ -200,7 +200,7 @@ async fn put_beta(t: &TestApp, body: Vec<u8>) -> Reply {
 
 #[tokio::test]
 async fn channel_write_refusals_use_the_reference_texts() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     assert_eq!(
         send(
@@ -247,7 +247,7 @@ async fn channel_write_refusals_use_the_reference_texts() {
 
 #[tokio::test]
 async fn verifying_a_missing_release_is_a_failed_verification() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     let reply = get(&t.app, &format!("{PKG}/releases/9.9.9/verification")).await;
     assert_eq!(reply.status.as_u16(), 422);
@@ -264,7 +264,7 @@ async fn verifying_a_missing_release_is_a_failed_verification() {
 
 #[tokio::test]
 async fn a_malformed_escape_in_a_page_query_is_an_invalid_query() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     for (uri, message, issue) in [
         (
@@ -306,7 +306,7 @@ fn served_metadata(doc: &serde_json::Value) -> (String, String) {
 #[test]
 fn every_read_that_embeds_a_manifest_serves_it_canonical() {
     use proptest::prelude::{Just, Strategy};
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let names = vec!["zeta", "alpha", "Mu", "beta-x", "a", "@scope/pkg", "é"];
     let orders = Just(names).prop_shuffle();
@@ -369,7 +369,7 @@ fn every_read_that_embeds_a_manifest_serves_it_canonical() {
 
 #[tokio::test]
 async fn a_trailing_slash_on_a_get_redirects_to_the_slashless_url() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     for (path, location) in [
         ("/packages/", "http://localhost:4321/packages"),
@@ -411,7 +411,7 @@ async fn a_trailing_slash_on_a_get_redirects_to_the_slashless_url() {
 
 #[tokio::test]
 async fn bad_versions_and_channels_are_worded_as_the_reference() {
-    let Some(dir) = vectors_dir() else { return };
+    let dir = vectors_dir();
     let t = fresh(&dir);
     for (uri, message, issue) in [
         (
