@@ -151,8 +151,8 @@ async fn main() {
         return;
     }
     let seconds = args.iter().find_map(|a| a.parse().ok()).unwrap_or(8);
-    let url = regesta_testkit::test_database_url().expect("REGESTA_TEST_DATABASE_URL");
-    let s3 = regesta_testkit::test_s3().expect("REGESTA_TEST_S3");
+    let url = regesta_testkit::test_database_url();
+    let s3 = regesta_testkit::test_s3();
     let (p1, r1) = phase(1, seconds, &url, &s3).await;
     let (p2, r2) = phase(2, seconds, &url, &s3).await;
     println!(

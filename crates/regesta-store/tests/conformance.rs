@@ -133,7 +133,7 @@ async fn sqlite_migrates_a_version_1_database() {
     assert_eq!(release.unwrap().facts, new.facts);
 }
 
-fn postgres_url() -> Option<String> {
+fn postgres_url() -> String {
     regesta_testkit::test_database_url()
 }
 
@@ -165,8 +165,9 @@ fn uuid_like() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: run scripts/test"]
 async fn postgres_adapter_passes_the_conformance_suite() {
-    let Some(url) = postgres_url() else { return };
+    let url = postgres_url();
     conformance::run_all(|| {
         let url = url.clone();
         async move {
@@ -182,8 +183,9 @@ async fn postgres_adapter_passes_the_conformance_suite() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: run scripts/test"]
 async fn postgres_is_durable_across_reopen_and_refuses_a_newer_schema() {
-    let Some(url) = postgres_url() else { return };
+    let url = postgres_url();
     let db = fresh_database(&url).await;
     let reopen_url = db.clone();
     conformance::durable_across_reopen(|| {
@@ -211,8 +213,8 @@ async fn postgres_is_durable_across_reopen_and_refuses_a_newer_schema() {
     );
 }
 
-fn s3_settings(prefix: &str) -> Option<S3Settings> {
-    Some(settings_for(regesta_testkit::test_s3()?, prefix))
+fn s3_settings(prefix: &str) -> S3Settings {
+    settings_for(regesta_testkit::test_s3(), prefix)
 }
 
 fn settings_for([endpoint, key, secret, bucket]: [String; 4], prefix: &str) -> S3Settings {
@@ -227,21 +229,19 @@ fn settings_for([endpoint, key, secret, bucket]: [String; 4], prefix: &str) -> S
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs S3 (s3s-fs): run scripts/test"]
 async fn s3_blobs_follow_the_blob_rules_on_s3s_fs() {
     let prefix = format!("run-{}", uuid_like());
-    let Some(settings) = s3_settings(&prefix) else {
-        return;
-    };
+    let settings = s3_settings(&prefix);
     s3_rules(settings).await;
 }
 
 /// The same on Ceph RGW, a production S3 implementation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Ceph RGW: run scripts/test"]
 async fn s3_blobs_follow_the_blob_rules_on_ceph_rgw() {
     let prefix = format!("run-{}", uuid_like());
-    let Some(settings) = regesta_testkit::test_s3_ceph().map(|s| settings_for(s, &prefix)) else {
-        return;
-    };
+    let settings = settings_for(regesta_testkit::test_s3_ceph(), &prefix);
     s3_rules(settings).await;
 }
 
@@ -273,11 +273,9 @@ async fn s3_rules(settings: S3Settings) {
 /// storage node is killed (SIGKILL) in the middle of the run (writes need two of
 /// three replicas).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Garage cluster: run scripts/test"]
 async fn s3_blobs_survive_a_garage_node_being_killed() {
-    let Some([endpoint, key, secret, bucket, region, victim]) = regesta_testkit::test_garage()
-    else {
-        return;
-    };
+    let [endpoint, key, secret, bucket, region, victim] = regesta_testkit::test_garage();
     let settings = S3Settings {
         region,
         ..settings_for(

@@ -88,109 +88,65 @@ pub fn npm_overlap(text: &str) -> (String, Vec<(String, serde_json::Value)>) {
     (serde_json::to_string(&doc).expect("serializable"), removed)
 }
 
-/// The PostgreSQL server `scripts/test` starts (`REGESTA_TEST_DATABASE_URL`),
-/// or `None` (after a loud note) when it is not set outside CI.
-///
-/// # Panics
-/// When it is not set and `CI=true`.
-pub fn test_database_url() -> Option<String> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "test-only location of a test service, not configuration"
-    )]
-    let url = std::env::var("REGESTA_TEST_DATABASE_URL").ok();
-    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    if url.is_some() {
-        return url;
-    }
-    assert!(
-        !in_ci,
-        "REGESTA_TEST_DATABASE_URL is not set (scripts/test starts PostgreSQL); CI must not skip it"
-    );
-    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
-    {
-        eprintln!("SKIPPED: REGESTA_TEST_DATABASE_URL is not set (scripts/test starts PostgreSQL)");
-    }
-    None
+/// What a service test says when its service is missing: such tests are
+/// `#[ignore]`d, so only a run that asked for them (`scripts/test`, which
+/// starts every service) gets here.
+fn missing(variable: &str, what: &str) -> ! {
+    panic!("{variable} is not set: this test needs {what}; run it with scripts/test")
 }
 
-/// The S3 server `scripts/test` starts (`REGESTA_TEST_S3` =
-/// `<endpoint> <access key> <secret key> <bucket>`: s3s-fs), or `None`
-/// (after a loud note) when it is not set outside CI.
-///
-/// # Panics
-/// When it is not set (or malformed) and `CI=true`.
-pub fn test_s3() -> Option<[String; 4]> {
-    s3_server("REGESTA_TEST_S3", "s3s-fs")
-}
-
-/// The Ceph RGW `scripts/test` starts (`REGESTA_TEST_S3_CEPH`, same form),
-/// or `None` (after a loud note) when it is not set outside CI.
-///
-/// # Panics
-/// When it is not set (or malformed) and `CI=true`.
-pub fn test_s3_ceph() -> Option<[String; 4]> {
-    s3_server("REGESTA_TEST_S3_CEPH", "Ceph RGW")
-}
-
-fn s3_server(variable: &str, what: &str) -> Option<[String; 4]> {
+fn service(variable: &str) -> Option<String> {
     #[expect(
         clippy::disallowed_methods,
         reason = "test-only location of a test service, not configuration"
     )]
     let value = std::env::var(variable).ok();
-    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let parsed = value.as_deref().and_then(|v| {
-        let parts: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
-        <[String; 4]>::try_from(parts).ok()
-    });
-    if parsed.is_some() {
-        return parsed;
-    }
-    assert!(
-        !in_ci,
-        "{variable} is not set (scripts/test starts {what}); CI must not skip it"
-    );
-    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
-    {
-        eprintln!("SKIPPED: {variable} is not set (scripts/test starts {what})");
-    }
-    None
+    value
+}
+
+/// The PostgreSQL server `scripts/test` starts (`REGESTA_TEST_DATABASE_URL`).
+///
+/// # Panics
+/// When it is not set.
+pub fn test_database_url() -> String {
+    service("REGESTA_TEST_DATABASE_URL")
+        .unwrap_or_else(|| missing("REGESTA_TEST_DATABASE_URL", "PostgreSQL"))
+}
+
+/// The S3 server `scripts/test` starts (`REGESTA_TEST_S3` =
+/// `<endpoint> <access key> <secret key> <bucket>`: s3s-fs).
+///
+/// # Panics
+/// When it is not set or malformed.
+pub fn test_s3() -> [String; 4] {
+    fields("REGESTA_TEST_S3", "s3s-fs")
+}
+
+/// The Ceph RGW `scripts/test` starts (`REGESTA_TEST_S3_CEPH`, same form).
+///
+/// # Panics
+/// When it is not set or malformed.
+pub fn test_s3_ceph() -> [String; 4] {
+    fields("REGESTA_TEST_S3_CEPH", "Ceph RGW")
 }
 
 /// The 3-node Garage cluster `scripts/test` starts (`REGESTA_TEST_GARAGE` =
 /// `<endpoint> <access key> <secret key> <bucket> <region> <pid of a node a
-/// test may kill>`), or `None` (after a loud note) when it is not set
-/// outside CI.
+/// test may kill>`).
 ///
 /// # Panics
-/// When it is not set (or malformed) and `CI=true`.
-pub fn test_garage() -> Option<[String; 6]> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "test-only location of a test service, not configuration"
-    )]
-    let value = std::env::var("REGESTA_TEST_GARAGE").ok();
-    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let parsed = value.as_deref().and_then(|v| {
-        let parts: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
-        <[String; 6]>::try_from(parts).ok()
-    });
-    if parsed.is_some() {
-        return parsed;
-    }
-    assert!(
-        !in_ci,
-        "REGESTA_TEST_GARAGE is not set (scripts/test starts Garage); CI must not skip it"
-    );
-    #[expect(clippy::print_stderr, reason = "a skip must be loud")]
-    {
-        eprintln!("SKIPPED: REGESTA_TEST_GARAGE is not set (scripts/test starts Garage)");
-    }
-    None
+/// When it is not set or malformed.
+pub fn test_garage() -> [String; 6] {
+    fields("REGESTA_TEST_GARAGE", "a Garage cluster")
+}
+
+fn fields<const N: usize>(variable: &str, what: &str) -> [String; N] {
+    service(variable)
+        .and_then(|v| {
+            let parts: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
+            <[String; N]>::try_from(parts).ok()
+        })
+        .unwrap_or_else(|| missing(variable, what))
 }
 
 /// How many SIGKILL rounds the crash-consistency tests run:
@@ -203,11 +159,4 @@ pub fn torture_kills(default: usize) -> usize {
     )]
     let set = std::env::var("REGESTA_TORTURE_KILLS").ok();
     set.and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Whether this is a CI run (`CI=true`), where tests must not skip.
-pub fn in_ci() -> bool {
-    #[expect(clippy::disallowed_methods, reason = "CI detection for the skip rule")]
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    ci
 }

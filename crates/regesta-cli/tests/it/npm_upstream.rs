@@ -121,6 +121,7 @@ fn upstream_leftish(upstream: &FakeUpstream, root: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs the npm client (Node.js): run scripts/test"]
 fn npm_installs_upstream_dependencies_through_the_fallback() {
     let tmp = tempfile::tempdir().unwrap();
     let upstream = FakeUpstream::start();
