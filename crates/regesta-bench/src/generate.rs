@@ -207,6 +207,7 @@ pub(crate) async fn generate(data_dir: &Path, plan: &Plan) -> anyhow::Result<u64
         timestamp_tolerance_ms: 5 * 60 * 1000,
         views: Arc::default(),
         write_limits: Arc::new(regesta_core::Unlimited),
+        ecosystems: Arc::new(regesta_server::ecosystems()),
     };
     let writer = Arc::new(Writer {
         registry,

@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use regesta_client::http::RegistryClient;
-use regesta_protocol::artifacts::npm::{self, NpmMetadata};
+use regesta_projection_npm::artifact::{self as npm, NpmMetadata};
 use regesta_protocol::{ArtifactDescriptor, PackageId, ReleaseManifest};
 use serde_json::{Map, Value};
 

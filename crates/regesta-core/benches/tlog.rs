@@ -115,6 +115,7 @@ fn registry(db: Arc<dyn RegistryDb>) -> Registry {
         timestamp_tolerance_ms: 0,
         views: Arc::default(),
         write_limits: Arc::new(regesta_core::Unlimited),
+        ecosystems: Arc::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! to serve) or a [`CoreError`].
 
 pub mod channels;
+pub mod ecosystem;
 pub mod error;
 pub mod log;
 pub mod package_view;
@@ -18,6 +19,7 @@ mod verify;
 pub mod views;
 
 pub use channels::ChannelWritten;
+pub use ecosystem::{ArtifactProcessor, ArtifactRefusal, Ecosystems, Processed};
 pub use error::CoreError;
 pub use package_view::{PackageView, ReleaseView};
 pub use publish::{FilePart, PublishRequest, Published};

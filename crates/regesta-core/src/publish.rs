@@ -15,10 +15,10 @@ use regesta_store::{PublishCommit, ReleaseDocuments, StoreError};
 use regesta_trust::TrustError;
 use serde_json::{Map, Value};
 
+use crate::ecosystem::Processed;
 use crate::error::CoreError;
 use crate::registry::Registry;
 use crate::render::render_event;
-use regesta_protocol::artifacts::npm;
 
 /// Largest `artifacts` or `authorization` part accepted.
 pub const MAX_JSON_PART_BYTES: usize = 256 * 1024;
@@ -116,10 +116,10 @@ impl Registry {
         })?;
         let artifacts = parse_artifacts(&request)?;
         let auth_json = parse_authorization_json(&request.authorization)?;
-        let npm_meta = process_artifacts(&config, &version, &artifacts).await?;
-        let config = npm_meta
-            .reconcile(config)
-            .map_err(|e| CoreError::invalid(e.0, Vec::new()))?;
+        let processed = self
+            .process_artifacts(&config, &version, &artifacts)
+            .await?;
+        let config = processed.config.clone().unwrap_or(config);
         let auth = parse_authorization_value(&auth_json)?;
 
         let config_digest = config.digest().map_err(CoreError::internal)?;
@@ -156,7 +156,7 @@ impl Registry {
             &auth,
             ObjectDescriptor::source_archive(source_digest, request.source.len() as u64),
             &artifacts,
-            &npm_meta,
+            processed.metadata.as_ref(),
         );
         let (manifest_descriptor, manifest_bytes) =
             manifest.descriptor().map_err(CoreError::internal)?;
@@ -199,7 +199,7 @@ impl Registry {
                 },
                 payload_digest: Some(proof.payload_digest),
                 objects,
-                facts: npm_meta.facts.as_ref().map(|f| Bytes::from(f.to_bytes())),
+                facts: processed.facts.clone(),
             })
             .await
             .map_err(|e| match e {
@@ -213,6 +213,32 @@ impl Registry {
             manifest,
             manifest_descriptor,
         })
+    }
+
+    /// Runs the package's ecosystem processor, if one is registered, on the
+    /// install artifact. Processing may decompress up to the ecosystem's
+    /// bound, so it runs on the blocking pool rather than stalling the
+    /// request workers.
+    async fn process_artifacts(
+        &self,
+        config: &ReleaseConfig,
+        version: &Version,
+        artifacts: &[ArtifactInput],
+    ) -> Result<Processed, CoreError> {
+        let Some(processor) = self.ecosystems.processor(config.id.ecosystem()) else {
+            return Ok(Processed::default());
+        };
+        let Some(install) = artifacts
+            .iter()
+            .find(|a| a.signed.role.as_str() == "install")
+        else {
+            return Ok(Processed::default());
+        };
+        let (config, version, bytes) = (config.clone(), version.clone(), install.bytes.clone());
+        tokio::task::spawn_blocking(move || processor.process(&config, &version, &bytes))
+            .await
+            .map_err(CoreError::internal)?
+            .map_err(|e| CoreError::invalid(e.0, Vec::new()))
     }
 
     /// Writes the manifest, source and artifact bytes to the blob store.
@@ -327,30 +353,6 @@ fn release_event(
     .map_err(CoreError::internal)
 }
 
-/// Runs the ecosystem's artifact processor on the install artifact. The
-/// tarball walk decompresses up to [`npm::MAX_UNPACKED_BYTES`], so it runs on
-/// the blocking pool rather than stalling the request workers.
-async fn process_artifacts(
-    config: &ReleaseConfig,
-    version: &Version,
-    artifacts: &[ArtifactInput],
-) -> Result<npm::NpmMetadata, CoreError> {
-    if config.id.ecosystem() != "npm" {
-        return Ok(npm::NpmMetadata::default());
-    }
-    let Some(install) = artifacts
-        .iter()
-        .find(|a| a.signed.role.as_str() == "install")
-    else {
-        return Ok(npm::NpmMetadata::default());
-    };
-    let (id, version, bytes) = (config.id.clone(), version.clone(), install.bytes.clone());
-    tokio::task::spawn_blocking(move || npm::process(&id, &version, &bytes))
-        .await
-        .map_err(CoreError::internal)?
-        .map_err(|e| CoreError::invalid(e.0, Vec::new()))
-}
-
 /// What the request actually contains, to compare with the signed intent.
 struct Expected<'a> {
     config: &'a ReleaseConfig,
@@ -399,13 +401,10 @@ fn build_manifest(
     auth: &WriteAuthorization,
     source: ObjectDescriptor,
     artifacts: &[ArtifactInput],
-    npm_meta: &npm::NpmMetadata,
+    ecosystem_metadata: Option<&Map<String, Value>>,
 ) -> ReleaseManifest {
     let metadata = ReleaseMetadata {
-        description: config
-            .description
-            .clone()
-            .or_else(|| npm_meta.description.clone()),
+        description: config.description.clone(),
         exports: config.exports.clone(),
         repository: config.repository.clone(),
     };
@@ -423,11 +422,14 @@ fn build_manifest(
                 size: a.bytes.len() as u64,
                 compatibility: a.signed.compatibility.clone(),
                 ecosystem_metadata: (a.signed.role.as_str() == "install")
-                    .then(|| npm_meta.fields.clone())
+                    .then_some(ecosystem_metadata)
                     .flatten()
                     .map(|fields| {
                         let mut m = Map::new();
-                        m.insert("npm".into(), Value::Object(fields));
+                        m.insert(
+                            config.id.ecosystem().to_owned(),
+                            Value::Object(fields.clone()),
+                        );
                         m
                     }),
                 filename: a.signed.filename.clone(),

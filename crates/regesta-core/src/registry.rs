@@ -55,6 +55,8 @@ pub struct Registry {
     pub views: Arc<ViewCache>,
     /// Per-domain admission of verified writes.
     pub write_limits: Arc<dyn WriteLimiter>,
+    /// The ecosystems whose artifacts publish processes.
+    pub ecosystems: Arc<crate::ecosystem::Ecosystems>,
 }
 
 impl std::fmt::Debug for Registry {

@@ -4,8 +4,14 @@
 //!
 //! Names map both ways: `npm:some.dev/sdk` ⇄ `@some.dev/sdk`.
 
+pub mod artifact;
 mod render;
 pub mod upstream;
+
+pub use artifact::NpmProcessor;
+
+/// The ecosystem this crate projects: the first part of its package ids.
+pub const ECOSYSTEM: &str = "npm";
 
 pub use render::{Fragment, abbreviated_bytes, dist_tags_of, fragment, packument_bytes};
 

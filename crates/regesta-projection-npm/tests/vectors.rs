@@ -42,7 +42,7 @@ fn facts_from_the_processor_fill_dist_and_the_rest_matches_the_reference() {
     let mut view = view(&dir);
     let tarball = read(&dir, "wire/object-tarball-5a344dd3.tgz");
     let version = Version::parse("0.0.5").unwrap();
-    let processed = regesta_protocol::artifacts::npm::process(&id, &version, &tarball).unwrap();
+    let processed = regesta_projection_npm::artifact::process(&id, &version, &tarball).unwrap();
     let facts = processed.facts.unwrap().to_bytes();
     view.releases[0].facts = Some(serde_json::from_slice(&facts).unwrap());
     let base = "http://npm.localhost:4321";

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-pub mod artifacts;
 pub mod authorization;
 pub mod binding;
 pub mod config;

@@ -51,6 +51,7 @@ impl Bench {
             timestamp_tolerance_ms: 600_000,
             views: Arc::default(),
             write_limits: Arc::new(regesta_core::Unlimited),
+            ecosystems: Arc::new(regesta_server::ecosystems()),
         };
         let app = router(AppState::new(registry, Config::default()).unwrap(), None);
         let mut bench = Self {

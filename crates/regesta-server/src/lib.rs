@@ -59,6 +59,12 @@ impl Clock for SystemClock {
     }
 }
 
+/// Every ecosystem this build serves, registered on the core's seam: the
+/// one place that lists them.
+pub fn ecosystems() -> regesta_core::Ecosystems {
+    regesta_core::Ecosystems::new().with(std::sync::Arc::new(regesta_projection_npm::NpmProcessor))
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -181,6 +187,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         clock: Arc::new(SystemClock),
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
         views: Arc::default(),
+        ecosystems: Arc::new(ecosystems()),
         write_limits: match config.domain_write_rate() {
             Some(rate) => Arc::new(ratelimit::DomainLimits::new(rate)),
             None => Arc::new(regesta_core::Unlimited),

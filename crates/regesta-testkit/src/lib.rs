@@ -19,8 +19,7 @@ pub fn vectors_dir() -> PathBuf {
         reason = "test-only location of fixtures, not configuration"
     )]
     let configured = std::env::var_os("REGESTA_VECTORS_DIR").map(PathBuf::from);
-    let dir =
-        configured.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors"));
+    let dir = configured.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors"));
     assert!(
         dir.join("README.md").is_file(),
         "wire vectors not found at {}",

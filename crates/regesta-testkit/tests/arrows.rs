@@ -44,7 +44,25 @@ fn a_forbidden_arrow_is_reported() {
         ]},
         {"name": "regesta-protocol", "dependencies": [{"name": "tokio", "kind": null}]},
         {"name": "regesta-projection-npm", "dependencies": [
-            {"name": "regesta-projection-pypi", "kind": null}
+            {"name": "regesta-projection-pypi", "kind": null},
+            {"name": "regesta-server", "kind": null}
+        ]},
+        {"name": "regesta-store", "dependencies": [
+            {"name": "regesta-projection-npm", "kind": null}
+        ]},
+        {"name": "regesta-trust", "dependencies": [
+            {"name": "regesta-projection-npm", "kind": "dev"}
+        ]},
+        {"name": "regesta-core", "dependencies": [
+            {"name": "regesta-projection-npm", "kind": null},
+            {"name": "regesta-projection-npm", "kind": "dev"}
+        ]},
+        {"name": "regesta-server", "dependencies": [
+            {"name": "regesta-projection-npm", "kind": null}
+        ]},
+        {"name": "regesta-protocol", "dependencies": [
+            {"name": "flate2", "kind": null},
+            {"name": "tar", "kind": null}
         ]}
     ]});
     assert_eq!(
@@ -53,6 +71,12 @@ fn a_forbidden_arrow_is_reported() {
             "regesta-core must not depend on regesta-server",
             "regesta-protocol must not depend on tokio (pure layer)",
             "regesta-projection-npm must not depend on regesta-projection-pypi",
+            "regesta-projection-npm must not depend on regesta-server",
+            "regesta-store must not depend on regesta-projection-npm",
+            "regesta-trust must not depend on regesta-projection-npm",
+            "regesta-core must not depend on regesta-projection-npm",
+            "regesta-protocol must not depend on flate2 (pure layer)",
+            "regesta-protocol must not depend on tar (pure layer)",
         ]
     );
 }

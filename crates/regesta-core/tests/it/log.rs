@@ -37,6 +37,7 @@ fn setup() -> (Registry, Arc<MemoryDb>, LogConfig) {
         timestamp_tolerance_ms: 0,
         views: Arc::default(),
         write_limits: Arc::new(regesta_core::Unlimited),
+        ecosystems: Arc::default(),
     };
     let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
     let signer = NoteSigner::new(ORIGIN, ALG_ED25519, key).unwrap();

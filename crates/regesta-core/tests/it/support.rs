@@ -57,6 +57,9 @@ pub(crate) fn harness(dir: &Path, binding: &str, now: &str) -> Harness {
         timestamp_tolerance_ms: 600_000,
         views: Arc::default(),
         write_limits: Arc::new(regesta_core::Unlimited),
+        ecosystems: Arc::new(
+            regesta_core::Ecosystems::new().with(Arc::new(regesta_projection_npm::NpmProcessor)),
+        ),
     };
     Harness {
         registry,

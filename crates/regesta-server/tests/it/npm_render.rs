@@ -65,6 +65,7 @@ impl Fixture {
             timestamp_tolerance_ms: 600_000,
             views: Arc::default(),
             write_limits: Arc::new(regesta_core::Unlimited),
+            ecosystems: Arc::new(regesta_server::ecosystems()),
         };
         let app = router(
             AppState::new(registry.clone(), Config::default()).unwrap(),

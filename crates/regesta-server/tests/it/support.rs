@@ -60,6 +60,7 @@ pub(crate) fn app(
         timestamp_tolerance_ms: 600_000,
         views: Arc::default(),
         write_limits: Arc::new(regesta_core::Unlimited),
+        ecosystems: Arc::new(regesta_server::ecosystems()),
     };
     let mut config = Config {
         dev: true,

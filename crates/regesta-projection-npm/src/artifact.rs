@@ -8,11 +8,12 @@
 
 use std::io::Read;
 
-use crate::config::ReleaseConfig;
-use crate::ids::{PackageId, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use flate2::read::GzDecoder;
+use regesta_core::{ArtifactProcessor, ArtifactRefusal, Processed};
+use regesta_protocol::{PackageId, ReleaseConfig, Version};
 use serde_json::{Map, Value, json};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha512};
@@ -81,7 +82,7 @@ impl NpmFacts {
             "shasum": self.shasum,
             "unpackedSize": self.unpacked_size,
         });
-        crate::json::to_canonical_vec(&value).unwrap_or_default()
+        regesta_protocol::json::to_canonical_vec(&value).unwrap_or_default()
     }
 }
 
@@ -89,19 +90,10 @@ impl NpmFacts {
 fn facts(tarball: &[u8], walk: &Walk) -> NpmFacts {
     NpmFacts {
         integrity: format!("sha512-{}", STANDARD.encode(Sha512::digest(tarball))),
-        shasum: hex_lower(&Sha1::digest(tarball)),
+        shasum: hex::encode(Sha1::digest(tarball)),
         file_count: walk.files,
         unpacked_size: walk.unpacked,
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]])
-        .map(char::from)
-        .collect()
 }
 
 /// What one pass over the tarball found.
@@ -366,6 +358,34 @@ fn walk(tarball: &[u8], max_entries: usize, max_unpacked: u64) -> Result<Walk, A
         files,
         unpacked,
     })
+}
+
+/// npm on the ecosystem seam: the processor core runs when an `npm:`
+/// release is published.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NpmProcessor;
+
+impl ArtifactProcessor for NpmProcessor {
+    fn ecosystem(&self) -> &'static str {
+        crate::ECOSYSTEM
+    }
+
+    fn process(
+        &self,
+        config: &ReleaseConfig,
+        version: &Version,
+        install: &[u8],
+    ) -> Result<Processed, ArtifactRefusal> {
+        let derived = process(&config.id, version, install).map_err(|e| ArtifactRefusal(e.0))?;
+        let config = derived
+            .reconcile(config.clone())
+            .map_err(|e| ArtifactRefusal(e.0))?;
+        Ok(Processed {
+            config: Some(config),
+            metadata: derived.fields,
+            facts: derived.facts.map(|f| Bytes::from(f.to_bytes())),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,87 @@
+//! The ecosystem seam: what the core asks of an ecosystem when a release is
+//! published. Core names no ecosystem; each one is a crate
+//! (`regesta-projection-<ecosystem>`) that implements [`ArtifactProcessor`]
+//! and is registered in [`Ecosystems`] by whoever wires the registry (the
+//! server, the bench generator, tests). A package whose ecosystem has no
+//! processor is published with its artifacts as they are.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use regesta_protocol::{ReleaseConfig, Version};
+use serde_json::{Map, Value};
+
+/// Why an ecosystem refused a release's artifacts, in words a publisher can
+/// act on (a 400 `request_invalid` with this message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArtifactRefusal(pub String);
+
+/// What an ecosystem derived from a release's install artifact.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Processed {
+    /// The release config, reconciled with the native manifest (npm: a
+    /// `package.json` description is taken when the config has none): the
+    /// config the signed `configDigest` must cover.
+    pub config: Option<ReleaseConfig>,
+    /// The install artifact's `ecosystemMetadata.<ecosystem>` object.
+    pub metadata: Option<Map<String, Value>>,
+    /// Facts derived from the bytes that the signed manifest does not carry
+    /// (npm: `dist` integrity, shasum, file count, unpacked size), stored
+    /// beside the release as canonical JSON.
+    pub facts: Option<Bytes>,
+}
+
+/// An ecosystem's artifact processor: validates the install artifact
+/// against the release and derives the ecosystem's facts. Deterministic and
+/// bounded: the same bytes give the same result (verifiers recompute it),
+/// and hostile archives are refused within fixed limits. It may be slow
+/// (decompression), so core runs it off the request workers.
+pub trait ArtifactProcessor: Send + Sync + 'static {
+    /// The ecosystem it serves: the first part of package ids (`npm` in
+    /// `npm:some.dev/sdk`).
+    fn ecosystem(&self) -> &'static str;
+
+    /// Processes the install artifact `install` of `config` at `version`.
+    ///
+    /// # Errors
+    /// The artifact does not belong to this release or is not acceptable.
+    fn process(
+        &self,
+        config: &ReleaseConfig,
+        version: &Version,
+        install: &[u8],
+    ) -> Result<Processed, ArtifactRefusal>;
+}
+
+/// The ecosystems a registry knows, by name.
+#[derive(Clone, Default)]
+pub struct Ecosystems {
+    processors: BTreeMap<&'static str, Arc<dyn ArtifactProcessor>>,
+}
+
+impl std::fmt::Debug for Ecosystems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.processors.keys()).finish()
+    }
+}
+
+impl Ecosystems {
+    /// No ecosystems: every release is published as it is.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// These ecosystems plus `processor` (replacing one of the same name).
+    #[must_use]
+    pub fn with(mut self, processor: Arc<dyn ArtifactProcessor>) -> Self {
+        self.processors.insert(processor.ecosystem(), processor);
+        self
+    }
+
+    /// The processor of `ecosystem`, if one is registered.
+    pub fn processor(&self, ecosystem: &str) -> Option<Arc<dyn ArtifactProcessor>> {
+        self.processors.get(ecosystem).cloned()
+    }
+}
