@@ -34,6 +34,7 @@ fn harness() -> &'static Harness {
             timestamp_tolerance_ms: 600_000,
             views: Arc::default(),
             write_limits: Arc::new(Unlimited),
+            ecosystems: Arc::new(regesta_server::ecosystems()),
         };
         let config = Config {
             dev: true,

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use regesta_protocol::artifacts::npm::process;
+use regesta_projection_npm::artifact::process;
 use regesta_protocol::{PackageId, Version};
 
 fuzz_target!(|data: &[u8]| {

@@ -6,6 +6,7 @@
 //! to serve) or a [`CoreError`].
 
 pub mod channels;
+pub mod documents;
 pub mod ecosystem;
 pub mod error;
 pub mod log;
@@ -19,9 +20,12 @@ mod verify;
 pub mod views;
 
 pub use channels::ChannelWritten;
+pub use documents::{Document, PackageDocuments, RenderFuture, Rendered};
 pub use ecosystem::{ArtifactProcessor, ArtifactRefusal, Ecosystems, Processed};
 pub use error::CoreError;
 pub use package_view::{PackageView, ReleaseView};
 pub use publish::{FilePart, PublishRequest, Published};
 pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
+/// The store's package record, which projections render documents from.
+pub use regesta_store::PackageRecord;
 pub use registry::{Clock, Registry, Unlimited, WriteLimiter};

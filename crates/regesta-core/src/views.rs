@@ -5,13 +5,17 @@
 //! have already seen superseded.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use regesta_protocol::{Digest, PackageId};
 
-/// Most packages kept; past it the cache starts over (cheap, and bounded).
-pub const MAX_CACHED_VIEWS: usize = 10_000;
+/// Bytes of rendered views kept; past it the view cache starts over
+/// (cheap, and bounded in memory: one 10,000-version packument is ~4 MB, so
+/// a count bound alone would not bound memory). A view larger than a
+/// quarter of it is served but not kept.
+pub const MAX_CACHED_VIEW_BYTES: usize = 64 * 1024 * 1024;
 
 /// Bytes of full event-log pages kept; past it the page cache starts over.
 pub const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024 * 1024;
@@ -31,17 +35,42 @@ struct Pages {
 /// Rendered views by (view kind, package) and head event. The kind names
 /// the document (`package-state`, `npm-packument`, …) so every projection
 /// shares one bounded cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ViewCache {
-    entries: Mutex<HashMap<(&'static str, PackageId), Entry>>,
+    entries: Mutex<Views>,
     pages: Mutex<Pages>,
+    locks: Vec<tokio::sync::Mutex<()>>,
+    hasher: RandomState,
+}
+
+/// Striped render locks: bounded memory, and two packages rarely share one.
+const RENDER_LOCKS: usize = 64;
+
+impl Default for ViewCache {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::default(),
+            pages: Mutex::default(),
+            locks: (0..RENDER_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Views {
+    bytes: usize,
+    entries: HashMap<(&'static str, PackageId), Entry>,
 }
 
 impl ViewCache {
     /// The `kind` bytes rendered for `id` at `head`, if still cached.
     pub fn get(&self, kind: &'static str, id: &PackageId, head: &Digest) -> Option<Bytes> {
-        let entries = self.entries.lock().ok()?;
-        entries
+        let views = self.entries.lock().ok()?;
+        views
+            .entries
             .get(&(kind, id.clone()))
             .filter(|(at, _)| at == head)
             .map(|(_, bytes)| bytes.clone())
@@ -49,13 +78,27 @@ impl ViewCache {
 
     /// Remembers the `kind` bytes rendered for `id` at `head`.
     pub fn put(&self, kind: &'static str, id: &PackageId, head: Digest, bytes: Bytes) {
-        if let Ok(mut entries) = self.entries.lock() {
-            let key = (kind, id.clone());
-            if entries.len() >= MAX_CACHED_VIEWS && !entries.contains_key(&key) {
-                entries.clear();
-            }
-            entries.insert(key, (head, bytes));
+        if bytes.len() > MAX_CACHED_VIEW_BYTES / 4 {
+            return;
         }
+        if let Ok(mut views) = self.entries.lock() {
+            let key = (kind, id.clone());
+            if let Some((_, old)) = views.entries.remove(&key) {
+                views.bytes -= old.len();
+            }
+            if views.bytes + bytes.len() > MAX_CACHED_VIEW_BYTES {
+                views.entries.clear();
+                views.bytes = 0;
+            }
+            views.bytes += bytes.len();
+            views.entries.insert(key, (head, bytes));
+        }
+    }
+
+    /// The lock serializing renders of `id`'s documents (single flight).
+    pub fn render_lock(&self, id: &PackageId) -> &tokio::sync::Mutex<()> {
+        let slot = self.hasher.hash_one(id.as_str()) % RENDER_LOCKS as u64;
+        &self.locks[usize::try_from(slot).unwrap_or(0)]
     }
 
     /// A full event-log page after `after` with `limit` events, if cached.
@@ -94,6 +137,35 @@ mod tests {
         assert!(cache.get("other", &id, &h1).is_none(), "kinds do not mix");
         cache.put("state", &id, h2, Bytes::from_static(b"two"));
         assert!(cache.get("state", &id, &h1).is_none());
+    }
+
+    #[test]
+    fn views_are_bounded_in_bytes() {
+        let cache = ViewCache::default();
+        let quarter = MAX_CACHED_VIEW_BYTES / 4;
+        let ids: Vec<PackageId> = (0..5)
+            .map(|i| PackageId::parse(&format!("npm:a.b/p{i}")).unwrap())
+            .collect();
+        let head = Digest::of(b"h");
+        for id in &ids[..4] {
+            cache.put("doc", id, head, Bytes::from(vec![0; quarter]));
+        }
+        assert!(
+            ids[..4]
+                .iter()
+                .all(|id| cache.get("doc", id, &head).is_some())
+        );
+        // Replacing an entry frees its bytes first.
+        cache.put("doc", &ids[0], head, Bytes::from(vec![1; quarter]));
+        assert!(cache.get("doc", &ids[3], &head).is_some());
+        // One more does not fit: the cache starts over with it.
+        cache.put("doc", &ids[4], head, Bytes::from(vec![0; quarter]));
+        assert!(cache.get("doc", &ids[4], &head).is_some());
+        assert!(cache.get("doc", &ids[1], &head).is_none());
+        // A view bigger than a quarter of the bound is not kept.
+        cache.put("doc", &ids[1], head, Bytes::from(vec![0; quarter + 1]));
+        assert!(cache.get("doc", &ids[1], &head).is_none());
+        assert!(cache.get("doc", &ids[4], &head).is_some());
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! Names map both ways: `npm:some.dev/sdk` ⇄ `@some.dev/sdk`.
 
 pub mod artifact;
+pub mod documents;
 mod render;
 pub mod upstream;
 
 pub use artifact::NpmProcessor;
+pub use documents::NpmDocuments;
 
 /// The ecosystem this crate projects: the first part of its package ids.
 pub const ECOSYSTEM: &str = "npm";

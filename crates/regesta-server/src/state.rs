@@ -8,7 +8,6 @@ use regesta_core::Registry;
 use regesta_store::Stats;
 
 use crate::config::{Config, ConfigError};
-use crate::npm::fragments::Fragments;
 use crate::npm::upstream::NpmUpstream;
 
 /// What every handler can reach.
@@ -23,7 +22,7 @@ struct Inner {
     config: Config,
     statistics: Mutex<Option<(Instant, Stats)>>,
     npm_upstream: Option<NpmUpstream>,
-    npm_fragments: Fragments,
+    npm_documents: regesta_projection_npm::NpmDocuments,
     log: Option<regesta_core::log::LogConfig>,
     witnessed: bool,
     ip_limits: Option<crate::ratelimit::IpLimits>,
@@ -42,6 +41,7 @@ impl AppState {
             None
         };
         let ip_limits = config.ip_write_rate().map(crate::ratelimit::IpLimits::new);
+        let npm_documents = regesta_projection_npm::NpmDocuments::new(config.npm_base());
         Ok(Self {
             inner: Arc::new(Inner {
                 ip_limits,
@@ -49,7 +49,7 @@ impl AppState {
                 config,
                 statistics: Mutex::new(None),
                 npm_upstream,
-                npm_fragments: Fragments::default(),
+                npm_documents,
                 log: None,
                 witnessed: false,
             }),
@@ -82,9 +82,9 @@ impl AppState {
         self.inner.ip_limits.as_ref()
     }
 
-    /// Per-release npm fragments and render locks.
-    pub(crate) fn npm_fragments(&self) -> &Fragments {
-        &self.inner.npm_fragments
+    /// npm's package documents (rendered once per package head).
+    pub(crate) fn npm_documents(&self) -> &regesta_projection_npm::NpmDocuments {
+        &self.inner.npm_documents
     }
 
     /// The upstream npm registry, when fallback is on.

@@ -7,7 +7,6 @@
 //! are answered from the upstream registry when fallback is on
 //! ([`upstream`]), and 404 otherwise.
 
-pub(crate) mod fragments;
 pub(crate) mod upstream;
 
 use axum::Router;
@@ -20,8 +19,7 @@ use bytes::Bytes;
 use regesta_core::CoreError;
 use regesta_projection_npm as npm;
 use regesta_projection_npm::upstream::{self as paths, UpstreamDocument};
-use regesta_protocol::{ChannelName, Digest, PackageId, Timestamp, Version};
-use std::sync::Arc;
+use regesta_protocol::{Digest, PackageId, Timestamp, Version};
 
 use crate::error::ApiError;
 use crate::http::{
@@ -31,10 +29,7 @@ use crate::http::{
 use crate::routes::param;
 use crate::state::AppState;
 
-/// View-cache kinds, rendered together from one package view.
-const FULL: &str = "npm-packument";
-const SHORT: &str = "npm-abbreviated";
-const TAGS: &str = "npm-dist-tags";
+use regesta_projection_npm::documents::{FULL, SHORT, TAGS};
 
 /// The npm routes (relative to the mount point).
 pub(crate) fn routes() -> Router<AppState> {
@@ -126,73 +121,18 @@ async fn or_upstream(
     }
 }
 
-/// The `kind` document of the package at its current head: the cached
-/// bytes, or — on the first read after an event — every npm package
-/// document assembled from per-release fragments (only releases not seen
-/// before are read and serialized) and cached together. One render per
-/// package at a time; waiters find the result cached.
+/// The `kind` document of the package at its current head, rendered once
+/// per head on the core's shared mechanism.
 async fn rendered(
     state: &AppState,
     id: &PackageId,
     kind: &'static str,
 ) -> Result<(Digest, Timestamp, Bytes), ApiError> {
-    let registry = state.registry();
-    let (head, time) = registry.package_head(id).await?;
-    if let Some(bytes) = registry.views.get(kind, id, &head) {
-        return Ok((head, time, bytes));
-    }
-    let cache = state.npm_fragments();
-    let _render = cache.render_lock(id).lock().await;
-    let (head, time) = registry.package_head(id).await?;
-    if let Some(bytes) = registry.views.get(kind, id, &head) {
-        return Ok((head, time, bytes));
-    }
-    let record = registry.package_record(id).await?;
-    let base = state.config().npm_base();
-    let events: Vec<Digest> = record.releases.iter().map(|r| r.event_id).collect();
-    let mut fragments = Vec::with_capacity(record.releases.len());
-    for (release, kept) in record.releases.iter().zip(cache.get_all(&events)) {
-        let fragment = if let Some(fragment) = kept {
-            fragment
-        } else {
-            let view = registry.release_view_of(release).await?;
-            let fragment = Arc::new(npm::fragment(id, &view, &base));
-            cache.put(release.event_id, fragment.clone());
-            fragment
-        };
-        fragments.push(fragment);
-    }
-    let refs: Vec<&npm::Fragment> = fragments.iter().map(AsRef::as_ref).collect();
-    let versions: Vec<&Version> = refs.iter().map(|f| &f.version).collect();
-    let channels: Vec<(ChannelName, Version)> = record
-        .channels
-        .iter()
-        .map(|c| (c.channel.clone(), c.version.clone()))
-        .collect();
-    let documents = [
-        (
-            FULL,
-            npm::packument_bytes(id, &refs, &channels, record.head_time),
-        ),
-        (
-            SHORT,
-            npm::abbreviated_bytes(id, &refs, &channels, record.head_time),
-        ),
-        (
-            TAGS,
-            serde_json::to_vec(&npm::dist_tags_of(&versions, &channels)).ok(),
-        ),
-    ];
-    let mut wanted = None;
-    for (name, document) in documents {
-        let bytes = Bytes::from(document.ok_or_else(not_found)?);
-        if name == kind {
-            wanted = Some(bytes.clone());
-        }
-        registry.views.put(name, id, record.head_event, bytes);
-    }
-    let bytes = wanted.ok_or_else(not_found)?;
-    Ok((record.head_event, record.head_time, bytes))
+    let document = state
+        .registry()
+        .package_document(id, kind, state.npm_documents())
+        .await?;
+    Ok((document.head, document.time, document.bytes))
 }
 
 /// Whether the client's copy is current: `If-None-Match` matches, or —

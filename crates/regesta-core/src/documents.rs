@@ -1,0 +1,94 @@
+//! Package documents rendered once per package head, for every projection.
+//!
+//! A projection declares its package documents by implementing
+//! [`PackageDocuments`]: one render pass produces every document kind it
+//! serves for a package (npm: packument, abbreviated packument, dist-tags).
+//! [`Registry::package_document`] serves them: it reads the package head
+//! (one row), answers from the byte-bounded view cache when the document was
+//! rendered at that head, and otherwise renders once — concurrent first
+//! readers of one package wait for that render instead of repeating it —
+//! and keeps every kind the pass produced. The head event is the validator,
+//! so a newer event makes every cached document stale by construction.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use regesta_protocol::{Digest, PackageId, Timestamp};
+use regesta_store::PackageRecord;
+
+use crate::error::CoreError;
+use crate::registry::Registry;
+
+/// What one render pass produced: each document kind with its bytes.
+pub type Rendered = Vec<(&'static str, Bytes)>;
+
+/// The future a render pass returns.
+pub type RenderFuture<'a> = Pin<Box<dyn Future<Output = Result<Rendered, CoreError>> + Send + 'a>>;
+
+/// A projection's package documents, rendered together from the package's
+/// record at its head.
+pub trait PackageDocuments: Send + Sync {
+    /// Renders every document kind of `id` from `record` (reading release
+    /// manifests through `registry` as needed). Kinds must be unique to the
+    /// projection (`npm-packument`, not `packument`): every projection
+    /// shares one cache.
+    fn render<'a>(
+        &'a self,
+        registry: &'a Registry,
+        id: &'a PackageId,
+        record: &'a PackageRecord,
+    ) -> RenderFuture<'a>;
+}
+
+/// A package document as served: the head it was rendered at (the ETag),
+/// the head's time (`Last-Modified`) and the bytes.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The package head event.
+    pub head: Digest,
+    /// Its time.
+    pub time: Timestamp,
+    /// The rendered bytes.
+    pub bytes: Bytes,
+}
+
+impl Registry {
+    /// The `kind` document of `id` at its current head, rendered by
+    /// `documents` at most once per head.
+    ///
+    /// # Errors
+    /// 404 `package_not_found` when nothing is published (or the pass did
+    /// not produce `kind`), or what rendering failed with.
+    pub async fn package_document(
+        &self,
+        id: &PackageId,
+        kind: &'static str,
+        documents: &dyn PackageDocuments,
+    ) -> Result<Document, CoreError> {
+        let (head, time) = self.package_head(id).await?;
+        if let Some(bytes) = self.views.get(kind, id, &head) {
+            return Ok(Document { head, time, bytes });
+        }
+        let _render = self.views.render_lock(id).lock().await;
+        let (head, time) = self.package_head(id).await?;
+        if let Some(bytes) = self.views.get(kind, id, &head) {
+            return Ok(Document { head, time, bytes });
+        }
+        let record = self.package_record(id).await?;
+        let mut wanted = None;
+        for (name, bytes) in documents.render(self, id, &record).await? {
+            if name == kind {
+                wanted = Some(bytes.clone());
+            }
+            self.views.put(name, id, record.head_event, bytes);
+        }
+        let bytes =
+            wanted.ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))?;
+        Ok(Document {
+            head: record.head_event,
+            time: record.head_time,
+            bytes,
+        })
+    }
+}
