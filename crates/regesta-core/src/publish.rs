@@ -82,7 +82,12 @@ fn parse_artifacts(request: &PublishRequest) -> Result<Vec<ArtifactInput>, CoreE
                 .files
                 .iter()
                 .find(|f| f.name == entry.part)
-                .ok_or_else(|| invalid(&format!("no multipart part named {}", entry.part)))?;
+                .ok_or_else(|| {
+                    CoreError::invalid(
+                        format!("Invalid publish request field {}", entry.part),
+                        vec!["Must be a file".to_owned()],
+                    )
+                })?;
             Ok(ArtifactInput {
                 signed: entry.signed(Digest::of(&file.bytes)),
                 bytes: file.bytes.clone(),

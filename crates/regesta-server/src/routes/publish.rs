@@ -44,21 +44,33 @@ struct Parts {
 }
 
 impl Parts {
-    fn require(part: Option<Bytes>, name: &str) -> Result<Bytes, ApiError> {
+    /// A required part, refused as the reference's form reader refuses a
+    /// missing one: text parts (JSON) and file parts have their own issue.
+    fn require(part: Option<Bytes>, name: &str, file: bool) -> Result<Bytes, ApiError> {
+        let issue = if file {
+            "Must be a file"
+        } else {
+            "Invalid type: Expected (string | File) but received undefined"
+        };
         part.ok_or_else(|| {
             ApiError::invalid(
                 format!("Invalid publish request field {name}"),
-                vec![format!("{name}: Must be present")],
+                vec![issue.to_owned()],
             )
         })
     }
 
     fn into_request(self) -> Result<PublishRequest, ApiError> {
+        // The reference's reading order: config, artifacts, source,
+        // authorization.
+        let config = Self::require(self.config, "config", false)?;
+        let artifacts = Self::require(self.artifacts, "artifacts", false)?;
+        let source = Self::require(self.source, "source", true)?;
         Ok(PublishRequest {
-            config: Self::require(self.config, "config")?,
-            source: Self::require(self.source, "source")?,
-            artifacts: Self::require(self.artifacts, "artifacts")?,
-            authorization: Self::require(self.authorization, "authorization")?,
+            config,
+            source,
+            artifacts,
+            authorization: Self::require(self.authorization, "authorization", false)?,
             files: self.files,
             // A text part, read as text the way the reference's form
             // reader reads it.

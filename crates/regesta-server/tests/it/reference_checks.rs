@@ -434,3 +434,74 @@ async fn bad_versions_and_channels_are_worded_as_the_reference() {
         );
     }
 }
+
+#[tokio::test]
+async fn missing_publish_parts_are_named_as_the_reference_names_them() {
+    let dir = vectors_dir();
+    let t = fresh(&dir);
+    let part = |name: &str, bytes: &[u8]| (name.to_owned(), bytes.to_vec());
+    let config = br#"{"id":"npm:dev.localhost/x","source":{"include":["a"]},"version":"1.0.0"}"#;
+    let artifacts = br#"[{"mediaType":"application/gzip","part":"artifact.0","role":"install"}]"#;
+    let text = "Invalid type: Expected (string | File) but received undefined";
+    for (parts, field, issue) in [
+        (vec![part("source", b"s")], "config", text),
+        (vec![part("config", config)], "artifacts", text),
+        (
+            vec![
+                part("config", config),
+                part("artifacts", artifacts),
+                part("source", b"s"),
+                part("authorization", b"{}"),
+            ],
+            "artifact.0",
+            "Must be a file",
+        ),
+        (
+            vec![
+                part("config", config),
+                part("artifacts", artifacts),
+                part("artifact.0", b"a"),
+            ],
+            "source",
+            "Must be a file",
+        ),
+        (
+            vec![
+                part("config", config),
+                part("artifacts", artifacts),
+                part("artifact.0", b"a"),
+                part("source", b"s"),
+            ],
+            "authorization",
+            text,
+        ),
+    ] {
+        let boundary = "b0undary";
+        let mut body = Vec::new();
+        for (name, bytes) in &parts {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::post("/releases")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let reply = send(&t.app, request).await;
+        let message = format!("Invalid publish request field {field}");
+        assert_eq!(
+            reply.text(),
+            json!({"code": "request_invalid", "error": message, "issues": [issue], "message": message})
+                .to_string(),
+            "{field}"
+        );
+    }
+    assert_eq!(t.db.stats().await.unwrap(), regesta_store::Stats::default());
+}
