@@ -181,7 +181,7 @@ impl Registry {
         } else {
             if current.is_none() {
                 return Err(CoreError::not_found(
-                    "channel_not_found",
+                    crate::error::ErrorCode::ChannelNotFound,
                     "Channel not found",
                 ));
             }

@@ -83,8 +83,12 @@ impl Registry {
             }
             self.views.put(name, id, record.head_event, bytes);
         }
-        let bytes =
-            wanted.ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))?;
+        let bytes = wanted.ok_or_else(|| {
+            CoreError::not_found(
+                crate::error::ErrorCode::PackageNotFound,
+                "Package not found",
+            )
+        })?;
         Ok(Document {
             head: record.head_event,
             time: record.head_time,

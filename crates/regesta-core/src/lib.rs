@@ -22,7 +22,7 @@ pub mod views;
 pub use channels::ChannelWritten;
 pub use documents::{Document, PackageDocuments, RenderFuture, Rendered};
 pub use ecosystem::{ArtifactProcessor, ArtifactRefusal, Ecosystems, Processed};
-pub use error::CoreError;
+pub use error::{CoreError, ErrorCode};
 pub use package_view::{PackageView, ReleaseView};
 pub use publish::{FilePart, PublishRequest, Published};
 pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};

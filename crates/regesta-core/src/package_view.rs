@@ -72,7 +72,12 @@ impl Registry {
             .package(id)
             .await?
             .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    crate::error::ErrorCode::PackageNotFound,
+                    "Package not found",
+                )
+            })
     }
 
     /// One release row with its manifest (one object read).
@@ -92,11 +97,12 @@ impl Registry {
         id: &PackageId,
         version: &Version,
     ) -> Result<ReleaseView, CoreError> {
-        let record = self
-            .db
-            .release(id, version)
-            .await?
-            .ok_or_else(|| CoreError::not_found("release_not_found", "Release not found"))?;
+        let record = self.db.release(id, version).await?.ok_or_else(|| {
+            CoreError::not_found(
+                crate::error::ErrorCode::ReleaseNotFound,
+                "Release not found",
+            )
+        })?;
         self.with_manifest(&record).await
     }
 

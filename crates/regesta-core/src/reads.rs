@@ -110,7 +110,7 @@ pub struct Verification {
 fn cursor(result: Result<Vec<StoredEvent>, StoreError>) -> Result<Vec<StoredEvent>, CoreError> {
     result.map_err(|e| match e {
         StoreError::CursorNotFound => CoreError::CursorNotFound {
-            code: "event_cursor_not_found",
+            code: crate::error::ErrorCode::EventCursorNotFound,
             message: "Event cursor not found",
         },
         other => other.into(),
@@ -124,10 +124,12 @@ impl Registry {
     /// # Errors
     /// Not found, or storage failure.
     pub async fn package_head(&self, id: &PackageId) -> Result<(Digest, Timestamp), CoreError> {
-        self.db
-            .package_head(id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))
+        self.db.package_head(id).await?.ok_or_else(|| {
+            CoreError::not_found(
+                crate::error::ErrorCode::PackageNotFound,
+                "Package not found",
+            )
+        })
     }
 
     /// The package state, 404 `package_not_found` when nothing is published.
@@ -149,7 +151,12 @@ impl Registry {
             .package(id)
             .await?
             .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))?;
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    crate::error::ErrorCode::PackageNotFound,
+                    "Package not found",
+                )
+            })?;
         let mut state = PackageState::new(id.clone());
         state.channels = record
             .channels
@@ -187,7 +194,12 @@ impl Registry {
         self.db
             .release_documents(id, version)
             .await?
-            .ok_or_else(|| CoreError::not_found("release_not_found", "Release not found"))
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    crate::error::ErrorCode::ReleaseNotFound,
+                    "Release not found",
+                )
+            })
     }
 
     /// The release a channel points at, 404 `channel_not_found`.
@@ -199,11 +211,12 @@ impl Registry {
         id: &PackageId,
         channel: &ChannelName,
     ) -> Result<ChannelView, CoreError> {
-        let record = self
-            .db
-            .channel(id, channel)
-            .await?
-            .ok_or_else(|| CoreError::not_found("channel_not_found", "Channel not found"))?;
+        let record = self.db.channel(id, channel).await?.ok_or_else(|| {
+            CoreError::not_found(
+                crate::error::ErrorCode::ChannelNotFound,
+                "Channel not found",
+            )
+        })?;
         let documents = self.release_documents(id, &record.version).await?;
         let validator = to_canonical_vec(&json!({
             "channel": channel.as_str(),
@@ -223,10 +236,9 @@ impl Registry {
     /// # Errors
     /// Not found, or storage failure.
     pub async fn event(&self, id: &Digest) -> Result<StoredEvent, CoreError> {
-        self.db
-            .event(id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("event_not_found", "Event not found"))
+        self.db.event(id).await?.ok_or_else(|| {
+            CoreError::not_found(crate::error::ErrorCode::EventNotFound, "Event not found")
+        })
     }
 
     /// A page of the event log in sequence order: the stored page renderings
@@ -287,7 +299,7 @@ impl Registry {
             .await
             .map_err(|e| match e {
                 StoreError::CursorNotFound => CoreError::CursorNotFound {
-                    code: "object_cursor_not_found",
+                    code: crate::error::ErrorCode::ObjectCursorNotFound,
                     message: "Object cursor not found",
                 },
                 other => other.into(),
@@ -316,10 +328,9 @@ impl Registry {
     /// # Errors
     /// Not found, or storage failure.
     pub async fn object_descriptor(&self, digest: &Digest) -> Result<ObjectDescriptor, CoreError> {
-        self.db
-            .object(digest)
-            .await?
-            .ok_or_else(|| CoreError::not_found("object_not_found", "Object not found"))
+        self.db.object(digest).await?.ok_or_else(|| {
+            CoreError::not_found(crate::error::ErrorCode::ObjectNotFound, "Object not found")
+        })
     }
 
     /// The bytes of an indexed object (`object`, from

@@ -118,7 +118,12 @@ impl NpmDocuments {
             .into_iter()
             .map(|(kind, bytes)| bytes.map(|b| (kind, Bytes::from(b))))
             .collect::<Option<Rendered>>()
-            .ok_or_else(|| CoreError::not_found("package_not_found", "Package not found"))
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    regesta_core::ErrorCode::PackageNotFound,
+                    "Package not found",
+                )
+            })
     }
 }
 

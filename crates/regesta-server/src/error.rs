@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use regesta_core::CoreError;
+use regesta_core::{CoreError, ErrorCode};
 use serde_json::{Map, Value, json};
 
 use crate::http::json_response;
@@ -13,10 +13,10 @@ use crate::http::json_response;
 /// An HTTP error response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// Status.
+    /// Status (the code's, except that the core's 404s keep theirs).
     pub status: StatusCode,
     /// v0 code, e.g. `request_invalid`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Human message (also sent as `error`).
     pub message: String,
     /// Details.
@@ -26,10 +26,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error without issues.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error without issues, with the status its code implies.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             message: message.into(),
             issues: Vec::new(),
@@ -42,7 +43,7 @@ impl ApiError {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self {
             retry_after: Some(seconds.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            ..Self::new(ErrorCode::RateLimited, message)
         }
     }
 
@@ -50,19 +51,19 @@ impl ApiError {
     pub fn invalid(message: impl Into<String>, issues: Vec<String>) -> Self {
         Self {
             issues,
-            ..Self::new(StatusCode::BAD_REQUEST, "request_invalid", message)
+            ..Self::new(ErrorCode::RequestInvalid, message)
         }
     }
 
     /// 404 for unknown routes (the reference answers plain text here).
     pub fn route_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not Found")
+        Self::new(ErrorCode::NotFound, "Not Found")
     }
 
     /// The JSON body bytes.
     pub fn body(&self) -> Vec<u8> {
         let mut m = Map::new();
-        m.insert("code".into(), json!(self.code));
+        m.insert("code".into(), json!(self.code.as_str()));
         m.insert("error".into(), json!(self.message));
         if !self.issues.is_empty() {
             m.insert("issues".into(), json!(self.issues));
@@ -78,51 +79,29 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid { message, issues } => Self::invalid(message, issues),
             CoreError::Unauthorized(trust) => Self {
                 issues: trust.issues,
-                ..Self::new(
-                    StatusCode::UNAUTHORIZED,
-                    "write_authorization_invalid",
-                    trust.message,
-                )
+                ..Self::new(ErrorCode::WriteAuthorizationInvalid, trust.message)
             },
-            CoreError::Replayed(_) => Self::new(
-                StatusCode::CONFLICT,
-                "write_authorization_replayed",
-                error.to_string(),
-            ),
-            CoreError::ReleaseExists { .. } => Self::new(
-                StatusCode::CONFLICT,
-                "release_already_exists",
-                error.to_string(),
-            ),
-            CoreError::ChannelConflict { .. } => Self::new(
-                StatusCode::CONFLICT,
-                "package_channel_conflict",
-                error.to_string(),
-            ),
-            CoreError::NotFound { code, message } => {
-                Self::new(StatusCode::NOT_FOUND, code, message)
+            CoreError::Replayed(_) => {
+                Self::new(ErrorCode::WriteAuthorizationReplayed, error.to_string())
             }
-            CoreError::CursorNotFound { code, message } => {
-                Self::new(StatusCode::NOT_FOUND, code, message)
+            CoreError::ReleaseExists { .. } => {
+                Self::new(ErrorCode::ReleaseAlreadyExists, error.to_string())
             }
+            CoreError::ChannelConflict { .. } => {
+                Self::new(ErrorCode::PackageChannelConflict, error.to_string())
+            }
+            CoreError::NotFound { code, message } => Self::new(code, message),
+            CoreError::CursorNotFound { code, message } => Self::new(code, message),
             CoreError::StorageFull(detail) => {
                 tracing::error!(target: "regesta.error", %detail, "storage full");
-                Self::new(
-                    StatusCode::INSUFFICIENT_STORAGE,
-                    "insufficient_storage",
-                    "Registry storage is full",
-                )
+                Self::new(ErrorCode::InsufficientStorage, "Registry storage is full")
             }
             CoreError::RateLimited(wait) => {
                 Self::rate_limited("Too many writes for this domain", wait)
             }
             CoreError::Store(_) | CoreError::Internal(_) => {
                 tracing::error!(target: "regesta.error", error = %error, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_server_error",
-                    "Internal Server Error",
-                )
+                Self::new(ErrorCode::InternalServerError, "Internal Server Error")
             }
         }
     }

@@ -10,6 +10,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
+use regesta_core::ErrorCode;
 use regesta_protocol::Timestamp;
 
 /// `Content-Type` of mutable JSON views (the reference's casing).
@@ -332,8 +333,7 @@ pub async fn within_body_deadline<T>(
     let limit = std::time::Duration::from_millis(state.config().body_timeout_ms);
     tokio::time::timeout(limit, read).await.unwrap_or_else(|_| {
         Err(crate::error::ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "Request body not received in time",
         ))
     })

@@ -1,6 +1,7 @@
 //! Cross-cutting request handling: request ids, structured request logs,
 //! declared body size limits, and host dispatch to the dev site.
 
+use regesta_core::ErrorCode;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -79,8 +80,7 @@ pub async fn declared_size(
         match parsed {
             None => {
                 return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "request_content_length_invalid",
+                    ErrorCode::RequestContentLengthInvalid,
                     "Invalid Content-Length header",
                 )
                 .into_response();
@@ -96,11 +96,7 @@ pub async fn declared_size(
 pub fn too_large(max: u64) -> ApiError {
     ApiError {
         issues: vec![format!("content-length: Must be at most {max} bytes")],
-        ..ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-            "Request body too large",
-        )
+        ..ApiError::new(ErrorCode::RequestTooLarge, "Request body too large")
     }
 }
 

@@ -28,7 +28,10 @@ impl Registry {
     /// 404 `log_checkpoint_not_found` before the first sequencing step.
     pub async fn log_checkpoint(&self) -> Result<LogCheckpoint, CoreError> {
         self.db.log_checkpoint().await?.ok_or_else(|| {
-            CoreError::not_found("log_checkpoint_not_found", "Log checkpoint not found")
+            CoreError::not_found(
+                crate::error::ErrorCode::LogCheckpointNotFound,
+                "Log checkpoint not found",
+            )
         })
     }
 
@@ -43,7 +46,10 @@ impl Registry {
             return self.log_checkpoint().await;
         }
         self.db.log_cosigned().await?.ok_or_else(|| {
-            CoreError::not_found("log_checkpoint_not_found", "Log checkpoint not found")
+            CoreError::not_found(
+                crate::error::ErrorCode::LogCheckpointNotFound,
+                "Log checkpoint not found",
+            )
         })
     }
 
@@ -52,7 +58,12 @@ impl Registry {
     /// # Errors
     /// 404 `log_tile_not_found` for a tile the tree does not have (yet).
     pub async fn log_tile(&self, tile: Tile) -> Result<LogTile, CoreError> {
-        let missing = || CoreError::not_found("log_tile_not_found", "Log tile not found");
+        let missing = || {
+            CoreError::not_found(
+                crate::error::ErrorCode::LogTileNotFound,
+                "Log tile not found",
+            )
+        };
         let size = self.db.log_checkpoint().await?.map_or(0, |c| c.size);
         if !tile.exists_at(size) {
             return Err(missing());
@@ -92,15 +103,16 @@ impl Registry {
     /// 404 `event_not_found`, or 404 `log_entry_not_found` while the event
     /// is not sequenced yet.
     pub async fn log_inclusion(&self, id: &Digest) -> Result<ProofBundle, CoreError> {
-        let event = self
-            .db
-            .event(id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("event_not_found", "Event not found"))?;
+        let event = self.db.event(id).await?.ok_or_else(|| {
+            CoreError::not_found(crate::error::ErrorCode::EventNotFound, "Event not found")
+        })?;
         let checkpoint = self.db.log_checkpoint().await?;
         let index = event.seq - 1;
         let checkpoint = checkpoint.filter(|c| index < c.size).ok_or_else(|| {
-            CoreError::not_found("log_entry_not_found", "Event not in the log yet")
+            CoreError::not_found(
+                crate::error::ErrorCode::LogEntryNotFound,
+                "Event not in the log yet",
+            )
         })?;
         let mut cache = TileCache::default();
         let size = checkpoint.size;
@@ -131,7 +143,7 @@ impl Registry {
         let size = self.db.log_checkpoint().await?.map_or(0, |c| c.size);
         if new > size {
             return Err(CoreError::not_found(
-                "log_size_not_found",
+                crate::error::ErrorCode::LogSizeNotFound,
                 "Log size not reached",
             ));
         }

@@ -38,7 +38,7 @@ fn intent(
 fn message(error: CoreError) -> String {
     match error {
         CoreError::Unauthorized(t) => t.message,
-        CoreError::NotFound { code, .. } => code.to_owned(),
+        CoreError::NotFound { code, .. } => code.as_str().to_owned(),
         CoreError::Replayed(_) => "replayed".to_owned(),
         CoreError::Invalid { message, .. } => message,
         other => panic!("unexpected {other:?}"),

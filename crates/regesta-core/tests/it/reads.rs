@@ -132,7 +132,7 @@ async fn missing_things_have_their_v0_codes() {
     let id = PackageId::parse("npm:dev.localhost/none").unwrap();
     let code = |e: regesta_core::CoreError| match e {
         regesta_core::CoreError::NotFound { code, .. }
-        | regesta_core::CoreError::CursorNotFound { code, .. } => code,
+        | regesta_core::CoreError::CursorNotFound { code, .. } => code.as_str(),
         other => panic!("unexpected {other:?}"),
     };
     assert_eq!(

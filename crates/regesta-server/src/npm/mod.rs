@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::CoreError;
+use regesta_core::ErrorCode;
 use regesta_projection_npm as npm;
 use regesta_projection_npm::upstream::{self as paths, UpstreamDocument};
 use regesta_protocol::{Digest, PackageId, Timestamp, Version};
@@ -45,11 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "package_not_found",
-        "Package not found",
-    )
+    ApiError::new(ErrorCode::PackageNotFound, "Package not found")
 }
 
 /// npm errors carry `Cache-Control: no-cache` (clients retry soon).
@@ -99,7 +96,7 @@ fn local_id(name: &str) -> Result<PackageId, ApiError> {
 /// registry may answer. A hosted package missing a version is not: local
 /// packages are authoritative.
 fn not_hosted(error: &ApiError) -> bool {
-    error.code == "package_not_found"
+    error.code == ErrorCode::PackageNotFound
 }
 
 /// The local answer, or — for a package not hosted here, when fallback is
@@ -234,8 +231,7 @@ async fn release_for(
     let tagged = tags.get(spec).and_then(|v| v.as_str());
     let version_not_found = || {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "package_version_not_found",
+            ErrorCode::PackageVersionNotFound,
             "Package version not found",
         )
     };

@@ -5,6 +5,7 @@
 //! a 5xx, an oversized or malformed document — is 502
 //! `upstream_npm_registry_unavailable`. Nothing here writes core state.
 
+use regesta_core::ErrorCode;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -91,8 +92,7 @@ impl NpmUpstream {
                     "upstream npm registry unavailable"
                 );
                 let mut response = ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_npm_registry_unavailable",
+                    ErrorCode::UpstreamNpmRegistryUnavailable,
                     "Upstream npm registry unavailable",
                 )
                 .into_response();

@@ -7,6 +7,7 @@ use axum::extract::{Path, RawPathParams, State};
 use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, Method, StatusCode};
 use bytes::Bytes;
+use regesta_core::ErrorCode;
 use regesta_tlog::Tile;
 
 use super::ApiResult;
@@ -30,11 +31,7 @@ fn text(method: &Method, body: Bytes, cache: &str) -> axum::response::Response {
 }
 
 fn no_log() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "log_checkpoint_not_found",
-        "Log checkpoint not found",
-    )
+    ApiError::new(ErrorCode::LogCheckpointNotFound, "Log checkpoint not found")
 }
 
 /// `GET /log/checkpoint`: the latest signed checkpoint.
@@ -60,13 +57,8 @@ pub(super) async fn tile(
     method: Method,
     request: HeaderMap,
 ) -> ApiResult {
-    let tile = Tile::parse(&format!("tile/{path}")).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "log_tile_not_found",
-            "Log tile not found",
-        )
-    })?;
+    let tile = Tile::parse(&format!("tile/{path}"))
+        .map_err(|_| ApiError::new(ErrorCode::LogTileNotFound, "Log tile not found"))?;
     let served = state.registry().log_tile(tile).await?;
     let cache = if served.immutable {
         IMMUTABLE
@@ -127,11 +119,7 @@ fn gzip(bytes: &[u8]) -> Result<Bytes, ApiError> {
         .map(Bytes::from)
         .map_err(|e| {
             tracing::error!(target: "regesta.error", error = %e, "gzip failed");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_server_error",
-                "Internal Server Error",
-            )
+            ApiError::new(ErrorCode::InternalServerError, "Internal Server Error")
         })
 }
 
