@@ -63,7 +63,7 @@ pub enum CoreError {
     /// 507 `insufficient_storage`: the disk or database is full; nothing
     /// was committed.
     #[error("registry storage is full: {0}")]
-    StorageFull(String),
+    StorageFull(#[source] StoreError),
     /// 429 `rate_limited`: the owner domain wrote more than its limit;
     /// retry after the duration.
     #[error("Too many writes for this domain")]
@@ -73,7 +73,7 @@ pub enum CoreError {
     Store(StoreError),
     /// 500: an invariant broke (a document we built failed to serialize).
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl CoreError {
@@ -85,9 +85,10 @@ impl CoreError {
         }
     }
 
-    /// A 500 for a broken invariant; the detail is logged, never sent.
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
-        Self::Internal(detail.to_string())
+    /// A 500 for a broken invariant, keeping its cause; the detail is
+    /// logged, never sent.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(cause.into())
     }
 
     /// A 404 with `code` and `message`.
@@ -119,7 +120,7 @@ impl CoreError {
 impl From<StoreError> for CoreError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Full(detail) => Self::StorageFull(detail),
+            full @ StoreError::Full(_) => Self::StorageFull(full),
             other => Self::Store(other),
         }
     }

@@ -12,13 +12,13 @@ use crate::error::{Result, StoreError};
 use crate::model::{ChannelRecord, ReleaseRecord, StoredEvent};
 
 pub(crate) fn corrupt(what: &str) -> impl Fn(regesta_protocol::ProtocolError) -> StoreError + '_ {
-    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+    move |e| StoreError::Corrupt(format!("{what}: {e}").into())
 }
 
 /// A stored non-negative integer (sequence, size, counter) read back; a
 /// negative value is corruption.
 pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}").into()))
 }
 
 pub(crate) fn to_i64(n: u64) -> Result<i64> {

@@ -23,22 +23,26 @@ pub enum StoreError {
     CursorNotFound,
     /// The disk (or database) is full: the write was not made; reads go on.
     #[error("storage full: {0}")]
-    Full(String),
+    Full(#[source] Cause),
     /// The adapter's backing store failed.
     #[error("storage failure: {0}")]
-    Backend(String),
+    Backend(#[source] Cause),
     /// Stored data could not be read back as written.
     #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] Cause),
 }
+
+/// The underlying failure of a storage error, kept (not flattened to text)
+/// so logs and callers can walk the whole chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 impl From<std::io::Error> for StoreError {
     fn from(error: std::io::Error) -> Self {
         match error.kind() {
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
-                Self::Full(error.to_string())
+                Self::Full(error.into())
             }
-            _ => Self::Backend(error.to_string()),
+            _ => Self::Backend(error.into()),
         }
     }
 }
@@ -46,16 +50,16 @@ impl From<std::io::Error> for StoreError {
 /// A database error as a store error: "full" when the database says so
 /// (SQLite `SQLITE_FULL`, PostgreSQL `53100 disk_full`), else a backend
 /// failure.
-pub(crate) fn database_error(error: &sqlx::Error) -> StoreError {
+pub(crate) fn database_error(error: sqlx::Error) -> StoreError {
     let code = error
         .as_database_error()
         .and_then(sqlx::error::DatabaseError::code);
     let full = matches!(code.as_deref(), Some("13" | "53100"))
-        || matches!(error, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull);
+        || matches!(&error, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull);
     if full {
-        StoreError::Full(error.to_string())
+        StoreError::Full(error.into())
     } else {
-        StoreError::Backend(error.to_string())
+        StoreError::Backend(error.into())
     }
 }
 

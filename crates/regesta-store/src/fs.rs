@@ -82,7 +82,7 @@ impl BlobStore for FsBlobs {
             write_atomically(&tmp_dir, &target, &bytes, durability)
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))??;
+        .map_err(|e| StoreError::Backend(e.into()))??;
         Ok(())
     }
 

@@ -56,8 +56,10 @@ pub struct S3Blobs {
     prefix: String,
 }
 
-fn backend(error: &object_store::Error) -> StoreError {
-    StoreError::Backend(format!("object storage: {error}"))
+/// An object-storage failure, kept as the error's source (its text names
+/// the store and the operation).
+fn backend(error: object_store::Error) -> StoreError {
+    StoreError::Backend(error.into())
 }
 
 impl S3Blobs {
@@ -79,7 +81,7 @@ impl S3Blobs {
                 .with_access_key_id(key)
                 .with_secret_access_key(secret);
         }
-        let store = builder.build().map_err(|e| backend(&e))?;
+        let store = builder.build().map_err(backend)?;
         Ok(Self {
             store,
             prefix: settings.prefix.clone(),
@@ -104,26 +106,26 @@ impl BlobStore for S3Blobs {
         match self.store.head(&path).await {
             Ok(_) => return Ok(()),
             Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(backend(&e)),
+            Err(e) => return Err(backend(e)),
         }
         self.store
             .put(&path, PutPayload::from_bytes(bytes))
             .await
             .map(|_| ())
-            .map_err(|e| backend(&e))
+            .map_err(backend)
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {
         match self.store.get(&self.path(digest)).await {
             Ok(found) => {
-                let bytes = found.bytes().await.map_err(|e| backend(&e))?;
+                let bytes = found.bytes().await.map_err(backend)?;
                 // Never serve bytes under a wrong address, whatever the
                 // bucket holds.
                 ensure_digest(digest, &bytes)?;
                 Ok(Some(bytes))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(backend(&e)),
+            Err(e) => Err(backend(e)),
         }
     }
 
@@ -132,13 +134,11 @@ impl BlobStore for S3Blobs {
         let found = match self.store.get(&self.path(digest)).await {
             Ok(found) => found,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(backend(&e)),
+            Err(e) => return Err(backend(e)),
         };
         let expected = *digest;
         let mut hasher = Some(regesta_protocol::DigestWriter::new());
-        let chunks = found
-            .into_stream()
-            .map(|chunk| chunk.map_err(|e| backend(&e)));
+        let chunks = found.into_stream().map(|chunk| chunk.map_err(backend));
         // Hash as the bytes go by; after the last chunk, a mismatch becomes
         // an error item, which aborts the response mid-body (its declared
         // length is then never reached, so clients notice).
@@ -157,9 +157,9 @@ impl BlobStore for S3Blobs {
                     None => hasher.take().and_then(|h| {
                         let got = h.finish();
                         (got != expected).then(|| {
-                            Err(StoreError::Corrupt(format!(
-                                "object {expected} hashes to {got}"
-                            )))
+                            Err(StoreError::Corrupt(
+                                format!("object {expected} hashes to {got}").into(),
+                            ))
                         })
                     }),
                 };
@@ -175,7 +175,7 @@ impl BlobStore for S3Blobs {
         match self.store.get_range(&self.path(digest), start..last).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(backend(&e)),
+            Err(e) => Err(backend(e)),
         }
     }
 
@@ -188,7 +188,7 @@ impl BlobStore for S3Blobs {
             .store
             .signed_url(Method::GET, &self.path(digest), ttl)
             .await
-            .map_err(|e| backend(&e))?;
+            .map_err(backend)?;
         Ok(Some(url.to_string()))
     }
 
@@ -196,7 +196,7 @@ impl BlobStore for S3Blobs {
         let probe = self.path(&Digest::of(b"regesta readiness probe"));
         match self.store.head(&probe).await {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(backend(&e)),
+            Err(e) => Err(backend(e)),
         }
     }
 }

@@ -153,8 +153,8 @@ pub fn ensure_digest(digest: &Digest, bytes: &[u8]) -> Result<()> {
     if Digest::of(bytes) == *digest {
         Ok(())
     } else {
-        Err(StoreError::Corrupt(format!(
-            "bytes do not hash to {digest}"
-        )))
+        Err(StoreError::Corrupt(
+            format!("bytes do not hash to {digest}").into(),
+        ))
     }
 }

@@ -96,7 +96,7 @@ impl PostgresDb {
         if let Some(newest) = applied.iter().max().filter(|v| **v > SCHEMA_VERSION) {
             return Err(StoreError::Backend(format!(
                 "database schema {newest} is newer than this build ({SCHEMA_VERSION}); upgrade regesta"
-            )));
+            ).into()));
         }
         for (version, statements) in MIGRATIONS {
             if applied.contains(version) {

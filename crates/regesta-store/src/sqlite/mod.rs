@@ -116,7 +116,7 @@ impl SqliteDb {
             Some(v) if v > SCHEMA_VERSION => {
                 return Err(StoreError::Backend(format!(
                     "database schema {v} is newer than this build ({SCHEMA_VERSION}); upgrade regesta"
-                )));
+                ).into()));
             }
             Some(_) | None => {
                 sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)")

@@ -10,12 +10,9 @@ use crate::decode;
 use crate::error::{Result, StoreError};
 use crate::model::{ChannelRecord, ReleaseRecord, StoredEvent};
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "used as `map_err(backend)`; taking ownership keeps call sites short"
-)]
+/// A database failure, kept as the store error's source.
 pub(super) fn backend(error: sqlx::Error) -> StoreError {
-    crate::error::database_error(&error)
+    crate::error::database_error(error)
 }
 
 /// Maps a unique-constraint violation to the typed conflict `on_unique`
