@@ -61,7 +61,7 @@ pub(crate) fn source_archive(
     exclude: &[String],
 ) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
     for path in include.iter().chain(exclude) {
-        check_source_path(path).map_err(anyhow::Error::msg)?;
+        check_source_path(path)?;
     }
     let mut roots: Vec<String> = include.to_vec();
     if root.join("regesta.json").is_file() && !roots.iter().any(|r| r == "regesta.json") {

@@ -194,45 +194,67 @@ fn path_list(field: &'static str, value: &Value) -> Result<Vec<String>> {
             let path = v
                 .as_str()
                 .ok_or_else(|| ProtocolError::invalid(field, "must be an array of paths"))?;
-            check_source_path(path).map_err(|reason| ProtocolError::invalid(field, reason))?;
+            check_source_path(path)
+                .map_err(|reason| ProtocolError::invalid(field, reason.to_string()))?;
             Ok(path.to_owned())
         })
         .collect()
+}
+
+/// A source-archive path that breaks a v0 rule; the message is the
+/// reference's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SourcePathError {
+    /// Empty.
+    #[error("Source archive path must be non-empty")]
+    Empty,
+    /// A C0 control character or DEL.
+    #[error("Source archive path must not contain control characters")]
+    ControlCharacter,
+    /// A backslash.
+    #[error("Source archive path must use forward slashes")]
+    Backslash,
+    /// Absolute (`/x`, `C:/x`).
+    #[error("Source archive path must be relative")]
+    Absolute,
+    /// `.`, `./x`, `a//b`, `a/./b`.
+    #[error("Source archive path must be normalized")]
+    NotNormalized,
+    /// A `..` segment.
+    #[error("Source archive path must not contain parent directory segments")]
+    Parent,
 }
 
 /// The v0 source-path rules: relative, forward slashes, normalized, no `..`,
 /// no control characters.
 ///
 /// # Errors
-/// A description of the broken rule.
-pub fn check_source_path(path: &str) -> std::result::Result<(), String> {
-    let label = "Source archive path";
+/// The rule the path breaks.
+pub fn check_source_path(path: &str) -> std::result::Result<(), SourcePathError> {
     if path.is_empty() {
-        return Err(format!("{label} must be non-empty"));
+        return Err(SourcePathError::Empty);
     }
     if has_control_character(path) {
-        return Err(format!("{label} must not contain control characters"));
+        return Err(SourcePathError::ControlCharacter);
     }
     if path.contains('\\') {
-        return Err(format!("{label} must use forward slashes"));
+        return Err(SourcePathError::Backslash);
     }
     let b = path.as_bytes();
     if path.starts_with('/')
         || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/')
     {
-        return Err(format!("{label} must be relative"));
+        return Err(SourcePathError::Absolute);
     }
     if path == "."
         || path.starts_with("./")
         || path.contains("//")
         || path.split('/').any(|s| s == ".")
     {
-        return Err(format!("{label} must be normalized"));
+        return Err(SourcePathError::NotNormalized);
     }
     if path.split('/').any(|s| s == "..") {
-        return Err(format!(
-            "{label} must not contain parent directory segments"
-        ));
+        return Err(SourcePathError::Parent);
     }
     Ok(())
 }

@@ -48,8 +48,26 @@ pub enum DevError {
         /// The file.
         path: String,
         /// Why.
-        reason: String,
+        #[source]
+        reason: BindingRefusal,
     },
+}
+
+/// Why bytes are not a dev binding.
+#[derive(Debug, Error)]
+pub enum BindingRefusal {
+    /// Not a valid domain binding.
+    #[error(transparent)]
+    Protocol(#[from] regesta_protocol::ProtocolError),
+    /// Not strict JSON.
+    #[error(transparent)]
+    Json(#[from] regesta_protocol::json::JsonError),
+    /// A binding for a domain dev mode may not speak for.
+    #[error("dev bindings may only speak for *.localhost, not {0}")]
+    NotLocalhost(OwnerDomain),
+    /// The binding could not be kept.
+    #[error(transparent)]
+    Rejected(#[from] regesta_trust::TrustError),
 }
 
 /// The dev-mode bindings: the built-in demo binding, replaced or joined by
@@ -60,15 +78,11 @@ pub struct DevSite {
     pub bindings: StaticBindings,
 }
 
-fn binding_domain(bytes: &[u8]) -> Result<OwnerDomain, String> {
-    let value = parse_strict(bytes, regesta_protocol::binding::MAX_BINDING_BYTES)
-        .map_err(|e| e.to_string())?;
-    let binding = DomainBinding::from_json(&value).map_err(|e| e.to_string())?;
+fn binding_domain(bytes: &[u8]) -> Result<OwnerDomain, BindingRefusal> {
+    let value = parse_strict(bytes, regesta_protocol::binding::MAX_BINDING_BYTES)?;
+    let binding = DomainBinding::from_json(&value)?;
     if !binding.domain.is_localhost() {
-        return Err(format!(
-            "dev bindings may only speak for *.localhost, not {}",
-            binding.domain
-        ));
+        return Err(BindingRefusal::NotLocalhost(binding.domain));
     }
     Ok(binding.domain)
 }
@@ -91,7 +105,7 @@ impl DevSite {
             .insert(&demo, Bytes::from_static(DEMO_BINDING))
             .map_err(|e| DevError::Invalid {
                 path: "built-in demo binding".into(),
-                reason: e.to_string(),
+                reason: e.into(),
             })?;
         for file in files {
             let path = file.as_ref().display().to_string();
@@ -107,7 +121,7 @@ impl DevSite {
                 .insert(&domain, Bytes::from(bytes))
                 .map_err(|e| DevError::Invalid {
                     path,
-                    reason: e.to_string(),
+                    reason: e.into(),
                 })?;
         }
         Ok(Self { bindings })

@@ -36,7 +36,7 @@ pub use config::{Config, ConfigError};
 ///
 /// # Errors
 /// Another scheme or no bucket.
-pub fn s3_location(url: &str) -> Result<(String, String), String> {
+pub fn s3_location(url: &str) -> Result<(String, String), regesta_store::s3::LocationError> {
     regesta_store::s3::S3Settings::from_url(url)
 }
 pub use routes::ROUTE_TABLE;

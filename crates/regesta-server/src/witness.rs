@@ -45,26 +45,63 @@ struct Witness {
     latest: Mutex<BTreeMap<String, (u64, String)>>,
 }
 
-/// Loads (or creates) the witness key and state.
+/// Why a witness could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    /// The witness key file could not be read or written.
+    #[error("witness key {path}: {source}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// A key (the witness's, or a log's) is malformed.
+    #[error("{what}: {source}")]
+    Key {
+        /// Which key.
+        what: String,
+        /// Why.
+        source: regesta_tlog::TlogError,
+    },
+    /// The state file could not be read or is not the witness's.
+    #[error("witness state {path}: {source}")]
+    State {
+        /// The file.
+        path: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Loads (or creates) the witness key and the log keys it accepts.
 ///
 /// # Errors
-/// Unreadable or malformed key, log keys or state.
-pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), String> {
+/// Unreadable or malformed key or log keys.
+pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), WitnessError> {
+    let key_file = |source| WitnessError::KeyFile {
+        path: config.key_file.display().to_string(),
+        source,
+    };
+    let key = |what: &str| {
+        let what = what.to_owned();
+        move |source| WitnessError::Key { what, source }
+    };
     let signer = match std::fs::read_to_string(&config.key_file) {
-        Ok(text) => NoteSigner::from_text(&text).map_err(|e| e.to_string())?,
+        Ok(text) => NoteSigner::from_text(&text).map_err(key("witness key"))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
-            let signer = NoteSigner::new(&config.name, ALG_COSIGNATURE_V1, key)
-                .map_err(|e| e.to_string())?;
-            write_atomic(&config.key_file, &signer.to_text()).map_err(|e| e.to_string())?;
+            let secret = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+            let signer = NoteSigner::new(&config.name, ALG_COSIGNATURE_V1, secret)
+                .map_err(key("witness name"))?;
+            write_atomic(&config.key_file, &signer.to_text()).map_err(key_file)?;
             signer
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(key_file(e)),
     };
     let logs = config
         .logs
         .iter()
-        .map(|k| NoteVerifier::from_text(k).map_err(|e| format!("log key {k}: {e}")))
+        .map(|k| NoteVerifier::from_text(k).map_err(key(&format!("log key {k}"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((signer, logs))
 }
@@ -129,12 +166,16 @@ async fn add(State(witness): State<Arc<Witness>>, body: Bytes) -> Response {
 ///
 /// # Errors
 /// Unreadable state.
-pub fn router(config: &WitnessConfig) -> Result<(Router, NoteSigner), String> {
+pub fn router(config: &WitnessConfig) -> Result<(Router, NoteSigner), WitnessError> {
     let (signer, logs) = load(config)?;
+    let state = |source: Box<dyn std::error::Error + Send + Sync>| WitnessError::State {
+        path: config.state_file.display().to_string(),
+        source,
+    };
     let latest = match std::fs::read_to_string(&config.state_file) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| e.to_string())?,
+        Ok(text) => serde_json::from_str(&text).map_err(|e| state(e.into()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(state(e.into())),
     };
     let witness = Arc::new(Witness {
         signer: signer.clone(),

@@ -37,16 +37,27 @@ impl S3Settings {
     ///
     /// # Errors
     /// Another scheme or no bucket.
-    pub fn from_url(url: &str) -> std::result::Result<(String, String), String> {
+    pub fn from_url(url: &str) -> std::result::Result<(String, String), LocationError> {
         let rest = url
             .strip_prefix("s3://")
-            .ok_or_else(|| format!("must be s3://bucket[/prefix], got {url:?}"))?;
+            .ok_or_else(|| LocationError::Scheme(url.to_owned()))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err("names no bucket".into());
+            return Err(LocationError::NoBucket);
         }
         Ok((bucket.to_owned(), prefix.trim_matches('/').to_owned()))
     }
+}
+
+/// Why an object-store location was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    /// Not an `s3://` URL.
+    #[error("must be s3://bucket[/prefix], got {0:?}")]
+    Scheme(String),
+    /// `s3://` with nothing after it.
+    #[error("names no bucket")]
+    NoBucket,
 }
 
 /// Objects in S3.

@@ -79,7 +79,7 @@ pub(super) fn load_storage(
     }
     if let Some(v) = get("REGESTA_OBJECT_STORE_URL") {
         let (bucket, prefix) = regesta_store::s3::S3Settings::from_url(&v)
-            .map_err(|problem| err("REGESTA_OBJECT_STORE_URL", problem))?;
+            .map_err(|problem| err("REGESTA_OBJECT_STORE_URL", problem.to_string()))?;
         config.object_store = Some(ObjectStoreConfig {
             bucket,
             prefix,
