@@ -305,11 +305,8 @@ fn write_string(units: &[u16], out: &mut String) {
 
 /// Appends `\uXXXX` with lowercase hex, as `JSON.stringify` writes it.
 fn push_unit_escape(unit: u32, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push_str("\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(char::from(HEX[((unit >> shift) & 0xf) as usize]));
-    }
+    use std::fmt::Write as _;
+    let _ = write!(out, "\\u{unit:04x}");
 }
 
 #[cfg(test)]
