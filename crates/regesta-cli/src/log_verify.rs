@@ -195,11 +195,8 @@ pub(crate) async fn verify(registry: &str, trust: &Trust, printer: &Printer) -> 
     Ok(0)
 }
 
+/// Writes the verifier's state atomically and durably.
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().context("no parent directory")?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path)?;
-    Ok(())
+    regesta_server::files::write_atomic(path, text.as_bytes(), false)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -46,15 +46,10 @@ async fn fetch(client: &RegistryClient, path: &str) -> anyhow::Result<Reply> {
     bail!("GET {path}: gave up")
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` atomically and durably (the server's helper).
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("path without parent")?;
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    regesta_server::files::write_atomic(path, bytes, false)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn object_path(dir: &Path, digest: &Digest) -> PathBuf {

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod dev;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod middleware;
 pub mod migrate;

@@ -3,7 +3,6 @@
 //! replica runs the task; a store lease lets exactly one sequence at a time,
 //! and a holder that dies is replaced once its lease expires.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -138,7 +137,8 @@ pub fn load_or_create(config: &Config) -> Result<(LogConfig, bool), LogSetupErro
             let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
             let signer =
                 NoteSigner::new(&origin, ALG_ED25519, key).map_err(|e| key_error(&path, &e))?;
-            write_private(&path, &signer.to_text()).map_err(|e| key_error(&path, &e))?;
+            crate::files::write_atomic(&path, format!("{}\n", signer.to_text()).as_bytes(), true)
+                .map_err(|e| key_error(&path, &e))?;
             Ok((LogConfig { origin, signer }, true))
         }
         Err(e) => Err(key_error(&path, &e)),
@@ -154,24 +154,6 @@ pub async fn ensure_checkpoint(registry: &Registry, log: &LogConfig) {
     {
         tracing::debug!(%error, "another replica signed the first checkpoint");
     }
-}
-
-/// Writes a secret: a temp file with mode 0600 in the same directory,
-/// fsynced, then renamed into place.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    writeln!(file, "{text}")?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 fn now_ms() -> i64 {

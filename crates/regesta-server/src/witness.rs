@@ -7,7 +7,7 @@
 //! tests run real witnesses on loopback.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -93,7 +93,8 @@ pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), W
             let secret = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
             let signer = NoteSigner::new(&config.name, ALG_COSIGNATURE_V1, secret)
                 .map_err(key("witness name"))?;
-            write_atomic(&config.key_file, &signer.to_text()).map_err(key_file)?;
+            crate::files::write_atomic(&config.key_file, signer.to_text().as_bytes(), true)
+                .map_err(key_file)?;
             signer
         }
         Err(e) => return Err(key_file(e)),
@@ -104,22 +105,6 @@ pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), W
         .map(|k| NoteVerifier::from_text(k).map_err(key(&format!("log key {k}"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((signer, logs))
-}
-
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 fn now() -> u64 {
@@ -143,7 +128,7 @@ async fn add(State(witness): State<Arc<Witness>>, body: Bytes) -> Response {
             let mut next = latest.clone();
             next.insert(c.origin.clone(), (c.size, c.root.to_base64()));
             let text = serde_json::to_string(&next).unwrap_or_default();
-            if write_atomic(&witness.state_file, &text).is_err() {
+            if crate::files::write_atomic(&witness.state_file, text.as_bytes(), true).is_err() {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             *latest = next;
