@@ -1,10 +1,12 @@
 //! Regesta's storage layer: the registry database and blob store ports, their
 //! adapters (SQLite + filesystem for the embedded default, memory for unit
-//! tests) and one conformance suite every adapter must pass.
+//! tests; PostgreSQL and S3 behind the `postgres` and `s3` features) and one
+//! conformance suite every adapter must pass (the `conformance` feature).
 //!
 //! Storage knows no package-manager protocol and no trust rules: it stores
 //! what core hands it, atomically, and reports conflicts as typed errors.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod decode;
 pub mod error;
@@ -12,7 +14,9 @@ pub mod fs;
 pub mod log;
 pub mod memory;
 pub mod model;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "s3")]
 pub mod s3;
 pub mod sqlite;
 pub mod traits;

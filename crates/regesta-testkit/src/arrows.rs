@@ -141,8 +141,11 @@ pub fn violations(metadata: &Value) -> Vec<String> {
 
 /// Dev-dependencies may reach one layer further up for end-to-end tests,
 /// but never create a runtime arrow: the client's tests run the server,
-/// core's integration tests publish through a real ecosystem processor.
+/// core's integration tests publish through a real ecosystem processor,
+/// and a crate's tests may depend on itself to enable its features.
 fn allowed_dev(from: &str, to: &str) -> bool {
     matches!((from, to), ("regesta-client", "regesta-server"))
         || (from == "regesta-core" && is_ecosystem(to))
+        // A crate's tests may turn on its own optional features.
+        || from == to
 }
