@@ -254,6 +254,16 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
     assert!(layers.contains(&"event-mutation".to_owned()), "{layers:?}");
 }
 
+/// `regesta compare-mirrors <a> <b> --json`.
+fn compare_mirrors(a: &Path, b: &Path) -> Output {
+    regesta(&[
+        "compare-mirrors",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--json",
+    ])
+}
+
 /// Copies the mirror `from` to `to` (files only).
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
@@ -305,12 +315,7 @@ fn tampered_logs_are_caught(a: &Path, b: &Path, size: u64) {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 1;
         std::fs::write(copy.join(&file), &bytes).unwrap();
-        let caught = regesta(&[
-            "compare-mirrors",
-            a.to_str().unwrap(),
-            copy.to_str().unwrap(),
-            "--json",
-        ]);
+        let caught = compare_mirrors(a, &copy);
         assert_eq!(caught.status.code(), Some(1), "{file}: {}", stdout(&caught));
         let layers: Vec<String> = json(&caught)["differences"]
             .as_array()
@@ -324,12 +329,7 @@ fn tampered_logs_are_caught(a: &Path, b: &Path, size: u64) {
         );
         if layer == "log" {
             // A tampered log fails its own check even against itself.
-            let alone = regesta(&[
-                "compare-mirrors",
-                copy.to_str().unwrap(),
-                copy.to_str().unwrap(),
-                "--json",
-            ]);
+            let alone = compare_mirrors(&copy, &copy);
             assert_eq!(alone.status.code(), Some(1), "{file}: {}", stdout(&alone));
         }
     }

@@ -8,17 +8,22 @@ use regesta_tlog::{
     verify_inclusion,
 };
 
-use crate::support::{app, captured_publish, get, send, test_log};
+use crate::support::{TestApp, app, captured_publish, get, send, test_log};
+
+/// A test app with the demo binding, its clock at the captured publish.
+fn fresh(dir: &std::path::Path) -> TestApp {
+    app(
+        dir,
+        "dev-binding/domain-binding.json",
+        "2026-11-25T19:13:01.867Z",
+        |_| {},
+    )
+}
 
 #[tokio::test]
 async fn the_log_is_served_as_verifiable_static_files() {
     let dir = vectors_dir();
-    let t = app(
-        &dir,
-        "dev-binding/domain-binding.json",
-        "2026-11-25T19:13:01.867Z",
-        |_| {},
-    );
+    let t = fresh(&dir);
     let none = get(&t.app, "/log/checkpoint").await;
     assert_eq!(none.status.as_u16(), 404);
     assert_eq!(none.json()["code"], "log_checkpoint_not_found");
@@ -182,12 +187,7 @@ async fn the_witness_refuses_forks_and_bad_empty_trees_as_unprocessable() {
 #[tokio::test]
 async fn a_replica_with_another_log_key_or_origin_refuses_to_start() {
     let dir = vectors_dir();
-    let t = app(
-        &dir,
-        "dev-binding/domain-binding.json",
-        "2026-11-25T19:13:01.867Z",
-        |_| {},
-    );
+    let t = fresh(&dir);
     let ours = test_log();
     regesta_server::tlog::claim_identity(&t.registry, &ours)
         .await
@@ -233,12 +233,7 @@ async fn a_replica_with_another_log_key_or_origin_refuses_to_start() {
 #[tokio::test]
 async fn a_log_from_before_the_record_is_claimed_only_by_its_key() {
     let dir = vectors_dir();
-    let t = app(
-        &dir,
-        "dev-binding/domain-binding.json",
-        "2026-11-25T19:13:01.867Z",
-        |_| {},
-    );
+    let t = fresh(&dir);
     let ours = test_log();
     // A checkpoint signed by the log key, with no identity on record.
     let body = Checkpoint {
@@ -303,12 +298,7 @@ async fn an_empty_log_serves_its_signed_size_zero_checkpoint() {
 #[tokio::test]
 async fn entry_bundles_are_gzipped_for_clients_that_accept_it() {
     let dir = vectors_dir();
-    let t = app(
-        &dir,
-        "dev-binding/domain-binding.json",
-        "2026-11-25T19:13:01.867Z",
-        |_| {},
-    );
+    let t = fresh(&dir);
     let reply = send(
         &t.app,
         captured_publish(&dir, "publish/hello-regesta-0.0.5"),
