@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 use regesta_client::publish::{ArtifactUpload, PublishInput};
-use regesta_protocol::{PackageId, ReleaseConfig, Version};
+use regesta_protocol::{ReleaseConfig, Version};
 use serde_json::{Map, Value, json};
 
 use crate::archive::source_archive;
@@ -47,17 +47,17 @@ fn read_json5(path: &Path) -> anyhow::Result<Option<Map<String, Value>>> {
     }
 }
 
-/// The npm id for a `package.json` name `@owner-domain/name`.
+/// The npm id for a `package.json` name `@owner-domain/name`, by the npm
+/// ecosystem's own name mapping.
 fn npm_id(name: &str) -> anyhow::Result<String> {
-    let Some(rest) = name.strip_prefix('@') else {
+    if !name.starts_with('@') {
         bail!(
             "package.json name {name:?} is not scoped by a domain: name it @<your-domain>/<name> or set \"id\" in regesta.json"
         );
-    };
-    let id = format!("npm:{rest}");
-    PackageId::parse(&id)
+    }
+    let id = regesta_projection_npm::package_id(name)
         .with_context(|| format!("package.json name {name:?} does not map to a Regesta id"))?;
-    Ok(id)
+    Ok(id.as_str().to_owned())
 }
 
 /// Runs `npm pack` (or `pnpm pack` when the project uses pnpm) and returns

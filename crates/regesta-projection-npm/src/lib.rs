@@ -58,7 +58,8 @@ const ABBREVIATED_FIELDS: &[&str] = &[
 
 /// `@domain/name` for an npm package id whose name has one segment.
 pub fn npm_name(id: &PackageId) -> Option<String> {
-    (id.ecosystem() == "npm" && !id.local_name().contains('/')).then(|| format!("@{}", id.name()))
+    (id.ecosystem() == ECOSYSTEM && !id.local_name().contains('/'))
+        .then(|| format!("@{}", id.name()))
 }
 
 /// The package id of an npm name `@domain/name`.
