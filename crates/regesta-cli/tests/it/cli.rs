@@ -215,7 +215,7 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
             .status
             .success()
     );
-    let same = regesta(&["compare-mirrors", a_str, b_str, "--json"]);
+    let same = compare_mirrors(&a, &b);
     assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
     let logs = regesta(&["compare-logs", base, base]);
     assert_eq!(logs.status.code(), Some(0), "{}", stderr(&logs));
@@ -242,14 +242,9 @@ fn mirrors_are_incremental_and_tampering_is_classified(tmp: &Path, base: &str) {
         .unwrap()
         .replace("\"channel\":\"", "\"channel\":\"x");
     std::fs::write(&event, text).unwrap();
-    let caught = regesta(&["compare-mirrors", a_str, b_str, "--json"]);
+    let caught = compare_mirrors(&a, &b);
     assert_eq!(caught.status.code(), Some(1), "{}", stdout(&caught));
-    let layers: Vec<String> = json(&caught)["differences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["layer"].as_str().unwrap().to_owned())
-        .collect();
+    let layers = layers(&caught);
     assert!(layers.contains(&"object".to_owned()), "{layers:?}");
     assert!(layers.contains(&"event-mutation".to_owned()), "{layers:?}");
 }
@@ -262,6 +257,16 @@ fn compare_mirrors(a: &Path, b: &Path) -> Output {
         b.to_str().unwrap(),
         "--json",
     ])
+}
+
+/// The layers of the differences a `compare-mirrors --json` reported.
+fn layers(output: &Output) -> Vec<String> {
+    json(output)["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["layer"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Copies the mirror `from` to `to` (files only).
@@ -317,12 +322,7 @@ fn tampered_logs_are_caught(a: &Path, b: &Path, size: u64) {
         std::fs::write(copy.join(&file), &bytes).unwrap();
         let caught = compare_mirrors(a, &copy);
         assert_eq!(caught.status.code(), Some(1), "{file}: {}", stdout(&caught));
-        let layers: Vec<String> = json(&caught)["differences"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["layer"].as_str().unwrap().to_owned())
-            .collect();
+        let layers = layers(&caught);
         assert!(
             layer.is_empty() || layers.contains(&layer.to_owned()),
             "{file}: {layers:?}"

@@ -9,7 +9,7 @@ use regesta_store::RegistryDb;
 use regesta_testkit::vectors_dir;
 use serde_json::json;
 
-use crate::signed::{Publish, SIGNED_AT, sign};
+use crate::signed::{Publish, SIGNED_AT, multipart_request, sign};
 use crate::support::{Reply, TestApp, app, captured_publish, get, send};
 
 const PKG: &str = "/packages/npm%3Adev.localhost%2Fhello-regesta";
@@ -476,24 +476,11 @@ async fn missing_publish_parts_are_named_as_the_reference_names_them() {
             text,
         ),
     ] {
-        let boundary = "b0undary";
-        let mut body = Vec::new();
-        for (name, bytes) in &parts {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
-                    .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let request = Request::post("/releases")
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .unwrap();
+        let parts: Vec<(&str, Vec<u8>)> = parts
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.clone()))
+            .collect();
+        let request = multipart_request(&parts);
         let reply = send(&t.app, request).await;
         let message = format!("Invalid publish request field {field}");
         assert_eq!(

@@ -145,7 +145,7 @@ pub(crate) fn sign(dir: &Path, intent: &Value) -> Value {
 }
 
 /// A `POST /releases` with `parts` as multipart form fields.
-fn multipart_request(parts: &[(&str, Vec<u8>)]) -> Request<Body> {
+pub(crate) fn multipart_request(parts: &[(&str, Vec<u8>)]) -> Request<Body> {
     let boundary = "signed-test-boundary";
     let mut body = Vec::new();
     for (name, bytes) in parts {
