@@ -145,17 +145,7 @@ mod tests {
     use regesta_protocol::{Digest, PackageId, Version};
 
     fn tarball(package_json: &str) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        let mut header = tar::Header::new_gnu();
-        header.set_size(package_json.len() as u64);
-        header.set_mode(0o644);
-        builder
-            .append_data(&mut header, "package/package.json", package_json.as_bytes())
-            .unwrap();
-        builder.into_inner().unwrap().finish().unwrap()
+        regesta_testkit::npm_tarball(&[("package/package.json", package_json.as_bytes())])
     }
 
     fn artifact(bytes: &[u8], npm: Option<Value>) -> ArtifactDescriptor {

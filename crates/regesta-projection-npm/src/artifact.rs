@@ -395,18 +395,7 @@ mod tests {
     use flate2::write::GzEncoder;
 
     fn tarball(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
-        for (path, bytes) in entries {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            // Write the raw name so hostile paths reach the reader unchanged.
-            let name = &mut header.as_old_mut().name;
-            name[..path.len()].copy_from_slice(path.as_bytes());
-            header.set_cksum();
-            builder.append(&header, *bytes).unwrap();
-        }
-        builder.into_inner().unwrap().finish().unwrap()
+        regesta_testkit::npm_tarball(entries)
     }
 
     fn id() -> (PackageId, Version) {

@@ -28,6 +28,33 @@ pub fn vectors_dir() -> PathBuf {
     dir
 }
 
+/// A gzipped tarball holding `entries` (path, bytes), as npm packs them.
+/// Names are written raw (at most 100 bytes), so tests can hand hostile
+/// paths (`../x`, `/etc/x`) to an unpacker unchanged.
+///
+/// # Panics
+/// A name longer than 100 bytes.
+pub fn npm_tarball(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        let name = &mut header.as_old_mut().name;
+        assert!(path.len() <= name.len(), "tar name too long: {path}");
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        builder.append(&header, *bytes).expect("tar to memory");
+    }
+    builder
+        .into_inner()
+        .and_then(flate2::write::GzEncoder::finish)
+        .expect("gzip to memory")
+}
+
 /// Reads a vector file as bytes.
 ///
 /// # Panics

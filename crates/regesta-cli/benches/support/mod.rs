@@ -16,17 +16,7 @@ pub(crate) const DEMO_KEY: &str =
 
 pub(crate) fn tarball(name: &str) -> Vec<u8> {
     let json = format!(r#"{{"name":"@dev.localhost/{name}","version":"1.0.0"}}"#);
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(json.len() as u64);
-    header.set_mode(0o644);
-    builder
-        .append_data(&mut header, "package/package.json", json.as_bytes())
-        .unwrap();
-    builder.into_inner().unwrap().finish().unwrap()
+    regesta_testkit::npm_tarball(&[("package/package.json", json.as_bytes())])
 }
 
 pub(crate) fn now() -> Timestamp {

@@ -6,8 +6,6 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::http::Request;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use regesta_protocol::keys::{sign_ed25519, signing_key_from_d};
 use regesta_protocol::manifest::{SignedArtifactDescriptor, Text, artifact_descriptor_digest};
 use regesta_protocol::{Digest, ReleaseConfig, WriteAuthorization, WriteIntent};
@@ -20,14 +18,7 @@ pub(crate) const SIGNED_AT: &str = "2026-11-25T19:13:01.867Z";
 
 /// An npm tarball holding only `package/package.json`.
 pub(crate) fn tarball(package_json: &str) -> Vec<u8> {
-    let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(package_json.len() as u64);
-    header.set_mode(0o644);
-    builder
-        .append_data(&mut header, "package/package.json", package_json.as_bytes())
-        .unwrap();
-    builder.into_inner().unwrap().finish().unwrap()
+    regesta_testkit::npm_tarball(&[("package/package.json", package_json.as_bytes())])
 }
 
 /// What to publish: the `config` part, the tarball's `package.json`, and
