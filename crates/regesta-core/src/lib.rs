@@ -9,6 +9,7 @@ pub mod channels;
 pub mod documents;
 pub mod ecosystem;
 pub mod error;
+mod error_code;
 pub mod log;
 pub mod package_view;
 pub mod publish;

@@ -30,14 +30,19 @@ fn assert_error(reply: &Reply, status: u16, code: &str, message: &str) {
 async fn a_config_description_must_match_package_json() {
     let dir = vectors_dir();
     let t = fresh(&dir);
-    let mut publish = Publish::new("described", "1.0.0");
+    // A package.json that carries a description.
+    let described = || {
+        let mut publish = Publish::new("described", "1.0.0");
+        publish.package_json = json!({
+            "name": "@dev.localhost/described",
+            "version": "1.0.0",
+            "description": "what package.json says",
+        })
+        .to_string();
+        publish
+    };
+    let mut publish = described();
     publish.config["description"] = json!("what regesta.json says");
-    publish.package_json = json!({
-        "name": "@dev.localhost/described",
-        "version": "1.0.0",
-        "description": "what package.json says",
-    })
-    .to_string();
     let reply = send(&t.app, publish.request(&dir)).await;
     assert_error(
         &reply,
@@ -48,13 +53,7 @@ async fn a_config_description_must_match_package_json() {
     assert_eq!(t.db.stats().await.unwrap(), regesta_store::Stats::default());
 
     // Without a config description, package.json's is taken (and signed).
-    let mut publish = Publish::new("described", "1.0.0");
-    publish.package_json = json!({
-        "name": "@dev.localhost/described",
-        "version": "1.0.0",
-        "description": "what package.json says",
-    })
-    .to_string();
+    let publish = described();
     let reply = send(&t.app, publish.request(&dir)).await;
     assert_eq!(reply.status.as_u16(), 201, "{}", reply.text());
     assert_eq!(
