@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod archive;
+mod compare;
 mod keys;
 mod log_check;
 mod log_verify;
@@ -509,8 +510,8 @@ async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Mirror { dir, registry } => {
             mirror::mirror(&dir, &registry.registry, printer).await
         }
-        Command::CompareMirrors { a, b } => mirror::compare_mirrors(&a, &b, printer),
-        Command::CompareLogs { a, b } => mirror::compare_logs(&a, &b, printer).await,
+        Command::CompareMirrors { a, b } => compare::compare_mirrors(&a, &b, printer),
+        Command::CompareLogs { a, b } => compare::compare_logs(&a, &b, printer).await,
         Command::Log(LogCommand::Verify {
             registry,
             log_key,
