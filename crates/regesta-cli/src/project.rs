@@ -1,12 +1,13 @@
-//! Reading a project to publish: `regesta.json` (JSON5), `package.json`
-//! (npm id and version), the install tarball from the package manager's
-//! `pack`, and the source archive.
+//! Reading a project to publish: `regesta.json` (JSON5), the native
+//! manifest and install artifact of whichever ecosystem recognises the
+//! directory (npm: `package.json` and `npm pack`, on the core's
+//! [`ProjectKind`] seam), and the source archive.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context as _, bail};
 use regesta_client::publish::{ArtifactUpload, PublishInput};
+use regesta_core::project::{NativeManifest, ProjectKind};
 use regesta_protocol::{ReleaseConfig, Version};
 use serde_json::{Map, Value, json};
 
@@ -47,55 +48,24 @@ fn read_json5(path: &Path) -> anyhow::Result<Option<Map<String, Value>>> {
     }
 }
 
-/// The npm id for a `package.json` name `@owner-domain/name`, by the npm
-/// ecosystem's own name mapping.
-fn npm_id(name: &str) -> anyhow::Result<String> {
-    if !name.starts_with('@') {
-        bail!(
-            "package.json name {name:?} is not scoped by a domain: name it @<your-domain>/<name> or set \"id\" in regesta.json"
-        );
-    }
-    let id = regesta_projection_npm::package_id(name)
-        .with_context(|| format!("package.json name {name:?} does not map to a Regesta id"))?;
-    Ok(id.as_str().to_owned())
-}
+/// The ecosystems whose native projects `regesta publish` reads, asked in
+/// this order.
+const KINDS: &[&dyn ProjectKind] = &[&regesta_projection_npm::NpmProject];
 
-/// Runs `npm pack` (or `pnpm pack` when the project uses pnpm) and returns
-/// the tarball's file name and bytes.
-fn pack(dir: &Path, printer: &Printer) -> anyhow::Result<(String, Vec<u8>)> {
-    let out = tempfile::tempdir()?;
-    let pnpm = dir.join("pnpm-lock.yaml").is_file();
-    let (program, args): (&str, Vec<&str>) = if pnpm {
-        ("pnpm", vec!["pack", "--pack-destination"])
-    } else {
-        (
-            "npm",
-            vec!["pack", "--json", "--ignore-scripts", "--pack-destination"],
-        )
-    };
-    printer.step(&format!("packing with {program} pack"));
-    let output = Command::new(program)
-        .args(&args)
-        .arg(out.path())
-        .current_dir(dir)
-        .output()
-        .with_context(|| format!("cannot run {program} (is it installed?)"))?;
-    if !output.status.success() {
-        bail!(
-            "{program} pack failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+/// The source paths archived when neither `regesta.json` nor an ecosystem
+/// names any.
+const DEFAULT_SOURCE: &[&str] = &["README.md", "LICENSE", "src"];
+
+/// The first ecosystem that recognises `dir`, with its native manifest.
+fn native_project(
+    dir: &Path,
+) -> anyhow::Result<Option<(&'static dyn ProjectKind, NativeManifest)>> {
+    for kind in KINDS {
+        if let Some(manifest) = kind.manifest(dir)? {
+            return Ok(Some((*kind, manifest)));
+        }
     }
-    let file = std::fs::read_dir(out.path())?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "tgz"))
-        .with_context(|| format!("{program} pack produced no .tgz"))?;
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok((name, std::fs::read(&file)?))
+    Ok(None)
 }
 
 /// Reads the project in `dir` into a publish input.
@@ -105,17 +75,17 @@ pub(crate) fn load(
     printer: &Printer,
 ) -> anyhow::Result<(PublishInput, Vec<String>)> {
     let mut config = read_json5(&dir.join("regesta.json"))?.unwrap_or_default();
-    let package_json = read_json5(&dir.join("package.json"))?;
-    let is_npm = overrides.artifact.is_none() && package_json.is_some();
+    let native = native_project(dir)?;
+    let manifest = native.as_ref().map(|(_, manifest)| manifest);
     if let Some(id) = &overrides.id {
         config.insert("id".into(), json!(id));
     }
-    if let (false, Some(pkg)) = (config.contains_key("id"), &package_json) {
-        let name = pkg
-            .get("name")
-            .and_then(Value::as_str)
-            .context("package.json has no name")?;
-        config.insert("id".into(), json!(npm_id(name)?));
+    if let (false, Some((kind, manifest))) = (config.contains_key("id"), &native) {
+        let name = manifest
+            .name
+            .as_deref()
+            .with_context(|| format!("the {} project has no name", kind.ecosystem()))?;
+        config.insert("id".into(), json!(kind.package_id(name)?.as_str()));
     }
     if !config.contains_key("id") {
         bail!("no package id: add \"id\" to regesta.json or pass --id ecosystem:domain/name");
@@ -129,14 +99,10 @@ pub(crate) fn load(
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         })
-        .or_else(|| {
-            package_json
-                .as_ref()
-                .and_then(|p| p.get("version"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .context("no version: set it in package.json or regesta.json, or pass --version")?;
+        .or_else(|| manifest.and_then(|m| m.version.clone()))
+        .context(
+            "no version: set it in the project's manifest or regesta.json, or pass --version",
+        )?;
     Version::parse(&version)?;
     config.insert("version".into(), json!(version));
     if !config.contains_key("provenance") {
@@ -144,17 +110,17 @@ pub(crate) fn load(
     }
     if let (false, Some(description)) = (
         config.contains_key("description"),
-        package_json
-            .as_ref()
-            .and_then(|p| p.get("description"))
-            .and_then(Value::as_str),
+        manifest.and_then(|m| m.description.as_deref()),
     ) {
         config.insert("description".into(), json!(description));
     }
     if !config.contains_key("source") {
-        let defaults = ["package.json", "README.md", "LICENSE", "src"];
+        let defaults = native
+            .as_ref()
+            .map_or(DEFAULT_SOURCE, |(k, _)| k.default_source());
         let present: Vec<&str> = defaults
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|p| dir.join(p).exists())
             .collect();
         config.insert("source".into(), json!({ "include": present }));
@@ -179,18 +145,18 @@ pub(crate) fn load(
             role: generic.role.clone(),
             bytes,
         }]
-    } else if is_npm {
-        let (filename, bytes) = pack(dir, printer)?;
+    } else if let Some((kind, _)) = native {
+        let packed = kind.pack(dir, &|step| printer.step(step))?;
         vec![ArtifactUpload {
-            filename,
-            format: "npm-tarball".into(),
-            media_type: "application/gzip".into(),
+            filename: packed.filename,
+            format: packed.format,
+            media_type: packed.media_type,
             role: "install".into(),
-            bytes,
+            bytes: packed.bytes,
         }]
     } else {
         bail!(
-            "nothing to install: this is not an npm project; pass --artifact FILE --format F --role install"
+            "nothing to install: no ecosystem recognises this project; pass --artifact FILE --format F --role install"
         );
     };
     Ok((
@@ -208,12 +174,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn npm_names_map_to_ids_only_when_domain_scoped() {
-        assert_eq!(npm_id("@some.dev/sdk").unwrap(), "npm:some.dev/sdk");
-        assert!(npm_id("left-pad").is_err());
-        assert!(
-            npm_id("@scope/pkg").is_err(),
-            "a scope without a dot is not a domain"
-        );
+    fn an_npm_project_is_recognised_by_its_package_json() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(native_project(dir.path()).unwrap().is_none());
+        std::fs::write(
+            dir.path().join("package.json"),
+            br#"{"name":"@some.dev/sdk","version":"1.0.0"}"#,
+        )
+        .unwrap();
+        let (kind, manifest) = native_project(dir.path()).unwrap().unwrap();
+        assert_eq!(kind.ecosystem(), "npm");
+        let id = kind.package_id(manifest.name.as_deref().unwrap()).unwrap();
+        assert_eq!(id.as_str(), "npm:some.dev/sdk");
     }
 }

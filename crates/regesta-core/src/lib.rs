@@ -12,6 +12,7 @@ pub mod error;
 mod error_code;
 pub mod log;
 pub mod package_view;
+pub mod project;
 pub mod publish;
 pub mod reads;
 pub mod registry;
@@ -25,6 +26,9 @@ pub use documents::{Document, PackageDocuments, RenderFuture, Rendered};
 pub use ecosystem::{ArtifactProcessor, ArtifactRefusal, Ecosystems, Processed};
 pub use error::{CoreError, ErrorCode};
 pub use package_view::{PackageView, ReleaseView};
+pub use project::{
+    NameMapping, NameRefusal, NativeManifest, PackedArtifact, ProjectError, ProjectKind,
+};
 pub use publish::{FilePart, PublishRequest, Published};
 pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
 /// The store's package record, which projections render documents from.

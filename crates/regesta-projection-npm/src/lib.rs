@@ -1,16 +1,21 @@
-//! The npm projection: npm's registry documents rendered from the core
-//! model. Pure functions of a [`PackageView`]; the transport caches the
-//! rendered bytes per package head.
+//! The npm ecosystem on Regesta's seam, in one crate: the tarball processor
+//! ([`artifact`]), the registry documents rendered from the core model as
+//! pure functions of a [`PackageView`] ([`documents`], rendered once per
+//! package head), and the registry API the server mounts ([`http`]).
 //!
 //! Names map both ways: `npm:some.dev/sdk` ⇄ `@some.dev/sdk`.
 
 pub mod artifact;
 pub mod documents;
+pub mod http;
+pub mod project;
 mod render;
 pub mod upstream;
 
 pub use artifact::NpmProcessor;
 pub use documents::NpmDocuments;
+pub use http::{NpmProjection, NpmSettings};
+pub use project::NpmProject;
 
 /// The ecosystem this crate projects: the first part of its package ids.
 pub const ECOSYSTEM: &str = "npm";

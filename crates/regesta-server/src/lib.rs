@@ -7,12 +7,11 @@
 
 pub mod config;
 pub mod dev;
-pub mod error;
+pub use regesta_http::error;
 pub mod files;
 pub mod http;
 pub mod middleware;
 pub mod migrate;
-mod npm;
 pub mod ratelimit;
 mod routes;
 pub mod state;
@@ -66,6 +65,41 @@ pub fn ecosystems() -> regesta_core::Ecosystems {
     regesta_core::Ecosystems::new().with(std::sync::Arc::new(regesta_projection_npm::NpmProcessor))
 }
 
+/// The ecosystem projections `config` turns on, over `registry`: the one
+/// place that lists them.
+///
+/// # Errors
+/// A projection cannot be set up (the npm upstream client).
+pub fn projections(
+    registry: &Registry,
+    config: &Config,
+) -> Result<Vec<Arc<dyn regesta_http::Projection>>, ConfigError> {
+    let mut projections: Vec<Arc<dyn regesta_http::Projection>> = Vec::new();
+    if config.npm_projection {
+        let fallback =
+            config
+                .npm_upstream_fallback
+                .then(|| regesta_projection_npm::http::FallbackSettings {
+                    url: config.npm_upstream_url.clone(),
+                    timeout: Duration::from_millis(config.npm_upstream_timeout_ms),
+                    max_bytes: config.npm_upstream_max_bytes,
+                });
+        let settings = regesta_projection_npm::NpmSettings {
+            public_base: config.public_base(),
+            npm_base: config.npm_base(),
+            fallback,
+        };
+        let npm = regesta_projection_npm::NpmProjection::new(registry.clone(), settings).map_err(
+            |e| ConfigError {
+                name: "REGESTA_NPM_UPSTREAM_URL",
+                problem: e.to_string(),
+            },
+        )?;
+        projections.push(Arc::new(npm));
+    }
+    Ok(projections)
+}
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -89,10 +123,17 @@ pub type App =
 
 /// The application for `state`, with the dev site when dev mode is on.
 pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
-    let npm_enabled = state.config().npm_projection;
     let mut core = routes::core_routes();
-    if npm_enabled {
-        core = core.nest("/npm", npm::routes());
+    let mut hosts = Vec::new();
+    for projection in state.projections() {
+        let ecosystem = projection.ecosystem();
+        core = core.nest(&format!("/{ecosystem}"), projection.router().with_state(()));
+        let at_root = projection
+            .router()
+            .with_state(())
+            .fallback(routes::unmatched)
+            .with_state(state.clone());
+        hosts.push((ecosystem, at_root));
     }
     let mut app = core
         .fallback(routes::unmatched)
@@ -107,12 +148,11 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
             state.clone(),
             ratelimit::limit_writes_by_ip,
         ))
-        .with_state(state.clone());
-    if npm_enabled {
-        let npm_host = npm::routes().fallback(routes::unmatched).with_state(state);
+        .with_state(state);
+    if !hosts.is_empty() {
         app = app.layer(axum::middleware::from_fn_with_state(
-            npm_host,
-            middleware::npm_host,
+            Arc::new(hosts),
+            middleware::projection_host,
         ));
     }
     if let Some(site) = dev {

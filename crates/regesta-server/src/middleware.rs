@@ -171,12 +171,21 @@ pub fn finish(mut response: Response) -> Response {
     response
 }
 
-/// Sends requests for hosts whose first label is `npm` (`npm.example.com`)
-/// to the npm projection's routes at the root.
-pub async fn npm_host(State(npm): State<axum::Router>, request: Request, next: Next) -> Response {
+/// Each projection's routes at the root, by the host label that selects it.
+pub type ProjectionHosts = std::sync::Arc<Vec<(&'static str, axum::Router)>>;
+
+/// Sends requests for hosts whose first label names a projection
+/// (`npm.example.com`) to that projection's routes at the root.
+pub async fn projection_host(
+    State(hosts): State<ProjectionHosts>,
+    request: Request,
+    next: Next,
+) -> Response {
     let host = request_host(&request);
-    if host.split('.').next() == Some("npm") && host.contains('.') {
-        return match npm.oneshot(request).await {
+    let label = host.split('.').next().filter(|_| host.contains('.'));
+    let routes = label.and_then(|label| hosts.iter().find(|(eco, _)| *eco == label));
+    if let Some((_, routes)) = routes {
+        return match routes.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use regesta_core::Registry;
+use regesta_http::Projection;
 use regesta_store::Stats;
 
 use crate::config::{Config, ConfigError};
-use crate::npm::upstream::NpmUpstream;
 
 /// What every handler can reach.
 #[derive(Clone, Debug)]
@@ -21,35 +21,28 @@ struct Inner {
     registry: Registry,
     config: Config,
     statistics: Mutex<Option<(Instant, Stats)>>,
-    npm_upstream: Option<NpmUpstream>,
-    npm_documents: regesta_projection_npm::NpmDocuments,
+    projections: Vec<Arc<dyn Projection>>,
     log: Option<regesta_core::log::LogConfig>,
     witnessed: bool,
     ip_limits: Option<crate::ratelimit::IpLimits>,
 }
 
 impl AppState {
-    /// Wraps a registry and its configuration (building the npm upstream
-    /// client when fallback is on).
+    /// Wraps a registry and its configuration, with the projections the
+    /// configuration turns on.
     ///
     /// # Errors
-    /// The upstream client cannot be built.
+    /// A projection cannot be set up (the npm upstream client).
     pub fn new(registry: Registry, config: Config) -> Result<Self, ConfigError> {
-        let npm_upstream = if config.npm_upstream_fallback {
-            Some(NpmUpstream::new(&config)?)
-        } else {
-            None
-        };
+        let projections = crate::projections(&registry, &config)?;
         let ip_limits = config.ip_write_rate().map(crate::ratelimit::IpLimits::new);
-        let npm_documents = regesta_projection_npm::NpmDocuments::new(config.npm_base());
         Ok(Self {
             inner: Arc::new(Inner {
                 ip_limits,
                 registry,
                 config,
                 statistics: Mutex::new(None),
-                npm_upstream,
-                npm_documents,
+                projections,
                 log: None,
                 witnessed: false,
             }),
@@ -82,14 +75,9 @@ impl AppState {
         self.inner.ip_limits.as_ref()
     }
 
-    /// npm's package documents (rendered once per package head).
-    pub(crate) fn npm_documents(&self) -> &regesta_projection_npm::NpmDocuments {
-        &self.inner.npm_documents
-    }
-
-    /// The upstream npm registry, when fallback is on.
-    pub(crate) fn npm_upstream(&self) -> Option<&NpmUpstream> {
-        self.inner.npm_upstream.as_ref()
+    /// The ecosystem projections served (mounted by [`crate::router`]).
+    pub(crate) fn projections(&self) -> &[Arc<dyn Projection>] {
+        &self.inner.projections
     }
 
     /// The registry use cases.

@@ -19,10 +19,13 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
             "regesta-store",
         ],
     ),
+    // The HTTP vocabulary the transport and the projections share.
+    ("regesta-http", &["regesta-core", "regesta-protocol"]),
     (
         "regesta-server",
         &[
             "regesta-core",
+            "regesta-http",
             "regesta-protocol",
             "regesta-trust",
             "regesta-store",
@@ -37,6 +40,7 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
         "regesta-cli",
         &[
             "regesta-client",
+            "regesta-core",
             "regesta-protocol",
             "regesta-tlog",
             "regesta-server",
@@ -59,9 +63,9 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Projection crates (one per ecosystem, `regesta-projection-<ecosystem>`)
-/// may depend on protocol and core only: never on each other, never on the
-/// transport.
-const PROJECTION_ALLOWED: &[&str] = &["regesta-protocol", "regesta-core"];
+/// may depend on protocol, core and the shared HTTP vocabulary only: never
+/// on each other, never on the transport.
+const PROJECTION_ALLOWED: &[&str] = &["regesta-protocol", "regesta-core", "regesta-http"];
 
 /// The crates that wire ecosystems in (the server mounts them, the CLI
 /// publishes and verifies with them, the bench generator publishes through

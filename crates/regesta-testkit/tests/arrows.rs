@@ -60,6 +60,11 @@ fn a_forbidden_arrow_is_reported() {
         {"name": "regesta-server", "dependencies": [
             {"name": "regesta-projection-npm", "kind": null}
         ]},
+        {"name": "regesta-http", "dependencies": [
+            {"name": "regesta-projection-npm", "kind": null},
+            {"name": "regesta-server", "kind": null},
+            {"name": "regesta-core", "kind": null}
+        ]},
         {"name": "regesta-protocol", "dependencies": [
             {"name": "flate2", "kind": null},
             {"name": "tar", "kind": null}
@@ -75,6 +80,8 @@ fn a_forbidden_arrow_is_reported() {
             "regesta-store must not depend on regesta-projection-npm",
             "regesta-trust must not depend on regesta-projection-npm",
             "regesta-core must not depend on regesta-projection-npm",
+            "regesta-http must not depend on regesta-projection-npm",
+            "regesta-http must not depend on regesta-server",
             "regesta-protocol must not depend on flate2 (pure layer)",
             "regesta-protocol must not depend on tar (pure layer)",
         ]

@@ -108,16 +108,7 @@ pub(crate) async fn unmatched(
     crate::http::moved_permanently(&format!("{base}{trimmed}{query}"))
 }
 
-/// One path parameter, strictly percent-decoded (`%ZZ` is a 400, never a
-/// different id).
-pub(crate) fn param(params: &RawPathParams, name: &str) -> Result<String, ApiError> {
-    let raw = params
-        .iter()
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-        .ok_or_else(|| ApiError::invalid(format!("Missing {name}"), Vec::new()))?;
-    decode_path_segment(raw).map_err(|_| ApiError::invalid("Invalid URL encoding", Vec::new()))
-}
+pub(crate) use regesta_http::param;
 
 pub(crate) fn package_id(params: &RawPathParams) -> Result<PackageId, ApiError> {
     let raw = param(params, "id")?;

@@ -5,7 +5,6 @@
 //! a 5xx, an oversized or malformed document — is 502
 //! `upstream_npm_registry_unavailable`. Nothing here writes core state.
 
-use regesta_core::ErrorCode;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,13 +12,29 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use regesta_projection_npm::upstream::{
+use regesta_core::ErrorCode;
+use regesta_http::ApiError;
+
+use crate::upstream::{
     DEFAULT_ACCEPT, FORWARDED_REQUEST_HEADERS, RETURNED_RESPONSE_HEADERS, UpstreamDocument,
     is_valid_document,
 };
 
-use crate::config::{Config, ConfigError};
-use crate::error::ApiError;
+/// The upstream registry to fall back to.
+#[derive(Debug, Clone)]
+pub struct FallbackSettings {
+    /// Its base URL, e.g. `https://registry.npmjs.org`.
+    pub url: String,
+    /// Request and connect timeout; none when zero.
+    pub timeout: Duration,
+    /// Largest document passed on.
+    pub max_bytes: u64,
+}
+
+/// The upstream HTTP client could not be built (TLS set-up).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the upstream npm registry's HTTP client: {0}")]
+pub struct FallbackError(#[source] reqwest::Error);
 
 /// The configured upstream npm registry.
 #[derive(Debug, Clone)]
@@ -43,27 +58,25 @@ enum Failure {
 }
 
 impl NpmUpstream {
-    /// The client for `config`: no redirects followed, no cookies kept, the
-    /// configured timeout (none when 0).
+    /// The client for `settings`: no redirects followed, no cookies kept,
+    /// the configured timeout.
     ///
     /// # Errors
     /// The HTTP client could not be built (TLS set-up).
-    pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
+    pub(crate) fn new(settings: &FallbackSettings) -> Result<Self, FallbackError> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("regesta/", env!("CARGO_PKG_VERSION")));
-        if config.npm_upstream_timeout_ms > 0 {
-            let timeout = Duration::from_millis(config.npm_upstream_timeout_ms);
-            builder = builder.timeout(timeout).connect_timeout(timeout);
+        if !settings.timeout.is_zero() {
+            builder = builder
+                .timeout(settings.timeout)
+                .connect_timeout(settings.timeout);
         }
-        let client = builder.build().map_err(|e| ConfigError {
-            name: "REGESTA_NPM_UPSTREAM_URL",
-            problem: format!("cannot build its HTTP client: {e}"),
-        })?;
+        let client = builder.build().map_err(FallbackError)?;
         Ok(Self {
             client,
-            base: config.npm_upstream_url.trim_end_matches('/').to_owned(),
-            max_bytes: config.npm_upstream_max_bytes,
+            base: settings.url.trim_end_matches('/').to_owned(),
+            max_bytes: settings.max_bytes,
         })
     }
 

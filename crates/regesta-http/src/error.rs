@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use regesta_core::{CoreError, ErrorCode};
 use serde_json::{Map, Value, json};
 
-use crate::http::json_response;
+use crate::response::json_response;
 
 /// An HTTP error response.
 #[derive(Debug, Clone, PartialEq, Eq)]

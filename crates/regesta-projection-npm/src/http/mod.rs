@@ -1,13 +1,15 @@
-//! The npm registry API: mounted under `/npm` on every host and at the root
-//! of hosts whose first label is `npm` (`npm.example.com`). Package documents
-//! (packument, abbreviated packument, dist-tags) are rendered together by
-//! `regesta-projection-npm` once per package head and served as stored
-//! bytes; version documents and tarballs read one release; tarballs
-//! redirect to the core object URL, never proxied. Packages not hosted here
-//! are answered from the upstream registry when fallback is on
-//! ([`upstream`]), and 404 otherwise.
+//! The npm registry API over HTTP, mounted by the server under `/npm` and at
+//! the root of hosts whose first label is `npm` (`npm.example.com`).
+//! Package documents (packument, abbreviated packument, dist-tags) are
+//! rendered together once per package head ([`crate::documents`]) and
+//! served as stored bytes; version documents and tarballs read one release;
+//! tarballs redirect to the core object URL, never proxied. Packages not
+//! hosted here are answered from the upstream registry when fallback is on
+//! ([`fallback`]), and 404 otherwise.
 
-pub(crate) mod upstream;
+mod fallback;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{RawPathParams, State};
@@ -16,33 +18,97 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use regesta_core::CoreError;
-use regesta_core::ErrorCode;
-use regesta_projection_npm as npm;
-use regesta_projection_npm::upstream::{self as paths, UpstreamDocument};
-use regesta_protocol::{Digest, PackageId, Timestamp, Version};
-
-use crate::error::ApiError;
-use crate::http::{
+use regesta_core::{CoreError, ErrorCode, Registry};
+use regesta_http::response::{
     IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
     not_modified_since, redirect,
 };
-use crate::routes::param;
-use crate::state::AppState;
+use regesta_http::{ApiError, Projection, param};
+use regesta_protocol::{Digest, PackageId, Timestamp, Version};
 
-use regesta_projection_npm::documents::{FULL, SHORT, TAGS};
+use crate as npm;
+use crate::documents::{FULL, SHORT, TAGS};
+use crate::upstream::{self as paths, UpstreamDocument};
+use crate::{ECOSYSTEM, NpmDocuments};
 
-/// The npm routes (relative to the mount point).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(root))
-        .route("/-/ping", get(ping))
-        .route("/-/package/{name}/dist-tags", get(dist_tags_encoded))
-        .route("/-/package/{scope}/{name}/dist-tags", get(dist_tags))
-        .route("/{name}", get(packument_encoded))
-        .route("/{scope}/{name}", get(packument))
-        .route("/{scope}/{name}/{spec}", get(version))
-        .route("/{scope}/{name}/-/{file}", get(tarball))
+use fallback::NpmUpstream;
+pub use fallback::{FallbackError, FallbackSettings};
+
+/// Where the npm projection lives and what it falls back to.
+#[derive(Debug, Clone)]
+pub struct NpmSettings {
+    /// The registry's public base URL (core object URLs start with it).
+    pub public_base: String,
+    /// The npm projection's public base URL (tarball URLs start with it).
+    pub npm_base: String,
+    /// The upstream registry answering for packages not hosted here, if any.
+    pub fallback: Option<FallbackSettings>,
+}
+
+/// The npm projection of one registry: its routes and the state they
+/// share (rendered documents, the upstream client).
+#[derive(Debug, Clone)]
+pub struct NpmProjection {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    documents: NpmDocuments,
+    upstream: Option<NpmUpstream>,
+    npm_base: String,
+    public_base: String,
+}
+
+impl NpmProjection {
+    /// The projection of `registry` with `settings`.
+    ///
+    /// # Errors
+    /// The upstream HTTP client cannot be built (TLS set-up).
+    pub fn new(registry: Registry, settings: NpmSettings) -> Result<Self, FallbackError> {
+        let upstream = settings
+            .fallback
+            .as_ref()
+            .map(NpmUpstream::new)
+            .transpose()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                documents: NpmDocuments::new(settings.npm_base.clone()),
+                registry,
+                upstream,
+                npm_base: settings.npm_base,
+                public_base: settings.public_base,
+            }),
+        })
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    fn upstream(&self) -> Option<&NpmUpstream> {
+        self.inner.upstream.as_ref()
+    }
+}
+
+impl Projection for NpmProjection {
+    fn ecosystem(&self) -> &'static str {
+        ECOSYSTEM
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(root))
+            .route("/-/ping", get(ping))
+            .route("/-/package/{name}/dist-tags", get(dist_tags_encoded))
+            .route("/-/package/{scope}/{name}/dist-tags", get(dist_tags))
+            .route("/{name}", get(packument_encoded))
+            .route("/{scope}/{name}", get(packument))
+            .route("/{scope}/{name}/{spec}", get(version))
+            .route("/{scope}/{name}/-/{file}", get(tarball))
+            .with_state(self.clone())
+    }
 }
 
 fn not_found() -> ApiError {
@@ -102,14 +168,14 @@ fn not_hosted(error: &ApiError) -> bool {
 /// The local answer, or — for a package not hosted here, when fallback is
 /// on — the upstream registry's validated `kind` document at `path`.
 async fn or_upstream(
-    state: &AppState,
+    state: &NpmProjection,
     name: &str,
     kind: UpstreamDocument,
     path: impl FnOnce() -> String,
     request: (&Method, &HeaderMap),
     local: Result<Response, ApiError>,
 ) -> Response {
-    match (local, state.npm_upstream()) {
+    match (local, state.upstream()) {
         (Ok(response), _) => response,
         (Err(error), Some(upstream)) if not_hosted(&error) && paths::is_upstream_name(name) => {
             upstream.document(kind, &path(), request.0, request.1).await
@@ -121,13 +187,13 @@ async fn or_upstream(
 /// The `kind` document of the package at its current head, rendered once
 /// per head on the core's shared mechanism.
 async fn rendered(
-    state: &AppState,
+    state: &NpmProjection,
     id: &PackageId,
     kind: &'static str,
 ) -> Result<(Digest, Timestamp, Bytes), ApiError> {
     let document = state
         .registry()
-        .package_document(id, kind, state.npm_documents())
+        .package_document(id, kind, &state.inner.documents)
         .await?;
     Ok((document.head, document.time, document.bytes))
 }
@@ -149,7 +215,7 @@ fn wants_abbreviated(headers: &HeaderMap) -> bool {
 }
 
 async fn serve_packument(
-    state: &AppState,
+    state: &NpmProjection,
     id: &PackageId,
     method: &Method,
     headers: &HeaderMap,
@@ -184,7 +250,7 @@ async fn serve_packument(
 /// name (`@scope%2fname`, which pnpm sends) or an unscoped one (`lodash`) —
 /// a name and a version or tag.
 async fn packument(
-    State(state): State<AppState>,
+    State(state): State<NpmProjection>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
@@ -210,7 +276,7 @@ async fn packument(
 }
 
 async fn packument_encoded(
-    state: State<AppState>,
+    state: State<NpmProjection>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
@@ -221,7 +287,7 @@ async fn packument_encoded(
 /// Resolves `spec` (a dist-tag or a version) against the cached dist-tags
 /// and reads that one release.
 async fn release_for(
-    state: &AppState,
+    state: &NpmProjection,
     id: &PackageId,
     spec: &str,
 ) -> Result<(regesta_core::ReleaseView, bool), ApiError> {
@@ -244,15 +310,14 @@ async fn release_for(
 }
 
 async fn serve_version(
-    state: &AppState,
+    state: &NpmProjection,
     id: &PackageId,
     spec: &str,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let (release, by_tag) = release_for(state, id, spec).await?;
-    let doc =
-        npm::version_document(id, &release, &state.config().npm_base()).ok_or_else(not_found)?;
+    let doc = npm::version_document(id, &release, &state.inner.npm_base).ok_or_else(not_found)?;
     let etag = format!("W/\"regesta.npm-version:{}\"", release.event_id);
     let cache = if by_tag { "no-cache" } else { IMMUTABLE };
     let mut response_headers = vec![
@@ -280,7 +345,7 @@ async fn serve_version(
 /// The version or tag document `spec` of the package `name`, local or
 /// upstream.
 async fn version_of(
-    state: &AppState,
+    state: &NpmProjection,
     name: &str,
     spec: &str,
     method: &Method,
@@ -301,7 +366,7 @@ async fn version_of(
 /// Three segments: `@scope/name/<spec>`, or a tarball of a one-segment
 /// name (`@scope%2fname/-/<file>`, `lodash/-/<file>`).
 async fn version(
-    State(state): State<AppState>,
+    State(state): State<NpmProjection>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
@@ -323,7 +388,7 @@ async fn version(
 }
 
 async fn dist_tags(
-    State(state): State<AppState>,
+    State(state): State<NpmProjection>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
@@ -358,7 +423,7 @@ async fn dist_tags(
 }
 
 async fn dist_tags_encoded(
-    state: State<AppState>,
+    state: State<NpmProjection>,
     params: RawPathParams,
     method: Method,
     headers: HeaderMap,
@@ -366,7 +431,7 @@ async fn dist_tags_encoded(
     dist_tags(state, params, method, headers).await
 }
 
-async fn tarball(State(state): State<AppState>, params: RawPathParams) -> Response {
+async fn tarball(State(state): State<NpmProjection>, params: RawPathParams) -> Response {
     match (npm_name(&params), param(&params, "file")) {
         (Ok(name), Ok(file)) => serve_tarball(&state, &name, &file).await,
         (Err(error), _) | (_, Err(error)) => npm_error(error),
@@ -376,7 +441,7 @@ async fn tarball(State(state): State<AppState>, params: RawPathParams) -> Respon
 /// Redirects to the core object holding a hosted release's tarball; a miss
 /// redirects to the upstream tarball when fallback is on (v0: "missing
 /// packages and versions"), and is a 404 otherwise. Never proxied.
-async fn serve_tarball(state: &AppState, name: &str, file: &str) -> Response {
+async fn serve_tarball(state: &NpmProjection, name: &str, file: &str) -> Response {
     let local = async {
         let id = local_id(name)?;
         let registry = state.registry();
@@ -391,11 +456,11 @@ async fn serve_tarball(state: &AppState, name: &str, file: &str) -> Response {
         let digest = npm::install_digest(&release).ok_or_else(not_found)?;
         Ok(redirect(&format!(
             "{}/objects/{digest}",
-            state.config().public_base()
+            state.inner.public_base
         )))
     }
     .await;
-    match (local, state.npm_upstream()) {
+    match (local, state.upstream()) {
         (Ok(response), _) => response,
         (Err(error), Some(upstream))
             if error.status == StatusCode::NOT_FOUND && paths::is_upstream_name(name) =>

@@ -1,0 +1,104 @@
+//! The publish side of the ecosystem seam: how `regesta publish` reads a
+//! project in an ecosystem's native layout. Core only names the questions;
+//! each ecosystem crate answers them (npm reads `package.json` and runs
+//! `npm pack`), and the CLI asks every registered one in turn, so adding an
+//! ecosystem never touches the CLI's publish flow.
+
+use std::path::Path;
+
+use regesta_protocol::PackageId;
+
+/// Why a native name has no Regesta id, or an id no native name, in words
+/// a publisher can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NameRefusal(pub String);
+
+/// An ecosystem's name mapping: core ids ⇄ the names its clients use
+/// (`npm:some.dev/sdk` ⇄ `@some.dev/sdk`). Reversible: for every id it
+/// maps, `package_id(native_name(id)) == id`.
+pub trait NameMapping: Send + Sync {
+    /// The native name of `id`.
+    ///
+    /// # Errors
+    /// `id` is not of this ecosystem or has no native spelling.
+    fn native_name(&self, id: &PackageId) -> Result<String, NameRefusal>;
+
+    /// The id a native name stands for.
+    ///
+    /// # Errors
+    /// The name carries no owner domain, or is not a name of this ecosystem.
+    fn package_id(&self, native: &str) -> Result<PackageId, NameRefusal>;
+}
+
+/// What a native manifest says about the release to publish; any of it
+/// may be overridden by `regesta.json` or the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NativeManifest {
+    /// The native package name (npm: `package.json` `name`).
+    pub name: Option<String>,
+    /// The version.
+    pub version: Option<String>,
+    /// A one-line description.
+    pub description: Option<String>,
+}
+
+/// An install artifact built by the ecosystem's own tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedArtifact {
+    /// The file name the tool gave it.
+    pub filename: String,
+    /// The v0 artifact format (`npm-tarball`).
+    pub format: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a project could not be read or packed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The native manifest is unreadable or malformed.
+    #[error("{path}: {problem}")]
+    Manifest {
+        /// The manifest file.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The native tool could not be run or failed.
+    #[error("{tool} failed: {detail}")]
+    Tool {
+        /// The program, e.g. `npm pack`.
+        tool: String,
+        /// Its error output or the reason it could not start.
+        detail: String,
+    },
+    /// Reading or writing files failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// An ecosystem's project reader for `regesta publish`.
+pub trait ProjectKind: NameMapping {
+    /// The ecosystem: the first part of the ids it infers.
+    fn ecosystem(&self) -> &'static str;
+
+    /// The native manifest in `dir`, or `None` when `dir` is not a project
+    /// of this ecosystem.
+    ///
+    /// # Errors
+    /// The manifest exists but cannot be read.
+    fn manifest(&self, dir: &Path) -> Result<Option<NativeManifest>, ProjectError>;
+
+    /// The paths a source archive includes when `regesta.json` names none.
+    fn default_source(&self) -> &'static [&'static str];
+
+    /// Builds the install artifact with the ecosystem's own tool, reporting
+    /// what it runs through `step`.
+    ///
+    /// # Errors
+    /// The tool is missing, fails, or produces no artifact.
+    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<PackedArtifact, ProjectError>;
+}
