@@ -18,6 +18,7 @@ pub mod model;
 pub mod postgres;
 #[cfg(feature = "s3")]
 pub mod s3;
+mod sql;
 pub mod sqlite;
 pub mod traits;
 

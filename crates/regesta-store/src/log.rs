@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::model::StoredEvent;
 
 /// A signed checkpoint as stored.
@@ -41,6 +41,23 @@ pub struct LogCommit {
     pub checkpoint: LogCheckpoint,
     /// Hash tiles written by the step, whole: `(tile level, index, data)`.
     pub tiles: Vec<(u8, u64, Bytes)>,
+}
+
+impl LogCommit {
+    /// The compare-and-swap every adapter applies inside its commit: the
+    /// step must start from the stored size `current` and grow the log
+    /// (the empty checkpoint may be re-signed at size 0).
+    ///
+    /// # Errors
+    /// [`StoreError::StaleLog`] when another sequencer moved the log.
+    pub fn check_current(&self, current: u64) -> Result<()> {
+        let grows = self.checkpoint.size > current || current == 0;
+        if current == self.old_size && grows {
+            Ok(())
+        } else {
+            Err(StoreError::StaleLog)
+        }
+    }
 }
 
 /// Transparency-log storage, implemented by every registry database.

@@ -117,9 +117,7 @@ impl LogStore for MemoryDb {
     async fn commit_log(&self, c: &LogCommit) -> Result<()> {
         let mut s = self.lock()?;
         let current = s.log_checkpoints.last().map_or(0, |c| c.size);
-        if current != c.old_size || c.checkpoint.size <= current && current != 0 {
-            return Err(StoreError::StaleLog);
-        }
+        c.check_current(current)?;
         for (level, index, data) in &c.tiles {
             s.log_tiles.insert((*level, *index), data.clone());
         }

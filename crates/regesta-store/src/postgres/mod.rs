@@ -6,32 +6,16 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Transaction};
 
-mod log;
-mod rows;
 mod schema;
-mod write;
 
-use rows::{
-    PgQuery, backend, channel_row, conflict, fetch_all, fetch_opt, head_row, object_row,
-    release_row, stored_event, to_i64, to_u64,
-};
 pub use schema::SCHEMA_VERSION;
-use schema::{MIGRATION_LOCK, MIGRATIONS};
-use write::{Append, append, bump, lock_writers};
+use schema::{LOG_LOCK, MIGRATION_LOCK, MIGRATIONS};
 
-use crate::decode;
 use crate::error::{Result, StoreError};
-use crate::model::{
-    ChannelCommit, ChannelRecord, LogHead, PackageRecord, PublishCommit, ReleaseDocuments,
-    ReleaseRecord, Stats, StoredEvent,
-};
-use crate::traits::RegistryDb;
+use crate::sql::backend;
 
 /// Pool settings.
 #[derive(Debug, Clone, Copy)]
@@ -117,295 +101,52 @@ impl PostgresDb {
         tx.commit().await.map_err(backend)
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(backend)
-    }
-}
+    // The hooks of the shared SQL body (`crate::sql`).
 
-fn head_query(id: &PackageId) -> PgQuery<'_> {
-    sqlx::query("SELECT head_event, head_time FROM packages WHERE id = $1").bind(id.as_str())
-}
-
-#[async_trait]
-impl RegistryDb for PostgresDb {
-    async fn commit_publish(&self, c: &PublishCommit) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        lock_writers(&mut tx).await?;
-        sqlx::query(
-            "INSERT INTO releases
-                (package, version, manifest_digest, created_at, created_ms, event_id,
-                 envelope, envelope_listing, facts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(c.package.as_str())
-        .bind(c.version.as_str())
-        .bind(c.manifest_digest.to_string())
-        .bind(c.created_at.to_string())
-        .bind(c.created_at.unix_millis())
-        .bind(c.event_id.to_string())
-        .bind(c.documents.envelope.as_ref())
-        .bind(c.documents.listing.as_ref())
-        .bind(c.facts.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict(|| StoreError::ReleaseExists))?;
-        let seq = append(
-            &mut tx,
-            Append {
-                package: &c.package,
-                event_id: &c.event_id,
-                event: (&c.event_bytes, &c.event_listing),
-                time: c.created_at,
-                payload_digest: c.payload_digest,
-                channel: &c.channel,
-                target: Some(&c.version),
-            },
-        )
-        .await?;
-        let mut new_objects = 0;
-        for object in &c.objects {
-            new_objects += sqlx::query(
-                "INSERT INTO objects (digest, media_type, size) VALUES ($1, $2, $3)
-                 ON CONFLICT (digest) DO NOTHING",
-            )
-            .bind(object.digest.to_string())
-            .bind(object.media_type.as_str())
-            .bind(to_i64(object.size)?)
+    /// An event writer's transaction: it first locks the `events` counter
+    /// row, so writers run one at a time, in commit order.
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.begin_small().await?;
+        sqlx::query("SELECT value FROM counters WHERE name = 'events' FOR UPDATE")
             .execute(&mut *tx)
             .await
-            .map_err(backend)?
-            .rows_affected();
-        }
-        bump(&mut tx, "objects", new_objects).await?;
-        bump(&mut tx, "releases", 1).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(seq)
+            .map_err(backend)?;
+        Ok(tx)
     }
 
-    async fn commit_channel(&self, c: &ChannelCommit) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        lock_writers(&mut tx).await?;
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT version FROM channels WHERE package = $1 AND channel = $2")
-                .bind(c.package.as_str())
-                .bind(c.channel.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        if current.as_deref() != c.expected.as_ref().map(Version::as_str) {
-            return Err(StoreError::StaleChannel);
-        }
-        let seq = append(
-            &mut tx,
-            Append {
-                package: &c.package,
-                event_id: &c.event_id,
-                event: (&c.event_bytes, &c.event_listing),
-                time: c.timestamp,
-                payload_digest: c.payload_digest,
-                channel: &c.channel,
-                target: c.target.as_ref(),
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(seq)
+    /// A log commit's transaction, serialized with other log commits by an
+    /// advisory lock (event writers are not held up).
+    async fn begin_log(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.begin_small().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOG_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        Ok(tx)
     }
 
-    async fn package_head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        fetch_opt(&mut conn, head_query(id), head_row).await
+    async fn begin_small(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(backend)
     }
 
-    async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        // One snapshot for the head, releases and channels.
+    /// One read-only snapshot across several tables.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.begin_small().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let head = fetch_opt(&mut tx, head_query(id), head_row).await?;
-        let Some((head_event, head_time)) = head else {
-            return Ok(None);
-        };
-        let releases = fetch_all(
-            &mut tx,
-            sqlx::query(
-                "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
-                 WHERE package = $1 ORDER BY created_ms, version",
-            )
-            .bind(id.as_str()),
-            release_row,
-        )
-        .await?;
-        let channels = fetch_all(
-            &mut tx,
-            sqlx::query(
-                "SELECT channel, version, event_id FROM channels WHERE package = $1 ORDER BY channel",
-            )
-            .bind(id.as_str()),
-            channel_row,
-        )
-        .await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Some(PackageRecord {
-            releases,
-            channels,
-            head_event,
-            head_time,
-        }))
+        Ok(tx)
     }
 
-    async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query = sqlx::query(
-            "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
-             WHERE package = $1 AND version = $2",
-        )
-        .bind(id.as_str())
-        .bind(version.as_str());
-        fetch_opt(&mut conn, query, release_row).await
+    fn read_pool(&self) -> &PgPool {
+        &self.pool
     }
 
-    async fn replay_marked(&self, payload_digest: &Digest) -> Result<bool> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let row = sqlx::query("SELECT 1 FROM replay WHERE payload_digest = $1")
-            .bind(payload_digest.to_string())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(backend)?;
-        Ok(row.is_some())
-    }
-
-    async fn release_documents(
-        &self,
-        id: &PackageId,
-        version: &Version,
-    ) -> Result<Option<ReleaseDocuments>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query = sqlx::query(
-            "SELECT event_id, envelope, envelope_listing FROM releases WHERE package = $1 AND version = $2",
-        )
-        .bind(id.as_str())
-        .bind(version.as_str());
-        fetch_opt(&mut conn, query, |row| {
-            Ok(ReleaseDocuments {
-                event_id: Digest::parse(row.get("event_id"))
-                    .map_err(decode::corrupt("event id"))?,
-                envelope: Bytes::from(row.get::<Vec<u8>, _>("envelope")),
-                listing: Bytes::from(row.get::<Vec<u8>, _>("envelope_listing")),
-            })
-        })
-        .await
-    }
-
-    async fn channel(
-        &self,
-        id: &PackageId,
-        channel: &ChannelName,
-    ) -> Result<Option<ChannelRecord>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query = sqlx::query(
-            "SELECT channel, version, event_id FROM channels WHERE package = $1 AND channel = $2",
-        )
-        .bind(id.as_str())
-        .bind(channel.as_str());
-        fetch_opt(&mut conn, query, channel_row).await
-    }
-
-    async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query =
-            sqlx::query("SELECT seq, id, package, bytes, listing FROM events WHERE id = $1")
-                .bind(id.to_string());
-        fetch_opt(&mut conn, query, stored_event).await
-    }
-
-    async fn events_after(&self, after: Option<&Digest>, limit: usize) -> Result<Vec<StoredEvent>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let start: i64 = match after {
-            None => 0,
-            Some(d) => sqlx::query_scalar("SELECT seq FROM events WHERE id = $1")
-                .bind(d.to_string())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(backend)?
-                .ok_or(StoreError::CursorNotFound)?,
-        };
-        let query = sqlx::query(
-            "SELECT seq, id, package, bytes, listing FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(start)
-        .bind(to_i64(limit as u64)?);
-        fetch_all(&mut conn, query, stored_event).await
-    }
-
-    async fn log_head(&self) -> Result<Option<LogHead>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query = sqlx::query("SELECT seq, id FROM events ORDER BY seq DESC LIMIT 1");
-        fetch_opt(&mut conn, query, |r| {
-            Ok(LogHead {
-                last: Digest::parse(r.get("id")).map_err(decode::corrupt("event id"))?,
-                count: to_u64(r.get("seq"), "sequence")?,
-            })
-        })
-        .await
-    }
-
-    async fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let query = sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest = $1")
-            .bind(digest.to_string());
-        fetch_opt(&mut conn, query, object_row).await
-    }
-
-    async fn objects_after(
-        &self,
-        after: Option<&Digest>,
-        limit: usize,
-    ) -> Result<Vec<ObjectDescriptor>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        if let Some(d) = after {
-            let known: Option<String> =
-                sqlx::query_scalar("SELECT digest FROM objects WHERE digest = $1")
-                    .bind(d.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-            known.ok_or(StoreError::CursorNotFound)?;
-        }
-        let query = sqlx::query(
-            "SELECT digest, media_type, size FROM objects WHERE digest > $1 ORDER BY digest LIMIT $2",
-        )
-        .bind(after.map(ToString::to_string).unwrap_or_default())
-        .bind(to_i64(limit as u64)?);
-        fetch_all(&mut conn, query, object_row).await
-    }
-
-    async fn stats(&self) -> Result<Stats> {
-        let rows = sqlx::query("SELECT name, value FROM counters")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let mut stats = Stats::default();
-        for row in &rows {
-            let value = to_u64(row.get("value"), "counter")?;
-            match row.get::<&str, _>("name") {
-                "packages" => stats.packages = value,
-                "releases" => stats.releases = value,
-                "events" => stats.events = value,
-                "objects" => stats.objects = value,
-                _ => {}
-            }
-        }
-        Ok(stats)
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(backend)
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
     }
 }
+
+crate::sql::sql_adapter!(PostgresDb, sqlx::Postgres);

@@ -1,0 +1,49 @@
+//! One SQL body for both relational adapters. SQLite and PostgreSQL run
+//! the same statements (`$n` placeholders, `ON CONFLICT`, `RETURNING` and
+//! the same column types as far as the queries see them), so the queries,
+//! row decoding and write steps are written once here and instantiated for
+//! each backend by [`sql_adapter!`]. What truly differs stays in the backend
+//! modules: opening and migrating, and how a transaction takes its lock
+//! (SQLite: `BEGIN IMMEDIATE` on a one-connection writer pool; PostgreSQL:
+//! a row lock for event writers and advisory locks for the log).
+//!
+//! A macro rather than generic functions: sqlx's executor and codec bounds
+//! for a generic backend are higher-ranked and not implied, so every
+//! function would have to spell a dozen of them; the macro states each
+//! statement once and lets the compiler check it against both backends.
+//!
+//! Each backend provides these inherent methods, which the body calls:
+//! `begin_write` (an event-writing transaction, writers serialized),
+//! `begin_log` (a log-commit transaction, log commits serialized),
+//! `begin_small` (a short read-modify-write transaction: identity, lease),
+//! `begin_snapshot` (one consistent read of several tables),
+//! `read_pool` and `write_pool`.
+
+mod body;
+mod log;
+mod rows;
+mod write;
+
+use crate::error::StoreError;
+
+pub(crate) use body::sql_adapter;
+pub(crate) use log::sql_log;
+pub(crate) use rows::sql_rows;
+pub(crate) use write::sql_writes;
+
+/// A database failure, kept as the store error's source.
+pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+    crate::error::database_error(error)
+}
+
+/// Maps a unique-constraint violation to the typed conflict `on_unique`
+/// (the database decides races; this names the loser's outcome) and any
+/// other failure to a backend error.
+pub(crate) fn conflict(on_unique: fn() -> StoreError) -> impl Fn(sqlx::Error) -> StoreError {
+    move |error| {
+        let unique = error
+            .as_database_error()
+            .is_some_and(sqlx::error::DatabaseError::is_unique_violation);
+        if unique { on_unique() } else { backend(error) }
+    }
+}
