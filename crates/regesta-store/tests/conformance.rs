@@ -102,8 +102,9 @@ async fn blob_stores_are_idempotent_and_verify_digests() {
     );
 }
 
-/// A version-1 database (no `releases.facts`) opens: the column is added,
-/// its releases read back without facts, and new ones keep theirs.
+/// A version-1 database from before sqlx versioned the schema (no
+/// `releases.facts`, no `_sqlx_migrations`) opens: the column is added, its
+/// releases read back without facts, and new ones keep theirs.
 #[tokio::test]
 async fn sqlite_migrates_a_version_1_database() {
     let root = tempfile::tempdir().unwrap();
@@ -118,7 +119,7 @@ async fn sqlite_migrates_a_version_1_database() {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
         for statement in [
             "ALTER TABLE releases DROP COLUMN facts",
-            "UPDATE meta SET value = 1 WHERE key = 'schema'",
+            "DROP TABLE _sqlx_migrations",
         ] {
             sqlx::query(statement).execute(&pool).await.unwrap();
         }
@@ -131,6 +132,27 @@ async fn sqlite_migrates_a_version_1_database() {
     db.commit_publish(&new).await.unwrap();
     let release = db.release(&new.package, &new.version).await.unwrap();
     assert_eq!(release.unwrap().facts, new.facts);
+}
+
+/// A database migrated by a newer build (a migration this build does not
+/// know) is refused with a message that says so, and left as it was.
+#[tokio::test]
+async fn sqlite_refuses_a_database_migrated_by_a_newer_build() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().to_path_buf();
+    drop(SqliteDb::open(&dir).await.unwrap());
+    let url = format!("sqlite:{}", dir.join("registry.sqlite3").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (999, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let refused = SqliteDb::open(&dir).await.unwrap_err().to_string();
+    assert!(refused.contains("newer than this build"), "{refused}");
 }
 
 fn postgres_url() -> String {
@@ -200,10 +222,13 @@ async fn postgres_is_durable_across_reopen_and_refuses_a_newer_schema() {
     })
     .await;
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
-    sqlx::query("INSERT INTO regesta_migrations (version) VALUES (999)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (999, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     let refused = PostgresDb::open(&db, PoolSettings::default()).await;
     assert!(
         refused

@@ -11,11 +11,10 @@ use sqlx::{Postgres, Transaction};
 
 mod schema;
 
-pub use schema::SCHEMA_VERSION;
-use schema::{LOG_LOCK, MIGRATION_LOCK, MIGRATIONS};
+use schema::{LOG_LOCK, MIGRATOR};
 
-use crate::error::{Result, StoreError};
-use crate::sql::backend;
+use crate::error::Result;
+use crate::sql::{backend, migrate_error};
 
 /// Pool settings.
 #[derive(Debug, Clone, Copy)]
@@ -59,46 +58,7 @@ impl PostgresDb {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS regesta_migrations (
-                version BIGINT PRIMARY KEY,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM regesta_migrations")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
-        if let Some(newest) = applied.iter().max().filter(|v| **v > SCHEMA_VERSION) {
-            return Err(StoreError::Backend(format!(
-                "database schema {newest} is newer than this build ({SCHEMA_VERSION}); upgrade regesta"
-            ).into()));
-        }
-        for (version, statements) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
-            }
-            for statement in *statements {
-                sqlx::query(*statement)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            }
-            sqlx::query("INSERT INTO regesta_migrations (version) VALUES ($1)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        MIGRATOR.run(&self.pool).await.map_err(migrate_error)
     }
 
     // The hooks of the shared SQL body (`crate::sql`).

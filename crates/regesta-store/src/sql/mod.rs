@@ -36,6 +36,18 @@ pub(crate) fn backend(error: sqlx::Error) -> StoreError {
     crate::error::database_error(error)
 }
 
+/// A failed migration as a store error: a database migrated by a newer
+/// build (a version this build does not know) says so; anything else keeps
+/// its cause.
+pub(crate) fn migrate_error(error: sqlx::migrate::MigrateError) -> StoreError {
+    match error {
+        sqlx::migrate::MigrateError::VersionMissing(version) => StoreError::Backend(
+            format!("database schema {version} is newer than this build; upgrade regesta").into(),
+        ),
+        other => StoreError::Backend(other.into()),
+    }
+}
+
 /// Maps a unique-constraint violation to the typed conflict `on_unique`
 /// (the database decides races; this names the loser's outcome) and any
 /// other failure to a backend error.

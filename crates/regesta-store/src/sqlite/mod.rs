@@ -15,12 +15,11 @@ use sqlx::{Sqlite, Transaction};
 
 mod schema;
 
-pub use schema::SCHEMA_VERSION;
-use schema::{COLUMNS, SCHEMA};
+use schema::{LEGACY_COLUMNS, MIGRATOR};
 
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::model::Durability;
-use crate::sql::backend;
+use crate::sql::{backend, migrate_error};
 
 /// SQLite registry metadata.
 #[derive(Debug, Clone)]
@@ -75,16 +74,11 @@ impl SqliteDb {
     }
 
     async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.writer).await.map_err(migrate_error)?;
         let mut tx = self.begin_write().await?;
-        for statement in SCHEMA {
-            sqlx::query(*statement)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        for (table, column, add) in COLUMNS {
+        for (table, column, add) in LEGACY_COLUMNS {
             let present: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2")
+                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2")
                     .bind(table)
                     .bind(column)
                     .fetch_one(&mut *tx)
@@ -92,24 +86,6 @@ impl SqliteDb {
                     .map_err(backend)?;
             if present == 0 {
                 sqlx::query(*add).execute(&mut *tx).await.map_err(backend)?;
-            }
-        }
-        let found: Option<i64> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema'")
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-        match found {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::Backend(format!(
-                    "database schema {v} is newer than this build ({SCHEMA_VERSION}); upgrade regesta"
-                ).into()));
-            }
-            Some(_) | None => {
-                sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)")
-                    .bind(SCHEMA_VERSION)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
             }
         }
         tx.commit().await.map_err(backend)
