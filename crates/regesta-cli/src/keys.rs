@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
-use regesta_client::sign::Signer;
+use regesta_client::sign::{ExternalSignError, Signer};
 use regesta_protocol::OwnerDomain;
 use regesta_protocol::keys::{Ed25519Jwk, SshEd25519Key, signing_key_from_d};
 use serde_json::json;
@@ -165,13 +165,17 @@ fn external_signer(program: &str, key: &str, kid: Option<&str>) -> anyhow::Resul
     let program = program.to_owned();
     let key = key.to_owned();
     let public_line = public.line().to_owned();
-    let sign = move |message: &[u8]| -> Result<String, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let sign = move |message: &[u8]| -> Result<String, ExternalSignError> {
+        let stage = |source| ExternalSignError::Stage {
+            program: program.clone(),
+            source,
+        };
+        let dir = tempfile::tempdir().map_err(stage)?;
         let payload = dir.path().join("payload");
-        std::fs::write(&payload, message).map_err(|e| e.to_string())?;
+        std::fs::write(&payload, message).map_err(stage)?;
         let key_arg = if is_line {
             let pub_file = dir.path().join("key.pub");
-            std::fs::write(&pub_file, format!("{public_line}\n")).map_err(|e| e.to_string())?;
+            std::fs::write(&pub_file, format!("{public_line}\n")).map_err(stage)?;
             pub_file.display().to_string()
         } else {
             key.clone()
@@ -180,16 +184,24 @@ fn external_signer(program: &str, key: &str, kid: Option<&str>) -> anyhow::Resul
             .args(["-Y", "sign", "-f", &key_arg, "-n", "regesta"])
             .arg(&payload)
             .output()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
+            .map_err(|source| ExternalSignError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
         if !output.status.success() {
-            return Err(format!(
-                "{program} failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
+            return Err(ExternalSignError::Failed {
+                program: program.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
         }
         let signature = match std::fs::read_to_string(dir.path().join("payload.sig")) {
             Ok(text) => text,
-            Err(_) => String::from_utf8(output.stdout).map_err(|e| e.to_string())?,
+            Err(_) => {
+                String::from_utf8(output.stdout).map_err(|source| ExternalSignError::NotText {
+                    program: program.clone(),
+                    source,
+                })?
+            }
         };
         Ok(signature.trim().to_owned())
     };

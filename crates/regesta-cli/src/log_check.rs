@@ -134,13 +134,38 @@ pub(crate) fn entry_problems(log: &LogView, events: &[SealedEvent]) -> Vec<Strin
     problems
 }
 
+/// Why an event's tlog-proof bundle does not prove it is in the log: a
+/// finding to report, not a failure to reach the registry.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProofProblem {
+    /// The bundle's checkpoint is not signed by the log key or does not parse.
+    #[error("{path}: {source:#}")]
+    Checkpoint {
+        /// The proof route.
+        path: String,
+        /// What failed.
+        #[source]
+        source: anyhow::Error,
+    },
+    /// The inclusion proof does not verify against the checkpoint.
+    #[error("{path}: {source}")]
+    Inclusion {
+        /// The proof route.
+        path: String,
+        /// What failed.
+        #[source]
+        source: regesta_tlog::TlogError,
+    },
+}
+
 /// Checks one event's tlog-proof bundle: `Ok(None)` when the registry has
-/// no log or has not sequenced it yet.
+/// no log or has not sequenced it yet, else the event's log index or the
+/// problem with its proof.
 pub(crate) async fn check_event_proof(
     client: &RegistryClient,
     event: &SealedEvent,
     given_key: Option<&str>,
-) -> anyhow::Result<Option<Result<u64, String>>> {
+) -> anyhow::Result<Option<Result<u64, ProofProblem>>> {
     let path = format!("/log/proof/event/sha256/{}", event.id.hex());
     let reply = client.get(&path).await?;
     if reply.status == 404 {
@@ -154,7 +179,7 @@ pub(crate) async fn check_event_proof(
     let key = NoteVerifier::from_text(&key_text(client, given_key).await?)?;
     let checkpoint = match open_checkpoint(&bundle.checkpoint, &key) {
         Ok(c) => c,
-        Err(e) => return Ok(Some(Err(format!("{path}: {e:#}")))),
+        Err(source) => return Ok(Some(Err(ProofProblem::Checkpoint { path, source }))),
     };
     let leaf = leaf_hash(&event.event.canonical_payload()?);
     Ok(Some(
@@ -166,7 +191,7 @@ pub(crate) async fn check_event_proof(
             &checkpoint.root,
         )
         .map(|()| bundle.index)
-        .map_err(|e| format!("{path}: {e}")),
+        .map_err(|source| ProofProblem::Inclusion { path, source }),
     ))
 }
 

@@ -47,7 +47,7 @@ pub(crate) fn prune_tiles(dir: &Path, keep: &BTreeMap<String, Vec<u8>>) -> anyho
 /// The canonical payloads (log entries) of a mirror's events, in log
 /// order, or the first event that cannot give one (a damaged event is
 /// reported by the event check; the log cannot be rebuilt past it).
-fn entries(dir: &Path, events: &[Digest]) -> Result<Vec<Vec<u8>>, String> {
+fn entries(dir: &Path, events: &[Digest]) -> Result<Vec<Vec<u8>>, Digest> {
     events
         .iter()
         .map(|id| {
@@ -57,9 +57,7 @@ fn entries(dir: &Path, events: &[Digest]) -> Result<Vec<Vec<u8>>, String> {
                 .and_then(|value| SealedEvent::from_json(&value).ok())
                 .filter(|event| event.id == *id)
                 .and_then(|event| event.event.canonical_payload().ok())
-                .ok_or_else(|| {
-                    format!("the log cannot be rebuilt: event {id} is missing or damaged")
-                })
+                .ok_or(*id)
         })
         .collect()
 }
@@ -96,7 +94,11 @@ pub(crate) fn problems(dir: &Path, events: &[Digest]) -> anyhow::Result<Vec<Stri
     }
     let entries = match entries(dir, &events[..size]) {
         Ok(entries) => entries,
-        Err(problem) => return Ok(vec![problem]),
+        Err(id) => {
+            return Ok(vec![format!(
+                "the log cannot be rebuilt: event {id} is missing or damaged"
+            )]);
+        }
     };
     let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     let mut problems = Vec::new();

@@ -254,7 +254,7 @@ pub(crate) async fn check_release(
         _ => f.problem(format!("{path}: envelope event is not release.published")),
     }
     if let Some(proof) = crate::log_check::check_event_proof(client, &event, None).await? {
-        f.check_all(proof.err());
+        f.check_all(proof.err().map(|problem| problem.to_string()));
     }
     if let Some(proof) = &event.event.authorization {
         f.check(proof.domain.as_str() == id.owner_domain(), || {

@@ -23,6 +23,9 @@ pub enum BuildError {
     /// Canonical JSON failed (cannot happen for well-formed input).
     #[error(transparent)]
     Json(#[from] regesta_protocol::json::JsonError),
+    /// The signer failed.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::SignError),
 }
 
 /// One artifact to upload.

@@ -12,11 +12,43 @@ use bytes::Bytes;
 use regesta_protocol::{ReleaseConfig, Version};
 use serde_json::{Map, Value};
 
-/// Why an ecosystem refused a release's artifacts, in words a publisher can
-/// act on (a 400 `request_invalid` with this message).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ArtifactRefusal(pub String);
+/// Why an ecosystem refused a release's artifacts: a message a publisher can
+/// act on (the wire message of the 400 `request_invalid`, so it is fixed
+/// text, byte-equal to the reference's) and, where a decoder failed, the
+/// decoder's error as the source for logs and verifiers.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ArtifactRefusal {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ArtifactRefusal {
+    /// A refusal with no underlying error (a rule the artifact broke).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A refusal caused by `source` (an unreadable archive, bad JSON).
+    pub fn caused_by(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The message publishers see.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 /// What an ecosystem derived from a release's install artifact.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -243,7 +243,7 @@ impl Registry {
         tokio::task::spawn_blocking(move || processor.process(&config, &version, &bytes))
             .await
             .map_err(CoreError::internal)?
-            .map_err(|e| CoreError::invalid(e.0, Vec::new()))
+            .map_err(|e| CoreError::invalid(e.message(), Vec::new()))
     }
 
     /// Writes the manifest, source and artifact bytes to the blob store.

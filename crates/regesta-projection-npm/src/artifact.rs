@@ -45,7 +45,7 @@ impl NpmMetadata {
     ///
     /// # Errors
     /// The config's description differs from package.json's.
-    pub fn reconcile(&self, config: ReleaseConfig) -> Result<ReleaseConfig, ArtifactError> {
+    pub fn reconcile(&self, config: ReleaseConfig) -> Result<ReleaseConfig, ArtifactRefusal> {
         if self.description.is_none() && self.fields.is_none() {
             return Ok(config);
         }
@@ -103,13 +103,8 @@ struct Walk {
     unpacked: u64,
 }
 
-/// Why an install tarball was refused, in words a publisher can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ArtifactError(pub String);
-
-fn invalid(message: impl Into<String>) -> ArtifactError {
-    ArtifactError(message.into())
+fn invalid(message: impl Into<String>) -> ArtifactRefusal {
+    ArtifactRefusal::new(message)
 }
 
 /// Reads the tarball's `package.json` and checks its name and version
@@ -122,10 +117,10 @@ pub fn process(
     id: &PackageId,
     version: &Version,
     tarball: &[u8],
-) -> Result<NpmMetadata, ArtifactError> {
+) -> Result<NpmMetadata, ArtifactRefusal> {
     let walk = walk(tarball, MAX_ENTRIES, MAX_UNPACKED_BYTES)?;
     let value: Value = serde_json::from_slice(&walk.package_json)
-        .map_err(|_| invalid("npm package.json must be valid JSON"))?;
+        .map_err(|e| ArtifactRefusal::caused_by("npm package.json must be valid JSON", e))?;
     let Value::Object(pkg) = value else {
         return Err(invalid("npm package.json must be an object"));
     };
@@ -203,7 +198,7 @@ pub fn process(
 fn string_map(
     pkg: &Map<String, Value>,
     field: &str,
-) -> Result<Option<Map<String, Value>>, ArtifactError> {
+) -> Result<Option<Map<String, Value>>, ArtifactRefusal> {
     match pkg.get(field) {
         None => Ok(None),
         Some(Value::Object(map)) => {
@@ -220,7 +215,10 @@ fn string_map(
     }
 }
 
-fn string_list(pkg: &Map<String, Value>, field: &str) -> Result<Option<Vec<Value>>, ArtifactError> {
+fn string_list(
+    pkg: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<Vec<Value>>, ArtifactRefusal> {
     match pkg.get(field) {
         None => Ok(None),
         Some(Value::Array(items)) => {
@@ -237,7 +235,7 @@ fn string_list(pkg: &Map<String, Value>, field: &str) -> Result<Option<Vec<Value
     }
 }
 
-fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ArtifactError> {
+fn peer_meta(pkg: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ArtifactRefusal> {
     match pkg.get("peerDependenciesMeta") {
         None => Ok(None),
         Some(Value::Object(map)) => {
@@ -301,18 +299,20 @@ fn escapes(path: &str, target: &str, symlink: bool) -> bool {
 /// Streams the tarball once, walking entries ourselves (never `unpack`) with
 /// caps on entries, sizes and decompressed bytes: the root `package.json`,
 /// and the regular files' count and total size.
-fn walk(tarball: &[u8], max_entries: usize, max_unpacked: u64) -> Result<Walk, ArtifactError> {
-    let unreadable = || invalid("npm install artifact must be a readable tarball");
+fn walk(tarball: &[u8], max_entries: usize, max_unpacked: u64) -> Result<Walk, ArtifactRefusal> {
+    let unreadable = |e: std::io::Error| {
+        ArtifactRefusal::caused_by("npm install artifact must be a readable tarball", e)
+    };
     let gz = GzDecoder::new(tarball).take(max_unpacked);
     let mut archive = tar::Archive::new(gz);
-    let entries = archive.entries().map_err(|_| unreadable())?;
+    let entries = archive.entries().map_err(unreadable)?;
     let mut found = None;
     let (mut files, mut unpacked) = (0_u64, 0_u64);
     for (count, entry) in entries.enumerate() {
         if count >= max_entries {
             return Err(invalid("npm install artifact has too many entries"));
         }
-        let mut entry = entry.map_err(|_| unreadable())?;
+        let mut entry = entry.map_err(unreadable)?;
         let path = entry.path_bytes().into_owned();
         let path = String::from_utf8_lossy(&path).into_owned();
         if path.starts_with('/') || path.split('/').any(|s| s == "..") {
@@ -347,7 +347,7 @@ fn walk(tarball: &[u8], max_entries: usize, max_unpacked: u64) -> Result<Walk, A
                 .by_ref()
                 .take(MAX_PACKAGE_JSON_BYTES)
                 .read_to_end(&mut raw)
-                .map_err(|_| unreadable())?;
+                .map_err(unreadable)?;
             found = Some(raw);
         }
     }
@@ -376,10 +376,8 @@ impl ArtifactProcessor for NpmProcessor {
         version: &Version,
         install: &[u8],
     ) -> Result<Processed, ArtifactRefusal> {
-        let derived = process(&config.id, version, install).map_err(|e| ArtifactRefusal(e.0))?;
-        let config = derived
-            .reconcile(config.clone())
-            .map_err(|e| ArtifactRefusal(e.0))?;
+        let derived = process(&config.id, version, install)?;
+        let config = derived.reconcile(config.clone())?;
         Ok(Processed {
             config: Some(config),
             metadata: derived.fields,

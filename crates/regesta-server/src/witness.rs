@@ -198,24 +198,41 @@ pub struct WitnessPeer {
     pub key: NoteVerifier,
 }
 
+/// Why an entry of `REGESTA_LOG_WITNESSES` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The entry is not `<url> <key>`.
+    #[error("expected `<url> <key>`, got {0:?}")]
+    Shape(String),
+    /// The URL is not http(s).
+    #[error("witness URL must be http(s): {0}")]
+    Scheme(String),
+    /// The verifier key does not parse.
+    #[error("witness key: {0}")]
+    Key(#[source] regesta_tlog::TlogError),
+    /// The key verifies something other than cosignatures.
+    #[error("{0} is not a cosignature/v1 key")]
+    NotCosigner(String),
+}
+
 /// Parses `REGESTA_LOG_WITNESSES`: comma-separated `<url> <verifier key>`.
 ///
 /// # Errors
 /// A malformed entry.
-pub fn parse_peers(text: &str) -> Result<Vec<WitnessPeer>, String> {
+pub fn parse_peers(text: &str) -> Result<Vec<WitnessPeer>, PeerError> {
     text.split(',')
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(|entry| {
             let (url, key) = entry
                 .split_once(' ')
-                .ok_or_else(|| format!("expected `<url> <key>`, got {entry:?}"))?;
+                .ok_or_else(|| PeerError::Shape(entry.to_owned()))?;
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("witness URL must be http(s): {url}"));
+                return Err(PeerError::Scheme(url.to_owned()));
             }
-            let key = NoteVerifier::from_text(key.trim()).map_err(|e| e.to_string())?;
+            let key = NoteVerifier::from_text(key.trim()).map_err(PeerError::Key)?;
             if !key.is_cosigner() {
-                return Err(format!("{} is not a cosignature/v1 key", key.name()));
+                return Err(PeerError::NotCosigner(key.name().to_owned()));
             }
             Ok(WitnessPeer {
                 url: url.trim_end_matches('/').to_owned(),

@@ -375,7 +375,7 @@ impl Config {
         self.log_witnesses
             .as_deref()
             .map_or(Ok(Vec::new()), crate::witness::parse_peers)
-            .map_err(|problem| err("REGESTA_LOG_WITNESSES", problem))
+            .map_err(|problem| err("REGESTA_LOG_WITNESSES", problem.to_string()))
     }
 
     /// The public base URL of the npm projection.
