@@ -8,7 +8,7 @@
 pub mod config;
 pub mod dev;
 pub use regesta_http::error;
-pub mod files;
+pub use regesta_store::files;
 pub mod http;
 pub mod middleware;
 pub mod migrate;

@@ -2,7 +2,6 @@
 //! temporary file, fsync'd, renamed into place and the directory fsync'd, so
 //! a crash leaves either no object or the complete object, never a torn one.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -55,20 +54,14 @@ fn write_atomically(
     if target.exists() {
         return Ok(());
     }
-    let dir = target
-        .parent()
-        .ok_or_else(|| std::io::Error::other("object path has no parent"))?;
-    std::fs::create_dir_all(dir)?;
     if durability == Durability::Deferred {
         // A bulk load is thrown away on failure, so a torn object is fine.
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         return std::fs::write(target, bytes);
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(target).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    crate::files::write_atomic_via(tmp_dir, target, bytes, false)
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@
 pub mod conformance;
 mod decode;
 pub mod error;
+pub mod files;
 pub mod fs;
 pub mod log;
 pub mod memory;

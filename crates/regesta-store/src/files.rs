@@ -1,6 +1,7 @@
-//! Writing small files (keys, witness state) so a crash leaves either the
-//! old file or the new one, never a torn one, and the new one survives
-//! power loss once this returns.
+//! The one way Regesta replaces a file on disk (objects, keys, witness and
+//! verifier state, mirrors): a crash leaves either the old file or the new
+//! one, never a torn one, and the new one survives power loss once the write
+//! returns.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -13,8 +14,24 @@ use std::path::Path;
 /// Any IO failure; the old file, if any, is then unchanged.
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    write_atomic_via(dir, path, bytes, private)
+}
+
+/// As [`write_atomic`], with the temporary file in `tmp_dir` (on the same
+/// file system), so a directory of content-addressed files never shows
+/// half-written names and stale temporaries can be swept from one place.
+///
+/// # Errors
+/// Any IO failure; the old file, if any, is then unchanged.
+pub fn write_atomic_via(
+    tmp_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(tmp_dir)?;
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::PermissionsExt as _;
