@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 /// Why an ecosystem refused a release's artifacts: a message a publisher can
 /// act on (the wire message of the 400 `request_invalid`, so it is fixed
 /// text, byte-equal to the reference's) and, where a decoder failed, the
-/// decoder's error as the source for logs and verifiers.
+/// decoder's error as its `source()` for direct callers (fuzzing, tests,
+/// tools). The HTTP answer carries the message only.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ArtifactRefusal {
