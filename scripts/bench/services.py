@@ -121,11 +121,11 @@ class Service:
         self.log.close()
 
 
-def regesta(binary, data_dir, log_path):
+def regesta(binary, data_dir, log_path, env=None):
     port = free_port()
     return Service("regesta", [binary, "serve", "--dev", "--port", str(port),
                                "--data-dir", str(data_dir)],
-                   f"http://127.0.0.1:{port}", "/ready", log_path)
+                   f"http://127.0.0.1:{port}", "/ready", log_path, env=env)
 
 
 NGINX_CONF = """

@@ -8,7 +8,7 @@ import argparse, datetime, json, os, platform, shutil, subprocess, sys, tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import report, services, workloads  # noqa: E402
+import compare, report, services, workloads  # noqa: E402
 
 
 def versions(args):
@@ -53,6 +53,8 @@ def main():
     p.add_argument("--data-cache", required=True)
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--fresh-data", action="store_true")
+    p.add_argument("--compare", action="store_true",
+                   help="only the HTTP read cells against nginx (see compare.py)")
     p.add_argument("--duration", type=int, default=10, help="seconds per cell (wrk: whole)")
     p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per cell, 0 for none")
     args = p.parse_args()
@@ -73,6 +75,15 @@ def main():
                      "connections": args.connections, "wrk_threads": 2, **{k: v for k, v in sizes.items()}},
     }
     running = []
+    if args.compare:
+        try:
+            compare.run(args, work, result, running)
+        finally:
+            for s in running:
+                s.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        write(args, "compare-", result, compare.markdown(result))
+        return
     try:
         fixtures = os.path.join(work, "fixtures")
         result["generate_fixtures"] = workloads.generate(
@@ -113,14 +124,17 @@ def main():
         for s in running:
             s.stop()
         shutil.rmtree(work, ignore_errors=True)
+    write(args, "smoke-" if args.smoke else "", result, report.markdown(result))
+
+
+def write(args, prefix, result, table):
+    """bench-results/<prefix><date>.{json,svg,md}."""
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, ("smoke-" if args.smoke else "") +
-                        datetime.date.today().isoformat())
+    stem = os.path.join(args.out, prefix + datetime.date.today().isoformat())
     with open(stem + ".json", "w") as f:
         json.dump(result, f, indent=1)
     with open(stem + ".svg", "w") as f:
         f.write(report.svg(result))
-    table = report.markdown(result)
     with open(stem + ".md", "w") as f:
         f.write(table)
     print(table)

@@ -89,13 +89,14 @@ def measure(service, url, connections, args, headers=None, env=None):
     return figures
 
 
-def run_http(args, loads, targets):
+def run_http(args, loads, targets, nginx_names=None):
     rows = []
     for load in loads:
         for connections in args.connections:
+            static = (nginx_names or {}).get(load["name"], load["name"])
             urls = {"regesta": targets["regesta"].base + load["path"],
-                    "nginx": targets["nginx"].base + "/w/" + load["name"]}
-            if "verdaccio" in load:
+                    "nginx": targets["nginx"].base + "/w/" + static}
+            if "verdaccio" in load and "verdaccio" in targets:
                 urls["verdaccio"] = targets["verdaccio"].base + load["verdaccio"]
             for target, url in urls.items():
                 headers = load.get("headers") if target != "nginx" else None

@@ -32,9 +32,10 @@ fn config(args: &ServeArgs) -> anyhow::Result<Config> {
 }
 
 /// Structured JSON logs on stdout, written by a background thread so a slow
-/// terminal or pipe never holds up a request.
-fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+/// terminal or pipe never holds up a request (see [`regesta_server::logs`]).
+fn init_logs() -> regesta_server::logs::SinkGuard {
+    let guard = regesta_server::logs::install();
+    let writer = || regesta_server::logs::SinkWriter;
     let filter = tracing_subscriber::EnvFilter::try_from_env("REGESTA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

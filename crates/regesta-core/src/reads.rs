@@ -17,6 +17,10 @@ use crate::registry::Registry;
 /// The view-cache kind of package-state documents.
 const PACKAGE_STATE_VIEW: &str = "package-state";
 
+/// Objects up to this size are read whole (and so may be served from a
+/// store's memory cache); larger ones are streamed.
+pub const WHOLE_READ_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Most entries one page may hold, and the default (v0).
 pub const MAX_PAGE_LIMIT: usize = 999;
 
@@ -344,6 +348,16 @@ impl Registry {
         &self,
         object: &ObjectDescriptor,
     ) -> Result<regesta_store::ByteStream, CoreError> {
+        if object.size <= WHOLE_READ_BYTES {
+            // Read whole so a caching store can keep it and serve it from
+            // memory next time; one chunk, sent without a copy.
+            let bytes = self
+                .blobs
+                .get(&object.digest)
+                .await?
+                .ok_or_else(|| missing_bytes(object))?;
+            return Ok(Box::pin(futures_util::stream::iter([Ok(bytes)])));
+        }
         self.blobs
             .open(&object.digest)
             .await?

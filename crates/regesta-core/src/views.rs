@@ -11,13 +11,15 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use regesta_protocol::{Digest, PackageId};
 
-/// Bytes of rendered views kept; past it the view cache starts over
+/// Default bytes of rendered views kept ([`ViewCache::with_capacity`] sets
+/// another); past it the view cache starts over
 /// (cheap, and bounded in memory: one 10,000-version packument is ~4 MB, so
 /// a count bound alone would not bound memory). A view larger than a
 /// quarter of it is served but not kept.
 pub const MAX_CACHED_VIEW_BYTES: usize = 64 * 1024 * 1024;
 
-/// Bytes of full event-log pages kept; past it the page cache starts over.
+/// Default bytes of full event-log pages kept; past it the page cache starts
+/// over.
 pub const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A cached rendering: the head event it was rendered at, and its bytes.
@@ -37,6 +39,8 @@ struct Pages {
 /// shares one bounded cache.
 #[derive(Debug)]
 pub struct ViewCache {
+    view_limit: usize,
+    page_limit: usize,
     entries: Mutex<Views>,
     pages: Mutex<Pages>,
     locks: Vec<tokio::sync::Mutex<()>>,
@@ -48,7 +52,23 @@ const RENDER_LOCKS: usize = 64;
 
 impl Default for ViewCache {
     fn default() -> Self {
+        Self::with_limits(MAX_CACHED_VIEW_BYTES, MAX_CACHED_PAGE_BYTES)
+    }
+}
+
+impl ViewCache {
+    /// A cache holding at most `bytes`: three quarters for rendered
+    /// documents, a quarter for event pages.
+    #[must_use]
+    pub fn with_capacity(bytes: usize) -> Self {
+        let pages = bytes / 4;
+        Self::with_limits(bytes - pages, pages)
+    }
+
+    fn with_limits(view_limit: usize, page_limit: usize) -> Self {
         Self {
+            view_limit,
+            page_limit,
             entries: Mutex::default(),
             pages: Mutex::default(),
             locks: (0..RENDER_LOCKS)
@@ -78,7 +98,7 @@ impl ViewCache {
 
     /// Remembers the `kind` bytes rendered for `id` at `head`.
     pub fn put(&self, kind: &'static str, id: &PackageId, head: Digest, bytes: Bytes) {
-        if bytes.len() > MAX_CACHED_VIEW_BYTES / 4 {
+        if bytes.len() > self.view_limit / 4 {
             return;
         }
         if let Ok(mut views) = self.entries.lock() {
@@ -86,7 +106,7 @@ impl ViewCache {
             if let Some((_, old)) = views.entries.remove(&key) {
                 views.bytes -= old.len();
             }
-            if views.bytes + bytes.len() > MAX_CACHED_VIEW_BYTES {
+            if views.bytes + bytes.len() > self.view_limit {
                 views.entries.clear();
                 views.bytes = 0;
             }
@@ -111,8 +131,11 @@ impl ViewCache {
     /// append-only and sequence numbers are gap-free in commit order, so a
     /// full page never changes, on any replica.
     pub fn put_page(&self, after: Option<&Digest>, limit: usize, body: Bytes, etag: String) {
+        if body.len() > self.page_limit {
+            return;
+        }
         if let Ok(mut pages) = self.pages.lock() {
-            if pages.bytes + body.len() > MAX_CACHED_PAGE_BYTES {
+            if pages.bytes + body.len() > self.page_limit {
                 pages.entries.clear();
                 pages.bytes = 0;
             }

@@ -10,9 +10,11 @@ pub mod dev;
 pub use regesta_http::error;
 pub use regesta_store::files;
 pub mod http;
+pub mod logs;
 pub mod middleware;
 pub mod migrate;
 pub mod ratelimit;
+pub mod readiness;
 mod routes;
 pub mod state;
 pub mod tlog;
@@ -213,6 +215,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         )?),
         None => Arc::new(FsBlobs::open(&config.data_dir).map_err(store_error)?),
     };
+    let (db, blobs, views) = caches(db, blobs, &config).await.map_err(store_error)?;
     let https = HttpsBindings::new(FetchSettings::production(Duration::from_millis(
         config.binding_timeout_ms,
     )))
@@ -227,7 +230,7 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         bindings,
         clock: Arc::new(SystemClock),
         timestamp_tolerance_ms: i64::try_from(config.timestamp_tolerance_ms).unwrap_or(i64::MAX),
-        views: Arc::default(),
+        views,
         ecosystems: Arc::new(ecosystems()),
         write_limits: match config.domain_write_rate() {
             Some(rate) => Arc::new(ratelimit::DomainLimits::new(rate)),
@@ -265,6 +268,53 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         .with_log(log, witnessing.is_some());
     let app = router(state, dev.as_ref());
     Ok((app, dev))
+}
+
+/// The stores behind the read caches `config` sizes, and the view cache;
+/// starts the task that drops from the caches what other replicas changed.
+///
+/// # Errors
+/// The log head cannot be read.
+async fn caches(
+    db: Arc<dyn regesta_store::RegistryDb>,
+    blobs: Arc<dyn regesta_store::BlobStore>,
+    config: &Config,
+) -> Result<
+    (
+        Arc<dyn regesta_store::RegistryDb>,
+        Arc<dyn regesta_store::BlobStore>,
+        Arc<regesta_core::views::ViewCache>,
+    ),
+    regesta_store::StoreError,
+> {
+    use regesta_store::cached::{CacheBudget, CachedBlobs, CachedDb};
+    let views = config.cache_bytes / 2;
+    let budget = CacheBudget::split(config.cache_bytes - views);
+    let cached = Arc::new(CachedDb::open(db, budget.metadata).await?);
+    let refresh = Duration::from_millis(config.cache_refresh_ms);
+    tokio::spawn(follow_replicas(Arc::downgrade(&cached), refresh));
+    let blobs = CachedBlobs::new(blobs, budget.objects, budget.max_object);
+    let views =
+        regesta_core::views::ViewCache::with_capacity(usize::try_from(views).unwrap_or(usize::MAX));
+    Ok((cached, Arc::new(blobs), Arc::new(views)))
+}
+
+/// Every `every`, drops from the cache the packages other replicas wrote
+/// to; ends with the server.
+async fn follow_replicas(cache: std::sync::Weak<regesta_store::cached::CachedDb>, every: Duration) {
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(cache) = cache.upgrade() else { return };
+        match cache.catch_up().await {
+            Ok(_) => failing = false,
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(target: "regesta.server", %error, "cannot follow the event log; caches may lag");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains

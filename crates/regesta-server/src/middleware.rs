@@ -44,21 +44,27 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(REQUEST_ID, value);
     }
+    let logged = tracing::enabled!(target: "regesta.request", tracing::Level::INFO);
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = if logged {
+        request.uri().path().to_owned()
+    } else {
+        String::new()
+    };
     let started = Instant::now();
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    tracing::info!(
-        target: "regesta.request",
-        request_id = %id,
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-    );
+    if logged {
+        crate::logs::request(&crate::logs::RequestLine {
+            request_id: &id,
+            method: method.as_str(),
+            path: &path,
+            status: response.status().as_u16(),
+            duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        });
+    }
     response
 }
 

@@ -25,6 +25,8 @@ struct Inner {
     log: Option<regesta_core::log::LogConfig>,
     witnessed: bool,
     ip_limits: Option<crate::ratelimit::IpLimits>,
+    readiness: crate::readiness::Readiness,
+    prober: std::sync::Once,
 }
 
 impl AppState {
@@ -45,6 +47,8 @@ impl AppState {
                 projections,
                 log: None,
                 witnessed: false,
+                readiness: crate::readiness::Readiness::default(),
+                prober: std::sync::Once::new(),
             }),
         })
     }
@@ -88,6 +92,32 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Whether every adapter answers: the background probe's latest
+    /// result, or — before the first, or when the prober stalled — a probe
+    /// run now. The first call starts the prober, which ends with the
+    /// state.
+    pub async fn readiness(&self) -> crate::readiness::Probe {
+        use crate::readiness::{PROBE_EVERY, Probe};
+        let timeout = Duration::from_millis(self.inner.config.readiness_timeout_ms);
+        if let Some(probe) = self.inner.readiness.fresh(timeout) {
+            return probe;
+        }
+        let probe = Probe::run(&self.inner.registry, timeout).await;
+        self.inner.readiness.record(probe);
+        self.inner.prober.call_once(|| {
+            let state = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(PROBE_EVERY).await;
+                    let Some(inner) = state.upgrade() else { return };
+                    let probe = Probe::run(&inner.registry, timeout).await;
+                    inner.readiness.record(probe);
+                }
+            });
+        });
+        probe
     }
 
     /// Deployment statistics, cached for `REGESTA_STATISTICS_CACHE_TTL_MS`

@@ -6,6 +6,7 @@
 //! Storage knows no package-manager protocol and no trust rules: it stores
 //! what core hands it, atomically, and reports conflicts as typed errors.
 
+pub mod cached;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod decode;

@@ -33,6 +33,16 @@ async fn sqlite_adapter_passes_the_conformance_suite() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_cache_passes_the_conformance_suite() {
+    use regesta_store::cached::CachedDb;
+    conformance::run_all(|| async {
+        let inner = Arc::new(MemoryDb::new()) as Arc<dyn RegistryDb>;
+        Arc::new(CachedDb::open(inner, 1 << 20).await.unwrap()) as Arc<dyn RegistryDb>
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn sqlite_adapter_is_durable_across_reopen() {
     let root = tempfile::tempdir().unwrap();
@@ -85,6 +95,9 @@ async fn blob_stores_are_idempotent_and_verify_digests() {
     let root = tempfile::tempdir().unwrap();
     let fs = FsBlobs::open(root.path()).unwrap();
     blob_store_rules(&fs).await;
+    let cached =
+        regesta_store::cached::CachedBlobs::new(Arc::new(MemoryBlobs::new()), 1 << 20, 1 << 10);
+    blob_store_rules(&cached).await;
     let digest = Digest::of(b"hello objects");
     let hex = digest.hex();
     assert!(

@@ -76,9 +76,15 @@ fn keygen_publish_channels_verify_and_tamper_detection() {
     let keys = make_keys(tmp.path());
     let binding = keys.join("domain-binding.json");
     let data = tmp.path().join("data");
+    // Caches off: the tampering check needs a registry that serves what
+    // is on disk now; a caching one keeps serving its checked copy (see
+    // regesta-store's `cached_objects_are_checked_and_outlive_tampering`).
     let server = start_with(
         &data,
-        &[("REGESTA_DEV_BINDINGS", binding.to_str().unwrap())],
+        &[
+            ("REGESTA_DEV_BINDINGS", binding.to_str().unwrap()),
+            ("REGESTA_CACHE_BYTES", "0"),
+        ],
     );
     let base = server.base.clone();
     let key = keys.join("private-key.json");

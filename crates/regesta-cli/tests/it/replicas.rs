@@ -89,7 +89,7 @@ fn versions(base: &str, name: &str) -> Vec<String> {
 
 #[test]
 #[ignore = "needs PostgreSQL and S3 (s3s-fs): run scripts/test"]
-fn replicas_on_one_database_agree_at_once() {
+fn replicas_on_one_database_agree_within_the_cache_refresh() {
     let url = database();
     let [endpoint, key_id, secret, bucket] = regesta_testkit::test_s3();
     let tmp = tempfile::tempdir().unwrap();
@@ -127,10 +127,18 @@ fn replicas_on_one_database_agree_at_once() {
     package(&lib, "@b.localhost/lib", "1.2.0", "");
     registry.base = b.base.clone();
     registry.publish(&lib, "b.localhost");
+    // A caches lib's head in memory: it serves B's write once its cache
+    // refresh (REGESTA_CACHE_REFRESH_MS, 100 ms) read the new event.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut seen = versions(&a, "@b.localhost/lib");
+    while seen.len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        seen = versions(&a, "@b.localhost/lib");
+    }
     assert_eq!(
-        versions(&a, "@b.localhost/lib"),
+        seen,
         ["1.0.0", "1.1.0", "1.2.0"],
-        "no replica serves a document older than an event it can see"
+        "a replica serves another replica's write within its cache refresh"
     );
 
     // The same new version through both replicas at once: one wins.

@@ -1,5 +1,5 @@
-//! The abuse limits of `regesta serve`: write rates (per client IP, per
-//! owner domain) and the slow-client deadlines.
+//! The resource limits of `regesta serve`: write rates (per client IP, per
+//! owner domain), the slow-client deadlines and the read caches' memory.
 
 use std::num::NonZeroU32;
 
@@ -9,7 +9,7 @@ use super::{Config, ConfigError, integer};
 /// mode: generous for a CI job publishing a monorepo, a wall for floods.
 pub const DEFAULT_WRITE_RATE: u32 = 600;
 
-/// The abuse limits: write rates and slow-client deadlines.
+/// The resource limits: write rates, slow-client deadlines, cache memory.
 pub(super) fn load_limits(
     config: &mut Config,
     get: &dyn Fn(&str) -> Option<String>,
@@ -25,6 +25,12 @@ pub(super) fn load_limits(
     }
     if let Some(v) = get("REGESTA_REQUEST_BODY_TIMEOUT_MS") {
         config.body_timeout_ms = integer("REGESTA_REQUEST_BODY_TIMEOUT_MS", &v, true)?;
+    }
+    if let Some(v) = get("REGESTA_CACHE_BYTES") {
+        config.cache_bytes = integer("REGESTA_CACHE_BYTES", &v, false)?;
+    }
+    if let Some(v) = get("REGESTA_CACHE_REFRESH_MS") {
+        config.cache_refresh_ms = integer("REGESTA_CACHE_REFRESH_MS", &v, true)?;
     }
     Ok(())
 }

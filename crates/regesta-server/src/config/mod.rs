@@ -60,6 +60,11 @@ pub struct Config {
     pub readiness_timeout_ms: u64,
     /// Deployment statistics cache (`REGESTA_STATISTICS_CACHE_TTL_MS`).
     pub statistics_ttl_ms: u64,
+    /// Bytes of memory the read caches may hold (`REGESTA_CACHE_BYTES`).
+    pub cache_bytes: u64,
+    /// How often a server reads the events other replicas committed, to
+    /// drop what they changed from its caches (`REGESTA_CACHE_REFRESH_MS`).
+    pub cache_refresh_ms: u64,
     /// Write-intent clock skew window (`REGESTA_WRITE_TIMESTAMP_TOLERANCE_MS`).
     pub timestamp_tolerance_ms: u64,
     /// Public base URL of the core API (`REGESTA_PUBLIC_URL`); default
@@ -128,6 +133,8 @@ impl Default for Config {
             binding_timeout_ms: 10_000,
             readiness_timeout_ms: 5_000,
             statistics_ttl_ms: 10_000,
+            cache_bytes: 128 * 1024 * 1024,
+            cache_refresh_ms: 100,
             timestamp_tolerance_ms: 600_000,
             public_url: None,
             npm_public_url: None,

@@ -1,7 +1,5 @@
 //! `/`, `/health`, `/ready`, `/favicon.ico`.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::header::CACHE_CONTROL;
 use axum::http::{Method, StatusCode};
@@ -50,34 +48,23 @@ pub(super) async fn health(method: Method) -> Response {
     )
 }
 
-/// Readiness: each adapter probed independently, bounded by
-/// `REGESTA_READINESS_TIMEOUT_MS`; 503 when any fails.
+/// Readiness: each adapter probed independently (bounded by
+/// `REGESTA_READINESS_TIMEOUT_MS`) by the background prober; 503 when any
+/// fails.
 pub(super) async fn ready(State(state): State<AppState>, method: Method) -> Response {
-    let timeout = Duration::from_millis(state.config().readiness_timeout_ms);
-    let registry = state.registry();
-    let (database, objects) = tokio::join!(
-        tokio::time::timeout(timeout, registry.db.ping()),
-        tokio::time::timeout(timeout, registry.blobs.ping()),
+    let probe = state.readiness().await;
+    let body = format!(
+        "{{\"checks\":{{\"database\":{},\"objects\":{}}},\"kind\":\"regesta.readiness\",\"ok\":{}}}",
+        probe.database,
+        probe.objects,
+        probe.ok()
     );
-    let database = matches!(database, Ok(Ok(())));
-    let objects = matches!(objects, Ok(Ok(())));
-    let ok = database && objects;
-    let body = json!({
-        "checks": { "database": database, "objects": objects },
-        "kind": "regesta.readiness",
-        "ok": ok,
-    });
-    let status = if ok {
+    let status = if probe.ok() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json_response(
-        status,
-        body.to_string().into_bytes(),
-        no_store(),
-        !is_head(&method),
-    )
+    json_response(status, body.into_bytes(), no_store(), !is_head(&method))
 }
 
 /// Browsers ask for it; answer cheaply.

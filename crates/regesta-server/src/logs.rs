@@ -1,0 +1,266 @@
+//! The log line sink: one thread owns stdout, and every log line — the
+//! `tracing` events and the per-request lines — reaches it through one
+//! bounded queue, so a request never waits on a write to a slow pipe or
+//! terminal. When the queue is full a line is dropped and counted, and the
+//! writer reports the count in a `regesta.log` warning line, so losses are
+//! visible instead of silent.
+//!
+//! The per-request line is formatted here by hand, in the same JSON shape
+//! `tracing-subscriber` writes (`timestamp`, `level`, `fields`, `target`):
+//! the generic formatter costs as much as serving a cached response.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+
+use regesta_protocol::Timestamp;
+
+/// Lines the queue holds before new ones are dropped.
+pub const QUEUE_LINES: usize = 16 * 1024;
+
+enum Message {
+    Line(Vec<u8>),
+    Stop,
+}
+
+/// The installed sink.
+#[derive(Debug)]
+struct Sink {
+    queue: SyncSender<Message>,
+    dropped: AtomicU64,
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Stops the writer thread when dropped, after it wrote every queued line.
+#[derive(Debug)]
+pub struct SinkGuard {
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SinkGuard {
+    fn drop(&mut self) {
+        if let Some(sink) = SINK.get() {
+            let _ = sink.queue.send(Message::Stop);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts the writer thread on stdout. Call once, before logging; a second
+/// call returns a guard that does nothing.
+#[must_use]
+pub fn install() -> SinkGuard {
+    let (queue, lines) = std::sync::mpsc::sync_channel(QUEUE_LINES);
+    if SINK
+        .set(Sink {
+            queue,
+            dropped: AtomicU64::new(0),
+        })
+        .is_err()
+    {
+        return SinkGuard { thread: None };
+    }
+    let thread = std::thread::Builder::new()
+        .name("regesta-log".into())
+        .spawn(move || write_lines(&lines))
+        .ok();
+    SinkGuard { thread }
+}
+
+/// How long the writer sleeps when the queue is empty. It polls instead of
+/// blocking so that queuing a line never has to wake a thread (a futex
+/// syscall per request); a line reaches stdout at most this late.
+const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The writer: writes whatever is queued into one buffer, so a burst of
+/// lines costs one syscall, and reports dropped lines.
+fn write_lines(lines: &Receiver<Message>) {
+    use std::sync::mpsc::TryRecvError;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut reported = 0;
+    loop {
+        match lines.try_recv() {
+            Ok(Message::Line(line)) => {
+                let _ = out.write_all(&line);
+                continue;
+            }
+            Ok(Message::Stop) | Err(TryRecvError::Disconnected) => {
+                let _ = out.flush();
+                return;
+            }
+            Err(TryRecvError::Empty) => {}
+        }
+        let dropped = SINK.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed));
+        if dropped > reported {
+            let _ = out.write_all(dropped_line(dropped - reported).as_bytes());
+            reported = dropped;
+        }
+        let _ = out.flush();
+        std::thread::sleep(IDLE_WAIT);
+    }
+}
+
+fn dropped_line(count: u64) -> String {
+    format!(
+        "{{\"timestamp\":\"{}\",\"level\":\"WARN\",\"fields\":{{\"message\":\"log lines dropped: the log queue was full\",\"dropped\":{count}}},\"target\":\"regesta.log\"}}\n",
+        now()
+    )
+}
+
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_millis(millis).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Queues `line` (one whole line, with its `\n`), or counts it dropped.
+/// False when no sink is installed.
+fn push(line: Vec<u8>) -> bool {
+    let Some(sink) = SINK.get() else {
+        return false;
+    };
+    match sink.queue.try_send(Message::Line(line)) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+            sink.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    true
+}
+
+/// How many lines were dropped so far.
+pub fn dropped() -> u64 {
+    SINK.get().map_or(0, |s| s.dropped.load(Ordering::Relaxed))
+}
+
+/// An [`std::io::Write`] onto the sink for `tracing-subscriber`: each
+/// `write` is one formatted event, queued whole (falls back to stdout when
+/// no sink is installed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinkWriter;
+
+impl std::io::Write for SinkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !push(buf.to_vec()) {
+            std::io::stdout().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One finished request, for its log line.
+#[derive(Debug)]
+pub struct RequestLine<'a> {
+    /// The request id sent back in `x-request-id`.
+    pub request_id: &'a str,
+    /// The method.
+    pub method: &'a str,
+    /// The path (no query).
+    pub path: &'a str,
+    /// The response status.
+    pub status: u16,
+    /// Time to the response head, in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// Writes the `regesta.request` line for `request`: through the sink when
+/// one is installed, else as a `tracing` event.
+pub fn request(request: &RequestLine<'_>) {
+    if SINK.get().is_none() {
+        tracing::info!(
+            target: "regesta.request",
+            request_id = %request.request_id,
+            method = %request.method,
+            path = %request.path,
+            status = request.status,
+            duration_ms = request.duration_ms,
+        );
+        return;
+    }
+    push(format_request(now(), request).into_bytes());
+}
+
+/// The line as `tracing-subscriber`'s JSON formatter writes it.
+fn format_request(at: Timestamp, r: &RequestLine<'_>) -> String {
+    let mut line = String::with_capacity(160 + r.path.len());
+    let _ = write!(
+        line,
+        "{{\"timestamp\":\"{at}\",\"level\":\"INFO\",\"fields\":{{\"request_id\":"
+    );
+    json_string(&mut line, r.request_id);
+    line.push_str(",\"method\":");
+    json_string(&mut line, r.method);
+    line.push_str(",\"path\":");
+    json_string(&mut line, r.path);
+    let _ = writeln!(
+        line,
+        ",\"status\":{},\"duration_ms\":{}}},\"target\":\"regesta.request\"}}",
+        r.status, r.duration_ms
+    );
+    line
+}
+
+/// `value` as a JSON string.
+fn json_string(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines_are_json_in_the_tracing_shape() {
+        let at = Timestamp::parse("2026-12-05T08:00:00.123Z").unwrap();
+        let line = format_request(
+            at,
+            &RequestLine {
+                request_id: "abc",
+                method: "GET",
+                path: "/odd\"\\\u{1}path",
+                status: 200,
+                duration_ms: 0.25,
+            },
+        );
+        assert!(line.ends_with('\n'));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["timestamp"], "2026-12-05T08:00:00.123Z");
+        assert_eq!(value["level"], "INFO");
+        assert_eq!(value["target"], "regesta.request");
+        let fields = &value["fields"];
+        assert_eq!(fields["request_id"], "abc");
+        assert_eq!(fields["method"], "GET");
+        assert_eq!(fields["path"], "/odd\"\\\u{1}path");
+        assert_eq!(fields["status"], 200);
+        assert_eq!(fields["duration_ms"], 0.25);
+    }
+
+    #[test]
+    fn dropped_lines_are_reported_as_json() {
+        let value: serde_json::Value = serde_json::from_str(&dropped_line(7)).unwrap();
+        assert_eq!(value["fields"]["dropped"], 7);
+        assert_eq!(value["level"], "WARN");
+    }
+}

@@ -1,0 +1,52 @@
+//! Read caches in front of the storage ports, so a hot read whose answer did
+//! not change does no database or disk work.
+//!
+//! [`CachedDb`] keeps package heads, channel rows, release documents, events
+//! and object descriptors; [`CachedBlobs`] keeps small objects. Both are
+//! bounded in bytes (weighted by what they hold) and evict with
+//! `quick_cache`'s scan-resistant policy.
+//!
+//! What can change is only a package's head and its channels; everything
+//! else cached is immutable once it exists (content-addressed, or a release
+//! that can never be replaced), so only the package entries ever need
+//! invalidating. Writes through this process invalidate at commit
+//! (read-your-writes); writes by other replicas are picked up by
+//! [`CachedDb::catch_up`], which follows the event sequence — the caller
+//! runs it on an interval, which bounds how long a replica can serve a
+//! head another replica has moved.
+
+mod blobs;
+mod db;
+
+pub use blobs::CachedBlobs;
+pub use db::CachedDb;
+
+/// Fixed per-entry cost added to what an entry holds, for the bound.
+const ENTRY_OVERHEAD: u64 = 96;
+
+/// How the byte budget of `REGESTA_CACHE_BYTES`-style settings splits
+/// between the two store caches and what the largest cached object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBudget {
+    /// Bytes for metadata (heads, channels, documents, events, descriptors).
+    pub metadata: u64,
+    /// Bytes for object bytes.
+    pub objects: u64,
+    /// The largest object kept in memory.
+    pub max_object: u64,
+}
+
+impl CacheBudget {
+    /// Splits `bytes` evenly between metadata and objects; an object may
+    /// take up to an eighth of the object share, so one large object never
+    /// flushes the rest.
+    #[must_use]
+    pub fn split(bytes: u64) -> Self {
+        let objects = bytes / 2;
+        Self {
+            metadata: bytes - objects,
+            objects,
+            max_object: objects / 8,
+        }
+    }
+}
