@@ -32,18 +32,41 @@ fn valid_request_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// A fresh random (version 4) UUID for a request without a usable id. The
+/// 122 random bits come from a keyed `SipHash` of a counter (keys drawn once per
+/// thread from the OS), not a syscall per request: ids must be unique and
+/// unguessable enough not to collide, not secret.
+fn new_request_id() -> HeaderValue {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, RandomState};
+    thread_local! {
+        static STATE: (RandomState, Cell<u64>) = (RandomState::new(), Cell::new(0));
+    }
+    let bytes = STATE.with(|(keys, counter)| {
+        let n = counter.get().wrapping_add(1);
+        counter.set(n);
+        let high = keys.hash_one((n, 0_u8));
+        let low = keys.hash_one((n, 1_u8));
+        (u128::from(high) << 64 | u128::from(low)).to_be_bytes()
+    });
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    HeaderValue::from_str(
+        id.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    )
+    .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
 /// Assigns a request id (the client's when it is sane, else a new UUID),
 /// echoes it on the response and writes one `regesta.request` log line.
 pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| valid_request_id(v))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        request.headers_mut().insert(REQUEST_ID, value);
-    }
+        .filter(|v| v.to_str().is_ok_and(valid_request_id))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    request.headers_mut().insert(REQUEST_ID, id.clone());
     let logged = tracing::enabled!(target: "regesta.request", tracing::Level::INFO);
     let method = request.method().clone();
     let path = if logged {
@@ -53,12 +76,10 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
     };
     let started = Instant::now();
     let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    response.headers_mut().insert(REQUEST_ID, id.clone());
     if logged {
         crate::logs::request(&crate::logs::RequestLine {
-            request_id: &id,
+            request_id: id.to_str().unwrap_or_default(),
             method: method.as_str(),
             path: &path,
             status: response.status().as_u16(),
@@ -106,25 +127,25 @@ pub fn too_large(max: u64) -> ApiError {
     }
 }
 
-/// The hostname of a request, lowercase, without port.
-pub fn request_host(request: &Request<Body>) -> String {
+/// The hostname of a request as sent (compare it ignoring ASCII case),
+/// without port; borrowed, so host dispatch allocates nothing per request.
+pub fn request_host(request: &Request<Body>) -> &str {
     let host = request
         .headers()
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().host())
         .unwrap_or_default();
-    let name = if let Some(rest) = host.strip_prefix('[') {
+    if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or_default()
     } else {
         host.split(':').next().unwrap_or_default()
-    };
-    name.to_ascii_lowercase()
+    }
 }
 
 /// Sends `Host: dev.localhost` requests to the dev site (dev mode only).
 pub async fn dev_host(State(dev): State<axum::Router>, request: Request, next: Next) -> Response {
-    if request_host(&request) == "dev.localhost" {
+    if request_host(&request).eq_ignore_ascii_case("dev.localhost") {
         return match dev.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
@@ -189,7 +210,11 @@ pub async fn projection_host(
 ) -> Response {
     let host = request_host(&request);
     let label = host.split('.').next().filter(|_| host.contains('.'));
-    let routes = label.and_then(|label| hosts.iter().find(|(eco, _)| *eco == label));
+    let routes = label.and_then(|label| {
+        hosts
+            .iter()
+            .find(|(eco, _)| eco.eq_ignore_ascii_case(label))
+    });
     if let Some((_, routes)) = routes {
         return match routes.clone().oneshot(request).await {
             Ok(response) => response,
@@ -197,4 +222,22 @@ pub async fn projection_host(
         };
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_request_ids_are_distinct_version_4_uuids() {
+        let ids: std::collections::HashSet<String> = (0..1000)
+            .map(|_| new_request_id().to_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        for id in ids.iter().take(10) {
+            let parsed = uuid::Uuid::parse_str(id).expect("a UUID");
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert!(valid_request_id(id));
+        }
+    }
 }
