@@ -100,6 +100,14 @@ impl PostgresDb {
         Ok(tx)
     }
 
+    /// One publish, in its own transaction.
+    async fn commit_publish_rows(&self, c: &crate::model::PublishCommit) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let seq = shared::publish_rows(&mut tx, c).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(seq)
+    }
+
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }

@@ -29,6 +29,60 @@ macro_rules! sql_adapter {
             $crate::sql::sql_writes!($db);
             $crate::sql::sql_log!($adapter, $db);
 
+            /// The rows of one publish — release, event, replay marker,
+            /// head, channel, objects, counters — inside the caller's
+            /// transaction (the backend decides how transactions commit).
+            pub(super) async fn publish_rows(tx: &mut Tx, c: &PublishCommit) -> Result<u64> {
+                sqlx::query(
+                    "INSERT INTO releases
+                        (package, version, manifest_digest, created_at, created_ms, event_id,
+                         envelope, envelope_listing, facts)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(c.package.as_str())
+                .bind(c.version.as_str())
+                .bind(c.manifest_digest.to_string())
+                .bind(c.created_at.to_string())
+                .bind(c.created_at.unix_millis())
+                .bind(c.event_id.to_string())
+                .bind(c.documents.envelope.as_ref())
+                .bind(c.documents.listing.as_ref())
+                .bind(c.facts.as_deref())
+                .execute(&mut **tx)
+                .await
+                .map_err(conflict(|| StoreError::ReleaseExists))?;
+                let seq = append(
+                    tx,
+                    Append {
+                        package: &c.package,
+                        event_id: &c.event_id,
+                        event: (&c.event_bytes, &c.event_listing),
+                        time: c.created_at,
+                        payload_digest: c.payload_digest,
+                        channel: &c.channel,
+                        target: Some(&c.version),
+                    },
+                )
+                .await?;
+                let mut new_objects = 0;
+                for object in &c.objects {
+                    new_objects += sqlx::query(
+                        "INSERT INTO objects (digest, media_type, size) VALUES ($1, $2, $3)
+                         ON CONFLICT (digest) DO NOTHING",
+                    )
+                    .bind(object.digest.to_string())
+                    .bind(object.media_type.as_str())
+                    .bind(to_i64(object.size)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+                }
+                bump(tx, "objects", new_objects).await?;
+                bump(tx, "releases", 1).await?;
+                Ok(seq)
+            }
+
             fn head_query(id: &PackageId) -> DbQuery<'_> {
                 sqlx::query("SELECT head_event, head_time FROM packages WHERE id = $1").bind(id.as_str())
             }
@@ -36,56 +90,7 @@ macro_rules! sql_adapter {
             #[async_trait]
             impl RegistryDb for $adapter {
                 async fn commit_publish(&self, c: &PublishCommit) -> Result<u64> {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query(
-                        "INSERT INTO releases
-                            (package, version, manifest_digest, created_at, created_ms, event_id,
-                             envelope, envelope_listing, facts)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(c.package.as_str())
-                    .bind(c.version.as_str())
-                    .bind(c.manifest_digest.to_string())
-                    .bind(c.created_at.to_string())
-                    .bind(c.created_at.unix_millis())
-                    .bind(c.event_id.to_string())
-                    .bind(c.documents.envelope.as_ref())
-                    .bind(c.documents.listing.as_ref())
-                    .bind(c.facts.as_deref())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict(|| StoreError::ReleaseExists))?;
-                    let seq = append(
-                        &mut tx,
-                        Append {
-                            package: &c.package,
-                            event_id: &c.event_id,
-                            event: (&c.event_bytes, &c.event_listing),
-                            time: c.created_at,
-                            payload_digest: c.payload_digest,
-                            channel: &c.channel,
-                            target: Some(&c.version),
-                        },
-                    )
-                    .await?;
-                    let mut new_objects = 0;
-                    for object in &c.objects {
-                        new_objects += sqlx::query(
-                            "INSERT INTO objects (digest, media_type, size) VALUES ($1, $2, $3)
-                             ON CONFLICT (digest) DO NOTHING",
-                        )
-                        .bind(object.digest.to_string())
-                        .bind(object.media_type.as_str())
-                        .bind(to_i64(object.size)?)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?
-                        .rows_affected();
-                    }
-                    bump(&mut tx, "objects", new_objects).await?;
-                    bump(&mut tx, "releases", 1).await?;
-                    tx.commit().await.map_err(backend)?;
-                    Ok(seq)
+                    self.commit_publish_rows(c).await
                 }
 
                 async fn commit_channel(&self, c: &ChannelCommit) -> Result<u64> {

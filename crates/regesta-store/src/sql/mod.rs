@@ -17,6 +17,8 @@
 //! `begin_log` (a log-commit transaction, log commits serialized),
 //! `begin_small` (a short read-modify-write transaction: identity, lease),
 //! `begin_snapshot` (one consistent read of several tables),
+//! `commit_publish_rows` (commits one publish's rows, written by the shared
+//! `publish_rows`: alone, or grouped with concurrent publishes),
 //! `read_pool` and `write_pool`.
 
 mod body;

@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+mod group;
 mod schema;
 
 use schema::{LEGACY_COLUMNS, MIGRATOR};
@@ -26,6 +27,7 @@ use crate::sql::{backend, migrate_error};
 pub struct SqliteDb {
     pool: SqlitePool,
     writer: SqlitePool,
+    publishes: std::sync::Arc<group::GroupCommit>,
 }
 
 impl SqliteDb {
@@ -55,7 +57,10 @@ impl SqliteDb {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Savepoint journals (one per publish in a group commit) in
+            // memory, not in a temporary file each.
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -68,7 +73,11 @@ impl SqliteDb {
             .connect_with(options)
             .await
             .map_err(backend)?;
-        let db = Self { pool, writer };
+        let db = Self {
+            pool,
+            writer,
+            publishes: std::sync::Arc::default(),
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -113,6 +122,12 @@ impl SqliteDb {
 
     async fn begin_snapshot(&self) -> Result<Transaction<'static, Sqlite>> {
         self.pool.begin().await.map_err(backend)
+    }
+
+    /// One publish, committed together with the publishes queued
+    /// meanwhile (one WAL sync for the group; see [`group`]).
+    async fn commit_publish_rows(&self, c: &crate::model::PublishCommit) -> Result<u64> {
+        self.publishes.commit(&self.writer, c).await
     }
 
     fn read_pool(&self) -> &SqlitePool {
