@@ -74,6 +74,21 @@ impl GroupCommit {
     }
 }
 
+/// `error` for each publish of a failed group, of the same kind (a full
+/// disk stays a full disk, so each answer maps to the same status).
+fn shared(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::ReleaseExists => StoreError::ReleaseExists,
+        StoreError::Replayed => StoreError::Replayed,
+        StoreError::StaleChannel => StoreError::StaleChannel,
+        StoreError::StaleLog => StoreError::StaleLog,
+        StoreError::CursorNotFound => StoreError::CursorNotFound,
+        StoreError::Full(cause) => StoreError::Full(cause.to_string().into()),
+        StoreError::Backend(cause) => StoreError::Backend(cause.to_string().into()),
+        StoreError::Corrupt(cause) => StoreError::Corrupt(cause.to_string().into()),
+    }
+}
+
 /// Writes `group` in one transaction and answers each publish.
 async fn write_group(writer: SqlitePool, group: Vec<Queued>) {
     match write_rows(&writer, &group).await {
@@ -83,11 +98,8 @@ async fn write_group(writer: SqlitePool, group: Vec<Queued>) {
             }
         }
         Err(error) => {
-            let message = error.to_string();
             for queued in group {
-                let _ = queued
-                    .answer
-                    .send(Err(StoreError::Backend(message.clone().into())));
+                let _ = queued.answer.send(Err(shared(&error)));
             }
         }
     }
@@ -107,11 +119,17 @@ async fn write_rows(writer: &SqlitePool, group: &[Queued]) -> Result<Vec<Result<
             .await
             .map_err(backend)?;
         let outcome = super::shared::publish_rows(&mut tx, &queued.commit).await;
-        if outcome.is_err() {
-            sqlx::query("ROLLBACK TO publish")
+        if let Err(error) = &outcome {
+            // SQLite may have rolled back the whole transaction itself (a
+            // full disk does): then the group fails with this publish's
+            // own error, not with the missing savepoint.
+            if sqlx::query("ROLLBACK TO publish")
                 .execute(&mut *tx)
                 .await
-                .map_err(backend)?;
+                .is_err()
+            {
+                return Err(shared(error));
+            }
         }
         sqlx::query("RELEASE publish")
             .execute(&mut *tx)

@@ -64,6 +64,7 @@ impl SqliteDb {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .before_acquire(|conn, _| Box::pin(out_of_transaction(conn)))
             .connect_with(options.clone())
             .await
             .map_err(backend)?;
@@ -140,3 +141,16 @@ impl SqliteDb {
 }
 
 crate::sql::sql_adapter!(SqliteDb, sqlx::Sqlite);
+
+/// Whether the writer connection is fit to hand out: not left inside a
+/// transaction. SQLite rolls a transaction back by itself on some
+/// failures (a full disk); sqlx's own rollback then fails and it keeps
+/// counting the transaction open, refusing every later `BEGIN`. Such a
+/// connection is closed and replaced rather than poisoning every later
+/// write. The ping first lets a rollback queued by a dropped
+/// transaction finish.
+async fn out_of_transaction(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<bool> {
+    use sqlx::Connection as _;
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
