@@ -8,6 +8,28 @@
 
 use std::path::{Path, PathBuf};
 
+/// The root of the checkout the tests run from.
+///
+/// Found from the `CARGO_MANIFEST_DIR` cargo and nextest set when they run a
+/// test, not the one compiled in: cargo does not rebuild an unchanged crate
+/// when the checkout moves (or when two checkouts share a target dir), so a
+/// compiled-in path may name another checkout, or none.
+pub fn workspace_root() -> PathBuf {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of fixtures, not configuration"
+    )]
+    let running = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    running
+        .and_then(|dir| {
+            dir.ancestors()
+                .find(|d| d.join("Cargo.lock").is_file() && d.join("crates").is_dir())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or(compiled)
+}
+
 /// The vectors directory: `REGESTA_VECTORS_DIR`, else the vendored copy.
 ///
 /// # Panics
@@ -19,7 +41,7 @@ pub fn vectors_dir() -> PathBuf {
         reason = "test-only location of fixtures, not configuration"
     )]
     let configured = std::env::var_os("REGESTA_VECTORS_DIR").map(PathBuf::from);
-    let dir = configured.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors"));
+    let dir = configured.unwrap_or_else(|| workspace_root().join("crates/regesta-testkit/vectors"));
     assert!(
         dir.join("README.md").is_file(),
         "wire vectors not found at {}",

@@ -16,7 +16,7 @@ fn workspace_dependencies_follow_the_layer_arrows() {
             "--no-deps",
             "--offline",
         ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(regesta_testkit::workspace_root())
         .output()
         .expect("cargo metadata runs");
     assert!(

@@ -1,8 +1,6 @@
 //! The docs' tables render as tables: a blank line inside a Markdown table
 //! ends it, and the rows after it render as plain text.
 
-use std::path::Path;
-
 /// The lines of the table that starts at the line equal to `header`, up to
 /// the next heading.
 fn table_section<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
@@ -15,9 +13,7 @@ fn table_section<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
 /// Every line from the header to the last row is a row: no blank line
 /// splits the table.
 fn assert_one_table(file: &str, header: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(file);
+    let path = regesta_testkit::workspace_root().join(file);
     let text = std::fs::read_to_string(&path).expect("the doc exists");
     let section = table_section(&text, header);
     assert!(!section.is_empty(), "{file}: no table headed {header}");
