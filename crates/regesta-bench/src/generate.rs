@@ -191,8 +191,8 @@ impl Writer {
 /// # Errors
 /// A store or publish failure (the directory is then not usable).
 pub(crate) async fn generate(data_dir: &Path, plan: &Plan) -> anyhow::Result<u64> {
-    let db: Arc<dyn RegistryDb> =
-        Arc::new(SqliteDb::open_with(data_dir, Durability::Deferred).await?);
+    let sqlite = Arc::new(SqliteDb::open_with(data_dir, Durability::Deferred).await?);
+    let db: Arc<dyn RegistryDb> = sqlite.clone();
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobs::open_with(data_dir, Durability::Deferred)?);
     let mut bindings = StaticBindings::new();
     bindings.insert(
@@ -224,6 +224,9 @@ pub(crate) async fn generate(data_dir: &Path, plan: &Plan) -> anyhow::Result<u64
     while let Some(result) = results.next().await {
         result??;
     }
+    // Fold the write-ahead log into the database file, or the first start
+    // on this data replays all of it.
+    sqlite.close().await?;
     let status = std::process::Command::new("sync").status()?;
     anyhow::ensure!(status.success(), "sync failed");
     Ok(writer.events.load(Ordering::Relaxed))
@@ -247,6 +250,11 @@ mod tests {
             jobs: 2,
         };
         assert_eq!(generate(dir.path(), &plan).await.unwrap(), 11);
+        let wal = dir.path().join("registry.sqlite3-wal");
+        assert!(
+            std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+            "the write-ahead log is folded into the database"
+        );
         let db = SqliteDb::open(dir.path()).await.unwrap();
         let stats = db.stats().await.unwrap();
         assert_eq!((stats.packages, stats.releases, stats.events), (3, 6, 11));

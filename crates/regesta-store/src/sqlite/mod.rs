@@ -60,7 +60,10 @@ impl SqliteDb {
             .foreign_keys(true)
             // Savepoint journals (one per publish in a group commit) in
             // memory, not in a temporary file each.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // The write-ahead log file shrinks back to this after a
+            // checkpoint, so a burst of writes does not keep its size.
+            .pragma("journal_size_limit", "67108864");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -81,6 +84,23 @@ impl SqliteDb {
         };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// Checkpoints the write-ahead log into the database file, empties it
+    /// and closes every connection. A process that exits without this
+    /// leaves the log behind for the next open to replay, and a bulk load
+    /// that outran its checkpoints can leave a large one.
+    ///
+    /// # Errors
+    /// The checkpoint failed (the log stays and is replayed on next open).
+    pub async fn close(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        self.pool.close().await;
+        self.writer.close().await;
+        Ok(())
     }
 
     async fn migrate(&self) -> Result<()> {
