@@ -1,0 +1,16 @@
+//! The Python ecosystem on Regesta's seam, built up in pieces. This crate
+//! holds what every later piece (the wheel and sdist processor, the Simple
+//! API pages, `regesta publish` for `pyproject.toml`) stands on, all pure:
+//!
+//! - [`names`]: project names, PEP 508-valid and compared PEP 503-normalized
+//!   (the `<name>` of `pypi:<domain>/<name>` is the normalized form);
+//! - [`versions`]: PEP 440 versions, stored in their normalized spelling;
+//! - [`filename`]: wheel and sdist (PEP 625) file names, whose name and
+//!   version must agree with the release;
+//! - [`metadata`]: core metadata (`METADATA`, `PKG-INFO`), read within fixed
+//!   bounds because it comes from an uploaded archive.
+
+pub mod filename;
+pub mod metadata;
+pub mod names;
+pub mod versions;
