@@ -8,9 +8,13 @@
 //! - [`filename`]: wheel and sdist (PEP 625) file names, whose name and
 //!   version must agree with the release;
 //! - [`metadata`]: core metadata (`METADATA`, `PKG-INFO`), read within fixed
-//!   bounds because it comes from an uploaded archive.
+//!   bounds because it comes from an uploaded archive;
+//! - [`wheel`]: wheels checked as installers will see them (one matching
+//!   `.dist-info`, `WHEEL` 1.x, a true `RECORD`), refusing hostile
+//!   archives (unsafe names, links, bombs) within fixed bounds.
 
 pub mod filename;
 pub mod metadata;
 pub mod names;
 pub mod versions;
+pub mod wheel;
