@@ -56,6 +56,8 @@ pub enum DistKind {
 /// A parsed distribution file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DistFilename {
+    /// The file name as given.
+    pub file: String,
     /// The project, normalized.
     pub name: ProjectName,
     /// The version.
@@ -74,7 +76,7 @@ impl DistFilename {
             return Err(FilenameError::Shape);
         }
         if let Some(stem) = file.strip_suffix(".whl") {
-            return Self::wheel(stem);
+            return Self::wheel(file, stem);
         }
         if let Some(stem) = file.strip_suffix(".tar.gz") {
             // The version never contains `-` in a PEP 625 name, and the
@@ -84,6 +86,7 @@ impl DistFilename {
                 return Err(FilenameError::Parts);
             }
             return Ok(Self {
+                file: file.to_owned(),
                 name: ProjectName::parse(name)?,
                 version: PyVersion::parse(version)?,
                 kind: DistKind::Sdist,
@@ -92,7 +95,7 @@ impl DistFilename {
         Err(FilenameError::Kind)
     }
 
-    fn wheel(stem: &str) -> Result<Self, FilenameError> {
+    fn wheel(file: &str, stem: &str) -> Result<Self, FilenameError> {
         let parts: Vec<&str> = stem.split('-').collect();
         let (name, version, build, tags) = match parts.as_slice() {
             [name, version, python, abi, platform] => {
@@ -116,6 +119,7 @@ impl DistFilename {
         }
         let [python, abi, platform] = tags.map(str::to_owned);
         Ok(Self {
+            file: file.to_owned(),
             name: ProjectName::parse(name)?,
             version: PyVersion::parse(version)?,
             kind: DistKind::Wheel {

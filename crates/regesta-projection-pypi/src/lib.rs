@@ -11,10 +11,13 @@
 //!   bounds because it comes from an uploaded archive;
 //! - [`wheel`]: wheels checked as installers will see them (one matching
 //!   `.dist-info`, `WHEEL` 1.x, a true `RECORD`), refusing hostile
-//!   archives (unsafe names, links, bombs) within fixed bounds.
+//!   archives (unsafe names, links, bombs) within fixed bounds;
+//! - [`sdist`]: sdists under their one top directory with a matching
+//!   `PKG-INFO`, links and unsafe paths refused, within fixed bounds.
 
 pub mod filename;
 pub mod metadata;
 pub mod names;
+pub mod sdist;
 pub mod versions;
 pub mod wheel;

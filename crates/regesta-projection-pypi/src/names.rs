@@ -18,6 +18,9 @@ pub enum NameError {
         "a project name is letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
     )]
     Characters,
+    /// A package id's name that is not in its normalized form.
+    #[error("the name in a pypi: package id is the normalized project name: {0}")]
+    NotNormalized(String),
 }
 
 /// A valid project name, kept in its PEP 503-normalized form.
@@ -43,6 +46,20 @@ impl ProjectName {
             return Err(NameError::Characters);
         }
         Ok(Self(normalize(raw)))
+    }
+
+    /// Parses the `<name>` of a `pypi:<domain>/<name>` package id, which
+    /// must already be normalized, so one project has one id.
+    ///
+    /// # Errors
+    /// Not a project name, or not in its normalized form.
+    pub fn parse_id_name(raw: &str) -> Result<Self, NameError> {
+        let name = Self::parse(raw)?;
+        if name.0 == raw {
+            Ok(name)
+        } else {
+            Err(NameError::NotNormalized(name.0))
+        }
     }
 
     /// The normalized name (`my-project`).
@@ -110,6 +127,21 @@ mod tests {
                 .file_component(),
             "zope_interface"
         );
+    }
+
+    #[test]
+    fn package_id_names_must_be_normalized() {
+        assert_eq!(
+            ProjectName::parse_id_name("my-lib").unwrap().as_str(),
+            "my-lib"
+        );
+        for raw in ["My-Lib", "my_lib", "my.lib", "my--lib"] {
+            assert_eq!(
+                ProjectName::parse_id_name(raw),
+                Err(NameError::NotNormalized("my-lib".into())),
+                "{raw}"
+            );
+        }
     }
 
     #[test]

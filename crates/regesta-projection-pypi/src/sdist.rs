@@ -1,0 +1,144 @@
+//! Source distributions (`.tar.gz`, PEP 625), read from hostile bytes
+//! within fixed bounds. An sdist is accepted when every entry sits under
+//! the one top directory its file name promises (its stem), is a
+//! plain file or directory with a safe path, and `PKG-INFO` there names the
+//! file's project and version. Nothing is extracted.
+
+use std::io::Read as _;
+
+use crate::filename::{DistFilename, DistKind};
+use crate::metadata::{CoreMetadata, MAX_METADATA_BYTES, MetadataError};
+
+/// Largest sdist accepted (compressed).
+pub const MAX_SDIST_BYTES: usize = 256 * 1024 * 1024;
+/// Most entries in one sdist.
+pub const MAX_ENTRIES: usize = 50_000;
+/// Most bytes the archive may unpack to (the tar stream, headers included).
+pub const MAX_UNPACKED_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Why an sdist is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SdistError {
+    /// The file name is not an sdist's.
+    #[error("not an sdist file name")]
+    NotAnSdist,
+    /// Over one of the size or count bounds.
+    #[error("the sdist is too large: {0}")]
+    TooLarge(String),
+    /// Not a readable gzip-compressed tar archive.
+    #[error("the sdist is not a readable .tar.gz: {0}")]
+    Archive(String),
+    /// An entry outside `{name}-{version}/`, or with an unsafe path.
+    #[error("the sdist entry {0:?} is not a safe path under the sdist's top directory")]
+    EntryPath(String),
+    /// A link, device or other non-regular entry.
+    #[error("the sdist entry {0} is not a plain file or directory")]
+    EntryKind(String),
+    /// No `{name}-{version}/PKG-INFO`.
+    #[error("the sdist has no {0}/PKG-INFO")]
+    Missing(String),
+    /// `PKG-INFO` is refused.
+    #[error("the sdist's PKG-INFO: {0}")]
+    Metadata(#[from] MetadataError),
+    /// `PKG-INFO` names another project or version than the file name.
+    #[error("the sdist's PKG-INFO is for {name} {version}, not the file name's")]
+    Mismatch {
+        /// The project `PKG-INFO` names.
+        name: String,
+        /// The version it names.
+        version: String,
+    },
+}
+
+/// What an sdist is, once accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sdist {
+    /// The `PKG-INFO` bytes as they are.
+    pub metadata_bytes: Vec<u8>,
+    /// `PKG-INFO`, parsed.
+    pub metadata: CoreMetadata,
+    /// Regular files in the archive.
+    pub files: usize,
+}
+
+fn archive_error(error: &std::io::Error) -> SdistError {
+    SdistError::Archive(error.to_string())
+}
+
+/// Whether `path` is `top` or a relative path under it that never climbs.
+fn under(path: &str, top: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let mut parts = path.split('/');
+    parts.next() == Some(top)
+        && !path.contains(['\\', '\0'])
+        && parts.all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// Reads and checks the sdist `bytes` uploaded as `file`.
+///
+/// # Errors
+/// Any bound exceeded or rule broken; see [`SdistError`].
+pub fn read(bytes: &[u8], file: &DistFilename) -> Result<Sdist, SdistError> {
+    if file.kind != DistKind::Sdist {
+        return Err(SdistError::NotAnSdist);
+    }
+    if bytes.len() > MAX_SDIST_BYTES {
+        return Err(SdistError::TooLarge(format!(
+            "over {MAX_SDIST_BYTES} bytes"
+        )));
+    }
+    // PEP 625: the top directory is the file name's stem, as spelled.
+    let top = file.file.trim_end_matches(".tar.gz").to_owned();
+    let pkg_info = format!("{top}/PKG-INFO");
+    // One byte past the bound tells a full stream from a cut-off one.
+    let stream = flate2::read::GzDecoder::new(bytes).take(MAX_UNPACKED_BYTES + 1);
+    let mut archive = tar::Archive::new(stream);
+    let mut metadata_bytes = None;
+    let (mut entries, mut files) = (0_usize, 0_usize);
+    for entry in archive.entries().map_err(|e| archive_error(&e))? {
+        let mut entry = entry.map_err(|e| archive_error(&e))?;
+        entries += 1;
+        if entries > MAX_ENTRIES {
+            return Err(SdistError::TooLarge(format!("over {MAX_ENTRIES} entries")));
+        }
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if !under(&path, &top) {
+            return Err(SdistError::EntryPath(path));
+        }
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => continue,
+            tar::EntryType::Regular | tar::EntryType::Continuous => files += 1,
+            _ => return Err(SdistError::EntryKind(path)),
+        }
+        if path == pkg_info {
+            if entry.size() > MAX_METADATA_BYTES as u64 {
+                return Err(SdistError::TooLarge(format!(
+                    "PKG-INFO is over {MAX_METADATA_BYTES} bytes"
+                )));
+            }
+            let mut kept = Vec::new();
+            entry
+                .read_to_end(&mut kept)
+                .map_err(|e| archive_error(&e))?;
+            metadata_bytes = Some(kept);
+        }
+    }
+    if archive.into_inner().limit() == 0 {
+        return Err(SdistError::TooLarge(format!(
+            "unpacks to over {MAX_UNPACKED_BYTES} bytes"
+        )));
+    }
+    let metadata_bytes = metadata_bytes.ok_or(SdistError::Missing(top))?;
+    let metadata = CoreMetadata::parse(&metadata_bytes)?;
+    if metadata.name != file.name || metadata.version != file.version {
+        return Err(SdistError::Mismatch {
+            name: metadata.name.to_string(),
+            version: metadata.version.normalized(),
+        });
+    }
+    Ok(Sdist {
+        metadata_bytes,
+        metadata,
+        files,
+    })
+}
