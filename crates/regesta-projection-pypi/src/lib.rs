@@ -13,11 +13,16 @@
 //!   `.dist-info`, `WHEEL` 1.x, a true `RECORD`), refusing hostile
 //!   archives (unsafe names, links, bombs) within fixed bounds;
 //! - [`sdist`]: sdists under their one top directory with a matching
-//!   `PKG-INFO`, links and unsafe paths refused, within fixed bounds.
+//!   `PKG-INFO`, links and unsafe paths refused, within fixed bounds;
+//! - [`negotiate`] and [`simple`]: the Simple API's documents (PEP 503
+//!   HTML, PEP 691 JSON, API 1.1) rendered from a plain model, and the
+//!   `Accept` negotiation that picks one.
 
 pub mod filename;
 pub mod metadata;
 pub mod names;
+pub mod negotiate;
 pub mod sdist;
+pub mod simple;
 pub mod versions;
 pub mod wheel;
