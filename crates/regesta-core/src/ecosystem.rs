@@ -64,9 +64,47 @@ pub struct Processed {
     /// (npm: `dist` integrity, shasum, file count, unpacked size), stored
     /// beside the release as canonical JSON.
     pub facts: Option<Bytes>,
+    /// Objects derived from the artifacts that a projection serves (Python:
+    /// each distribution's core metadata, for PEP 658), stored
+    /// content-addressed with the release's own objects and committed with
+    /// it. Anyone can recompute them from the artifacts.
+    pub derived: Vec<DerivedObject>,
 }
 
-/// An ecosystem's artifact processor: validates the install artifact
+/// An object a processor derived from a release's artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedObject {
+    /// Its media type, as `/objects/` serves it.
+    pub media_type: regesta_protocol::Text,
+    /// Its bytes.
+    pub bytes: Bytes,
+}
+
+/// One artifact of a release as a processor sees it: the signed
+/// descriptor's role, file name and media type, and the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ArtifactBytes<'a> {
+    /// `install` for the artifact package managers install; ecosystems may
+    /// use others.
+    pub role: &'a str,
+    /// The file name, where the publisher gave one (Python needs it: a
+    /// distribution is identified by its file name).
+    pub filename: Option<&'a str>,
+    /// The media type.
+    pub media_type: &'a str,
+    /// The bytes.
+    pub bytes: &'a [u8],
+}
+
+impl<'a> ArtifactBytes<'a> {
+    /// The first artifact of `artifacts` with role `install`, the one an
+    /// ecosystem with a single installable file (npm) processes.
+    pub fn install(artifacts: &[ArtifactBytes<'a>]) -> Option<ArtifactBytes<'a>> {
+        artifacts.iter().find(|a| a.role == "install").copied()
+    }
+}
+
+/// An ecosystem's artifact processor: validates a release's artifacts
 /// against the release and derives the ecosystem's facts. Deterministic and
 /// bounded: the same bytes give the same result (verifiers recompute it),
 /// and hostile archives are refused within fixed limits. It may be slow
@@ -76,15 +114,16 @@ pub trait ArtifactProcessor: Send + Sync + 'static {
     /// `npm:some.dev/sdk`).
     fn ecosystem(&self) -> &'static str;
 
-    /// Processes the install artifact `install` of `config` at `version`.
+    /// Processes the artifacts of `config` at `version`, in the order the
+    /// publisher signed them.
     ///
     /// # Errors
-    /// The artifact does not belong to this release or is not acceptable.
+    /// An artifact does not belong to this release or is not acceptable.
     fn process(
         &self,
         config: &ReleaseConfig,
         version: &Version,
-        install: &[u8],
+        artifacts: &[ArtifactBytes<'_>],
     ) -> Result<Processed, ArtifactRefusal>;
 }
 

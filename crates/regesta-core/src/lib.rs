@@ -23,7 +23,9 @@ pub mod views;
 
 pub use channels::ChannelWritten;
 pub use documents::{Document, PackageDocuments, RenderFuture, Rendered};
-pub use ecosystem::{ArtifactProcessor, ArtifactRefusal, Ecosystems, Processed};
+pub use ecosystem::{
+    ArtifactBytes, ArtifactProcessor, ArtifactRefusal, DerivedObject, Ecosystems, Processed,
+};
 pub use error::{CoreError, ErrorCode};
 pub use package_view::{PackageView, ReleaseView};
 pub use project::{

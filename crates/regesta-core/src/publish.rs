@@ -15,7 +15,7 @@ use regesta_store::{PublishCommit, ReleaseDocuments, StoreError};
 use regesta_trust::TrustError;
 use serde_json::{Map, Value};
 
-use crate::ecosystem::Processed;
+use crate::ecosystem::{ArtifactBytes, Processed};
 use crate::error::CoreError;
 use crate::registry::Registry;
 use crate::render::render_event;
@@ -173,20 +173,17 @@ impl Registry {
 
         // Objects first (content-addressed, idempotent, durable), then one
         // transaction: a crash in between leaves only unreferenced objects.
+        let derived = derived_objects(&processed);
         self.write_objects(
             &manifest_descriptor,
             manifest_bytes,
             &manifest.source,
             &request,
             &artifacts,
+            &derived,
         )
         .await?;
-        let mut objects = vec![manifest_descriptor.clone(), manifest.source.clone()];
-        objects.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
-            digest: a.digest,
-            media_type: a.media_type.clone(),
-            size: a.size,
-        }));
+        let objects = release_objects(&manifest_descriptor, &manifest, derived);
         self.db
             .commit_publish(&PublishCommit {
                 package: config.id.clone(),
@@ -221,7 +218,7 @@ impl Registry {
     }
 
     /// Runs the package's ecosystem processor, if one is registered, on the
-    /// install artifact. Processing may decompress up to the ecosystem's
+    /// release's artifacts. Processing may decompress up to the ecosystem's
     /// bound, so it runs on the blocking pool rather than stalling the
     /// request workers.
     async fn process_artifacts(
@@ -233,20 +230,30 @@ impl Registry {
         let Some(processor) = self.ecosystems.processor(config.id.ecosystem()) else {
             return Ok(Processed::default());
         };
-        let Some(install) = artifacts
+        let owned: Vec<(SignedArtifactDescriptor, Bytes)> = artifacts
             .iter()
-            .find(|a| a.signed.role.as_str() == "install")
-        else {
-            return Ok(Processed::default());
-        };
-        let (config, version, bytes) = (config.clone(), version.clone(), install.bytes.clone());
-        tokio::task::spawn_blocking(move || processor.process(&config, &version, &bytes))
-            .await
-            .map_err(CoreError::internal)?
-            .map_err(|e| CoreError::invalid(e.message(), Vec::new()))
+            .map(|a| (a.signed.clone(), a.bytes.clone()))
+            .collect();
+        let (config, version) = (config.clone(), version.clone());
+        tokio::task::spawn_blocking(move || {
+            let views: Vec<ArtifactBytes<'_>> = owned
+                .iter()
+                .map(|(signed, bytes)| ArtifactBytes {
+                    role: signed.role.as_str(),
+                    filename: signed.filename.as_ref().map(regesta_protocol::Text::as_str),
+                    media_type: signed.media_type.as_str(),
+                    bytes,
+                })
+                .collect();
+            processor.process(&config, &version, &views)
+        })
+        .await
+        .map_err(CoreError::internal)?
+        .map_err(|e| CoreError::invalid(e.message(), Vec::new()))
     }
 
-    /// Writes the manifest, source and artifact bytes to the blob store.
+    /// Writes the manifest, source, artifact and derived objects' bytes to
+    /// the blob store.
     async fn write_objects(
         &self,
         manifest: &ObjectDescriptor,
@@ -254,6 +261,7 @@ impl Registry {
         source: &ObjectDescriptor,
         request: &PublishRequest,
         artifacts: &[ArtifactInput],
+        derived: &[(ObjectDescriptor, Bytes)],
     ) -> Result<(), CoreError> {
         // Concurrently: each put waits on its own fsync (or S3 round trip),
         // so the publish waits for the slowest object, not their sum.
@@ -267,9 +275,47 @@ impl Registry {
                 .iter()
                 .map(|a| self.blobs.put(&a.signed.digest, a.bytes.clone())),
         );
+        puts.extend(
+            derived
+                .iter()
+                .map(|(d, bytes)| self.blobs.put(&d.digest, bytes.clone())),
+        );
         futures_util::future::try_join_all(puts).await?;
         Ok(())
     }
+}
+
+/// The processor's derived objects with their descriptors.
+fn derived_objects(processed: &Processed) -> Vec<(ObjectDescriptor, Bytes)> {
+    processed
+        .derived
+        .iter()
+        .map(|d| {
+            let descriptor = ObjectDescriptor {
+                digest: Digest::of(&d.bytes),
+                media_type: d.media_type.clone(),
+                size: d.bytes.len() as u64,
+            };
+            (descriptor, d.bytes.clone())
+        })
+        .collect()
+}
+
+/// Every object a release references, for its commit: the manifest, the
+/// source, the artifacts and what the processor derived.
+fn release_objects(
+    manifest_descriptor: &ObjectDescriptor,
+    manifest: &ReleaseManifest,
+    derived: Vec<(ObjectDescriptor, Bytes)>,
+) -> Vec<ObjectDescriptor> {
+    let mut objects = vec![manifest_descriptor.clone(), manifest.source.clone()];
+    objects.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
+        digest: a.digest,
+        media_type: a.media_type.clone(),
+        size: a.size,
+    }));
+    objects.extend(derived.into_iter().map(|(descriptor, _)| descriptor));
+    objects
 }
 
 /// `artifactDescriptorDigest` of the request's artifacts.

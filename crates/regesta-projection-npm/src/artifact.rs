@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use flate2::read::GzDecoder;
-use regesta_core::{ArtifactProcessor, ArtifactRefusal, Processed};
+use regesta_core::{ArtifactBytes, ArtifactProcessor, ArtifactRefusal, Processed};
 use regesta_protocol::{PackageId, ReleaseConfig, Version};
 use serde_json::{Map, Value, json};
 use sha1::Sha1;
@@ -370,18 +370,24 @@ impl ArtifactProcessor for NpmProcessor {
         crate::ECOSYSTEM
     }
 
+    /// npm installs one tarball: the `install` artifact. A release without
+    /// one is published as it is.
     fn process(
         &self,
         config: &ReleaseConfig,
         version: &Version,
-        install: &[u8],
+        artifacts: &[ArtifactBytes<'_>],
     ) -> Result<Processed, ArtifactRefusal> {
-        let derived = process(&config.id, version, install)?;
+        let Some(install) = ArtifactBytes::install(artifacts) else {
+            return Ok(Processed::default());
+        };
+        let derived = process(&config.id, version, install.bytes)?;
         let config = derived.reconcile(config.clone())?;
         Ok(Processed {
             config: Some(config),
             metadata: derived.fields,
             facts: derived.facts.map(|f| Bytes::from(f.to_bytes())),
+            derived: Vec::new(),
         })
     }
 }

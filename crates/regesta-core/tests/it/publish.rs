@@ -213,3 +213,76 @@ async fn bindings_that_do_not_vouch_for_the_signature_refuse_the_publish() {
     }
     assert_eq!(h.db.stats().await.unwrap(), regesta_store::Stats::default());
 }
+
+/// npm's processor plus one derived object, recording what it was shown.
+struct Deriving {
+    seen: std::sync::Mutex<Vec<(String, Option<String>, usize)>>,
+}
+
+impl regesta_core::ArtifactProcessor for Deriving {
+    fn ecosystem(&self) -> &'static str {
+        "npm"
+    }
+
+    fn process(
+        &self,
+        config: &regesta_protocol::ReleaseConfig,
+        version: &regesta_protocol::Version,
+        artifacts: &[regesta_core::ArtifactBytes<'_>],
+    ) -> Result<regesta_core::Processed, regesta_core::ArtifactRefusal> {
+        self.seen.lock().unwrap().extend(artifacts.iter().map(|a| {
+            (
+                a.role.to_owned(),
+                a.filename.map(str::to_owned),
+                a.bytes.len(),
+            )
+        }));
+        let mut processed =
+            regesta_projection_npm::NpmProcessor.process(config, version, artifacts)?;
+        processed.derived.push(regesta_core::DerivedObject {
+            media_type: regesta_protocol::Text::parse("text/plain").unwrap(),
+            bytes: Bytes::from_static(b"derived from the artifacts\n"),
+        });
+        Ok(processed)
+    }
+}
+
+#[tokio::test]
+async fn a_processor_sees_every_artifact_and_its_derived_objects_are_committed() {
+    let dir = vectors_dir();
+    let mut h = harness(&dir, "dev-binding/domain-binding.json", SIGNED_AT);
+    let deriving = std::sync::Arc::new(Deriving {
+        seen: std::sync::Mutex::default(),
+    });
+    h.registry.ecosystems =
+        std::sync::Arc::new(regesta_core::Ecosystems::new().with(deriving.clone()));
+    let request = captured_request(&dir);
+    let artifact_len = request.files[0].bytes.len();
+    let published = h.registry.publish(request).await.unwrap();
+
+    let seen = deriving.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].0.as_str(), seen[0].2), ("install", artifact_len));
+    // The signed release is unchanged by what the processor derived.
+    let manifest = h
+        .registry
+        .blobs
+        .get(&published.manifest_descriptor.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        manifest.as_ref(),
+        read(&dir, "wire/object-manifest-28b3fe33.json")
+    );
+    // The derived object is stored and known, committed with the release.
+    let digest = regesta_protocol::Digest::of(b"derived from the artifacts\n");
+    let stored = h.registry.blobs.get(&digest).await.unwrap().unwrap();
+    assert_eq!(stored.as_ref(), b"derived from the artifacts\n");
+    let descriptor = h.db.object(&digest).await.unwrap().unwrap();
+    assert_eq!(
+        (descriptor.media_type.as_str(), descriptor.size),
+        ("text/plain", 27)
+    );
+    assert_eq!(h.db.stats().await.unwrap().objects, 4);
+}
