@@ -132,10 +132,11 @@ impl DistFilename {
     }
 
     /// Whether the file belongs to `name` at `version`: the same normalized
-    /// name and the same version (compared as versions, so `1.0RC1` in a
-    /// file name matches release `1.0rc1`).
+    /// name and the same normalized version (`1.0RC1` in a file name is
+    /// release `1.0rc1`), stricter than PEP 440 equality, under which `1.0`
+    /// and `1.0.0` are one version but would be two releases here.
     pub fn belongs_to(&self, name: &ProjectName, version: &PyVersion) -> bool {
-        &self.name == name && &self.version == version
+        &self.name == name && self.version.normalized() == version.normalized()
     }
 }
 

@@ -16,13 +16,19 @@
 //!   `PKG-INFO`, links and unsafe paths refused, within fixed bounds;
 //! - [`negotiate`] and [`simple`]: the Simple API's documents (PEP 503
 //!   HTML, PEP 691 JSON, API 1.1) rendered from a plain model, and the
-//!   `Accept` negotiation that picks one.
+//!   `Accept` negotiation that picks one;
+//! - [`processor`]: the ecosystem seam's processor: every artifact a
+//!   distribution of the release, each one's core metadata a derived object
+//!   and a line of the facts.
 
 pub mod filename;
 pub mod metadata;
 pub mod names;
 pub mod negotiate;
+pub mod processor;
 pub mod sdist;
 pub mod simple;
 pub mod versions;
 pub mod wheel;
+
+pub use processor::{ECOSYSTEM, PypiProcessor};

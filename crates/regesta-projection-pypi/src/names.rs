@@ -3,7 +3,7 @@
 //! (lowercase, every run of `-`, `_` and `.` one `-`). Indexes, file names
 //! and package ids all compare normalized names.
 
-/// Longest project name accepted. `PyPI` has no written cap; this bounds
+/// Longest project name accepted. PyPI has no written cap; this bounds
 /// every page and id that repeats it.
 pub const MAX_NAME_LEN: usize = 128;
 

@@ -15,12 +15,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use regesta_projection_pypi::filename::DistFilename;
 use regesta_projection_pypi::negotiate::{Format, negotiate};
 use regesta_projection_pypi::simple::{FileEntry, ProjectPage, render_project};
 use regesta_projection_pypi::wheel;
 use sha2::{Digest as _, Sha256};
+
+mod common;
+use common::{build_wheel, build_wheel_with};
 
 /// Where `scripts/install-test-clients` put pip and uv.
 fn python_tools() -> PathBuf {
@@ -45,57 +47,6 @@ fn python_tools() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-/// A wheel of `my-lib` at `version`, as a build backend writes it.
-fn build_wheel(version: &str, requires_python: &str) -> (String, Vec<u8>) {
-    build_wheel_with(
-        version,
-        requires_python,
-        &format!("VERSION = {version:?}\n"),
-    )
-}
-
-/// As [`build_wheel`], with `module` as the package's `__init__.py`.
-fn build_wheel_with(version: &str, requires_python: &str, module: &str) -> (String, Vec<u8>) {
-    let dist_info = format!("my_lib-{version}.dist-info");
-    let files = vec![
-        ("my_lib/__init__.py".to_owned(), module.as_bytes().to_vec()),
-        (
-            format!("{dist_info}/METADATA"),
-            format!("Metadata-Version: 2.1\nName: my-lib\nVersion: {version}\nRequires-Python: {requires_python}\n")
-                .into_bytes(),
-        ),
-        (
-            format!("{dist_info}/WHEEL"),
-            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
-        ),
-    ];
-    let mut record = String::new();
-    for (name, bytes) in &files {
-        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
-        record += &[
-            name.as_str(),
-            ",sha256=",
-            &hash,
-            ",",
-            &bytes.len().to_string(),
-            "\n",
-        ]
-        .concat();
-    }
-    record += &[dist_info.as_str(), "/RECORD,,\n"].concat();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    for (name, bytes) in files
-        .iter()
-        .chain([(format!("{dist_info}/RECORD"), record.into_bytes())].iter())
-    {
-        writer.start_file(name.as_str(), options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    let bytes = writer.finish().unwrap().into_inner();
-    (format!("my_lib-{version}-py3-none-any.whl"), bytes)
 }
 
 /// What the loopback index serves, and what it was asked.
