@@ -203,6 +203,21 @@ fn pip_download(tools: &Path, base: &str, into: &Path) -> Output {
         .arg("my-lib"))
 }
 
+/// `uv pip install my-lib` into `target`, with a cache of its own.
+fn uv_install(tools: &Path, base: &str, target: &Path) -> Output {
+    let cache = tempfile::tempdir().unwrap();
+    run(Command::new(tools.join("uv"))
+        .args(["pip", "install", "--no-config", "--python"])
+        .arg(tools.join("python"))
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg("--target")
+        .arg(target)
+        .arg("--index-url")
+        .arg(format!("{base}/simple/"))
+        .arg("my-lib"))
+}
+
 fn wheels() -> Vec<(String, Vec<u8>)> {
     // 2.0 needs a Python no interpreter has: clients must skip it.
     vec![build_wheel("1.0", ">=3.8"), build_wheel("2.0", ">=4")]
@@ -259,17 +274,7 @@ fn uv_installs_from_the_page() {
     let index = Arc::new(Index::new(&wheels(), false, false));
     let base = index.serve();
     let target = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let out = run(Command::new(tools.join("uv"))
-        .args(["pip", "install", "--no-config", "--python"])
-        .arg(tools.join("python"))
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg("--target")
-        .arg(target.path())
-        .arg("--index-url")
-        .arg(format!("{base}/simple/"))
-        .arg("my-lib"));
+    let out = uv_install(&tools, &base, target.path());
     assert!(
         out.status.success(),
         "{}",
@@ -288,17 +293,7 @@ fn both_clients_refuse_a_file_that_does_not_match_its_hash() {
     let out = pip_download(&tools, &base, dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
     assert!(!out.status.success() && stderr.contains("hash"), "{stderr}");
-    let cache = tempfile::tempdir().unwrap();
-    let out = run(Command::new(tools.join("uv"))
-        .args(["pip", "install", "--no-config", "--python"])
-        .arg(tools.join("python"))
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .arg("--target")
-        .arg(dir.path().join("target"))
-        .arg("--index-url")
-        .arg(format!("{base}/simple/"))
-        .arg("my-lib"));
+    let out = uv_install(&tools, &base, &dir.path().join("target"));
     let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
     assert!(!out.status.success() && stderr.contains("hash"), "{stderr}");
 }

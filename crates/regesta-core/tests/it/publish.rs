@@ -27,6 +27,11 @@ fn captured_request(dir: &std::path::Path) -> regesta_core::PublishRequest {
 
 const SIGNED_AT: &str = "2026-11-25T19:13:01.867Z";
 
+/// The bytes of a stored object.
+async fn object(registry: &regesta_core::Registry, digest: &regesta_protocol::Digest) -> Bytes {
+    registry.blobs.get(digest).await.unwrap().unwrap()
+}
+
 #[tokio::test]
 async fn captured_publish_matches_the_reference_byte_for_byte() {
     let dir = vectors_dir();
@@ -47,22 +52,12 @@ async fn captured_publish_matches_the_reference_byte_for_byte() {
         stored.bytes.as_ref(),
         read(&dir, "wire/event-72242a80.json")
     );
-    let manifest = registry
-        .blobs
-        .get(&published.manifest_descriptor.digest)
-        .await
-        .unwrap()
-        .unwrap();
+    let manifest = object(&registry, &published.manifest_descriptor.digest).await;
     assert_eq!(
         manifest.as_ref(),
         read(&dir, "wire/object-manifest-28b3fe33.json")
     );
-    let source = registry
-        .blobs
-        .get(&published.manifest.source.digest)
-        .await
-        .unwrap()
-        .unwrap();
+    let source = object(&registry, &published.manifest.source.digest).await;
     assert_eq!(
         source.as_ref(),
         read(&dir, "wire/object-source-026c2ac2.tgz")
@@ -264,20 +259,14 @@ async fn a_processor_sees_every_artifact_and_its_derived_objects_are_committed()
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].0.as_str(), seen[0].2), ("install", artifact_len));
     // The signed release is unchanged by what the processor derived.
-    let manifest = h
-        .registry
-        .blobs
-        .get(&published.manifest_descriptor.digest)
-        .await
-        .unwrap()
-        .unwrap();
+    let manifest = object(&h.registry, &published.manifest_descriptor.digest).await;
     assert_eq!(
         manifest.as_ref(),
         read(&dir, "wire/object-manifest-28b3fe33.json")
     );
     // The derived object is stored and known, committed with the release.
     let digest = regesta_protocol::Digest::of(b"derived from the artifacts\n");
-    let stored = h.registry.blobs.get(&digest).await.unwrap().unwrap();
+    let stored = object(&h.registry, &digest).await;
     assert_eq!(stored.as_ref(), b"derived from the artifacts\n");
     let descriptor = h.db.object(&digest).await.unwrap().unwrap();
     assert_eq!(
