@@ -64,7 +64,9 @@ impl Clock for SystemClock {
 /// Every ecosystem this build serves, registered on the core's seam: the
 /// one place that lists them.
 pub fn ecosystems() -> regesta_core::Ecosystems {
-    regesta_core::Ecosystems::new().with(std::sync::Arc::new(regesta_projection_npm::NpmProcessor))
+    regesta_core::Ecosystems::new()
+        .with(std::sync::Arc::new(regesta_projection_npm::NpmProcessor))
+        .with(std::sync::Arc::new(regesta_projection_pypi::PypiProcessor))
 }
 
 /// The ecosystem projections `config` turns on, over `registry`: the one

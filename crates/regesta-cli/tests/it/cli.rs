@@ -7,11 +7,11 @@ use std::process::Output;
 
 use crate::support::{regesta, start_with};
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -37,7 +37,7 @@ fn write_project(dir: &Path, version: &str) {
 }
 
 /// `regesta keygen` writes a 0600 private key and refuses to overwrite it.
-fn make_keys(tmp: &Path) -> std::path::PathBuf {
+pub(crate) fn make_keys(tmp: &Path) -> std::path::PathBuf {
     let keys = tmp.join("keys");
     let keys_str = keys.to_str().unwrap();
     let created = regesta(&[
@@ -549,7 +549,7 @@ fn generic_artifacts_publish_and_diverging_logs_are_reported() {
             "--auth-key",
             key.to_str().unwrap(),
             "--id",
-            "pypi:pkg.localhost/tool",
+            "generic:pkg.localhost/tool",
             "--version",
             version,
             "--artifact",
@@ -563,7 +563,7 @@ fn generic_artifacts_publish_and_diverging_logs_are_reported() {
     }
     let verified = regesta(&[
         "verify",
-        "pypi:pkg.localhost/tool@1.0.0",
+        "generic:pkg.localhost/tool@1.0.0",
         "--registry",
         &a.base,
     ]);

@@ -18,6 +18,7 @@ mod package_managers;
 /// Signed publishes and server starts, shared with the benchmarks.
 #[path = "../../benches/support/mod.rs"]
 mod publishing;
+mod pypi;
 mod rate_limits;
 mod replicas;
 mod slow_clients;
