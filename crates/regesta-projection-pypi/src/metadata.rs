@@ -134,6 +134,13 @@ fn one<'a>(
 }
 
 impl CoreMetadata {
+    /// The name and version it states, when they are not those of `file`
+    /// (compared as PEP 503 names and PEP 440 versions).
+    pub fn differs_from(&self, file: &crate::filename::DistFilename) -> Option<(String, String)> {
+        (self.name != file.name || self.version != file.version)
+            .then(|| (self.name.to_string(), self.version.normalized()))
+    }
+
     /// Parses core metadata bytes.
     ///
     /// # Errors

@@ -130,11 +130,8 @@ pub fn read(bytes: &[u8], file: &DistFilename) -> Result<Sdist, SdistError> {
     }
     let metadata_bytes = metadata_bytes.ok_or(SdistError::Missing(top))?;
     let metadata = CoreMetadata::parse(&metadata_bytes)?;
-    if metadata.name != file.name || metadata.version != file.version {
-        return Err(SdistError::Mismatch {
-            name: metadata.name.to_string(),
-            version: metadata.version.normalized(),
-        });
+    if let Some((name, version)) = metadata.differs_from(file) {
+        return Err(SdistError::Mismatch { name, version });
     }
     Ok(Sdist {
         metadata_bytes,

@@ -348,11 +348,8 @@ pub fn read(bytes: &[u8], file: &DistFilename) -> Result<Wheel, WheelError> {
         .and_then(parse_record)?;
     check_record(&record, &hashed, &dir)?;
     let metadata = CoreMetadata::parse(&metadata_bytes)?;
-    if metadata.name != file.name || metadata.version != file.version {
-        return Err(WheelError::Mismatch {
-            name: metadata.name.to_string(),
-            version: metadata.version.normalized(),
-        });
+    if let Some((name, version)) = metadata.differs_from(file) {
+        return Err(WheelError::Mismatch { name, version });
     }
     Ok(Wheel {
         metadata_bytes,
