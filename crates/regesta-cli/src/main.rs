@@ -144,15 +144,19 @@ enum Command {
     ///
     /// An npm project's id comes from package.json "@domain/name" (or
     /// regesta.json "id"); its install tarball from `npm pack` (`pnpm pack`
-    /// when pnpm-lock.yaml exists); the source archive from regesta.json
-    /// source.include/exclude, built deterministically.
+    /// when pnpm-lock.yaml exists). A Python project's id is
+    /// pypi:<domain>/<normalized name> from pyproject.toml and --domain (or
+    /// regesta.json "domain"); its sdist and wheel from `uv build`. The
+    /// source archive comes from regesta.json source.include/exclude, built
+    /// deterministically.
     ///
     /// Examples:
     ///   regesta publish --auth-key keys/private-key.json
     ///   regesta publish ./pkg --ssh-key ~/.ssh/id_ed25519 --registry https://registry.example
     ///   regesta publish --dry-run
-    ///   regesta publish --id pypi:example.com/tool --version 1.0.0 \
-    ///       --artifact dist/tool-1.0.0-py3-none-any.whl --format wheel --role install
+    ///   regesta publish ./py-lib --domain example.com --auth-key keys/private-key.json
+    ///   regesta publish --domain example.com \
+    ///       --artifact dist/tool-1.0.0.tar.gz --artifact dist/tool-1.0.0-py3-none-any.whl
     #[command(verbatim_doc_comment)]
     Publish {
         /// Project directory.
@@ -171,18 +175,25 @@ enum Command {
         /// Version (overrides regesta.json and package.json).
         #[arg(long)]
         version: Option<String>,
-        /// An artifact file to publish instead of `npm pack`'s tarball.
-        #[arg(long, requires_all = ["format"])]
-        artifact: Option<PathBuf>,
-        /// The artifact's format (with --artifact).
+        /// The owner domain, for ecosystems whose names carry none (a
+        /// pyproject.toml project: `pypi:<domain>/<name>`).
+        #[arg(long)]
+        domain: Option<String>,
+        /// An artifact file built elsewhere, instead of the ecosystem's own
+        /// build (repeatable: a wheel and an sdist). Wheels, sdists and npm
+        /// tarballs are recognised by their file names.
+        #[arg(long)]
+        artifact: Vec<PathBuf>,
+        /// The artifacts' format, for files no ecosystem recognises.
         #[arg(long)]
         format: Option<String>,
-        /// The artifact's role (with --artifact).
+        /// The artifacts' role (with --artifact).
         #[arg(long, default_value = "install")]
         role: String,
-        /// The artifact's media type (with --artifact).
-        #[arg(long, default_value = "application/octet-stream")]
-        media_type: String,
+        /// The artifacts' media type, for files no ecosystem recognises
+        /// (default application/octet-stream).
+        #[arg(long)]
+        media_type: Option<String>,
     },
     /// Move or delete a channel (dist-tag), signed by the owner domain.
     #[command(subcommand)]
@@ -413,6 +424,7 @@ async fn run_publish(command: Command, printer: &Printer) -> anyhow::Result<u8> 
         dry_run,
         id,
         version,
+        domain,
         artifact,
         format,
         role,
@@ -424,12 +436,16 @@ async fn run_publish(command: Command, printer: &Printer) -> anyhow::Result<u8> 
     let overrides = project::Overrides {
         id,
         version,
-        artifact: artifact.map(|file| project::GenericArtifact {
-            file,
-            format: format.unwrap_or_default(),
-            role,
-            media_type,
-        }),
+        domain,
+        artifacts: artifact
+            .into_iter()
+            .map(|file| project::GenericArtifact {
+                file,
+                format: format.clone(),
+                role: role.clone(),
+                media_type: media_type.clone(),
+            })
+            .collect(),
     };
     let signer = if dry_run
         && key.auth_key.is_none()

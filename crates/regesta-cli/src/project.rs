@@ -14,17 +14,17 @@ use serde_json::{Map, Value, json};
 use crate::archive::source_archive;
 use crate::printer::Printer;
 
-/// What to publish when the project is not an npm package.
+/// An artifact file built elsewhere (`--artifact`).
 #[derive(Debug, Clone)]
 pub(crate) struct GenericArtifact {
     /// The artifact file.
     pub(crate) file: PathBuf,
-    /// Its format, e.g. `wheel`.
-    pub(crate) format: String,
+    /// Its format, e.g. `wheel`; inferred from the file name when `None`.
+    pub(crate) format: Option<String>,
     /// Its role, e.g. `install`.
     pub(crate) role: String,
-    /// Its media type.
-    pub(crate) media_type: String,
+    /// Its media type; inferred with the format when `None`.
+    pub(crate) media_type: Option<String>,
 }
 
 /// Explicit overrides from the command line.
@@ -32,7 +32,9 @@ pub(crate) struct GenericArtifact {
 pub(crate) struct Overrides {
     pub(crate) id: Option<String>,
     pub(crate) version: Option<String>,
-    pub(crate) artifact: Option<GenericArtifact>,
+    /// The owner domain for ecosystems whose names carry none.
+    pub(crate) domain: Option<String>,
+    pub(crate) artifacts: Vec<GenericArtifact>,
 }
 
 fn read_json5(path: &Path) -> anyhow::Result<Option<Map<String, Value>>> {
@@ -50,7 +52,10 @@ fn read_json5(path: &Path) -> anyhow::Result<Option<Map<String, Value>>> {
 
 /// The ecosystems whose native projects `regesta publish` reads, asked in
 /// this order.
-const KINDS: &[&dyn ProjectKind] = &[&regesta_projection_npm::NpmProject];
+const KINDS: &[&dyn ProjectKind] = &[
+    &regesta_projection_npm::NpmProject,
+    &regesta_projection_pypi::PypiProject,
+];
 
 /// The source paths archived when neither `regesta.json` nor an ecosystem
 /// names any.
@@ -80,12 +85,20 @@ pub(crate) fn load(
     if let Some(id) = &overrides.id {
         config.insert("id".into(), json!(id));
     }
+    // `domain` only helps infer the id; it is not part of the release.
+    let domain = match config.remove("domain") {
+        Some(Value::String(domain)) => Some(domain),
+        Some(_) => bail!("regesta.json \"domain\" must be a string"),
+        None => None,
+    };
+    let domain = overrides.domain.clone().or(domain);
     if let (false, Some((kind, manifest))) = (config.contains_key("id"), &native) {
         let name = manifest
             .name
             .as_deref()
             .with_context(|| format!("the {} project has no name", kind.ecosystem()))?;
-        config.insert("id".into(), json!(kind.package_id(name)?.as_str()));
+        let id = kind.package_id_in(name, domain.as_deref())?;
+        config.insert("id".into(), json!(id.as_str()));
     }
     if !config.contains_key("id") {
         bail!("no package id: add \"id\" to regesta.json or pass --id ecosystem:domain/name");
@@ -131,32 +144,26 @@ pub(crate) fn load(
         &config.include,
         config.exclude.as_deref().unwrap_or_default(),
     )?;
-    let artifacts = if let Some(generic) = &overrides.artifact {
-        let bytes = std::fs::read(&generic.file)
-            .with_context(|| format!("cannot read {}", generic.file.display()))?;
-        vec![ArtifactUpload {
-            filename: generic
-                .file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            format: generic.format.clone(),
-            media_type: generic.media_type.clone(),
-            role: generic.role.clone(),
-            bytes,
-        }]
+    let artifacts = if !overrides.artifacts.is_empty() {
+        overrides
+            .artifacts
+            .iter()
+            .map(artifact_upload)
+            .collect::<anyhow::Result<Vec<_>>>()?
     } else if let Some((kind, _)) = native {
-        let packed = kind.pack(dir, &|step| printer.step(step))?;
-        vec![ArtifactUpload {
-            filename: packed.filename,
-            format: packed.format,
-            media_type: packed.media_type,
-            role: "install".into(),
-            bytes: packed.bytes,
-        }]
+        kind.pack(dir, &|step| printer.step(step))?
+            .into_iter()
+            .map(|packed| ArtifactUpload {
+                filename: packed.filename,
+                format: packed.format,
+                media_type: packed.media_type,
+                role: "install".into(),
+                bytes: packed.bytes,
+            })
+            .collect()
     } else {
         bail!(
-            "nothing to install: no ecosystem recognises this project; pass --artifact FILE --format F --role install"
+            "nothing to install: no ecosystem recognises this project; pass --artifact FILE (with --format F when its name is not a wheel, sdist or npm tarball)"
         );
     };
     Ok((
@@ -167,6 +174,40 @@ pub(crate) fn load(
         },
         entries,
     ))
+}
+
+/// Reads an `--artifact` file; its format and media type are the flags'
+/// or, without them, what an ecosystem recognises in its name.
+fn artifact_upload(generic: &GenericArtifact) -> anyhow::Result<ArtifactUpload> {
+    let filename = generic
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let known = KINDS.iter().find_map(|kind| kind.artifact_kind(&filename));
+    let format = match (&generic.format, known) {
+        (Some(format), _) => format.clone(),
+        (None, Some(kind)) => kind.format.to_owned(),
+        (None, None) => {
+            bail!("cannot tell what {filename} is from its name: pass --format (and --media-type)")
+        }
+    };
+    let media_type = match (&generic.media_type, known) {
+        (Some(media_type), _) => media_type.clone(),
+        (None, Some(kind)) if generic.format.as_deref().is_none_or(|f| f == kind.format) => {
+            kind.media_type.to_owned()
+        }
+        (None, _) => "application/octet-stream".to_owned(),
+    };
+    let bytes = std::fs::read(&generic.file)
+        .with_context(|| format!("cannot read {}", generic.file.display()))?;
+    Ok(ArtifactUpload {
+        filename,
+        format,
+        media_type,
+        role: generic.role.clone(),
+        bytes,
+    })
 }
 
 #[cfg(test)]

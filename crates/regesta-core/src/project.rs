@@ -29,6 +29,18 @@ pub trait NameMapping: Send + Sync {
     /// # Errors
     /// The name carries no owner domain, or is not a name of this ecosystem.
     fn package_id(&self, native: &str) -> Result<PackageId, NameRefusal>;
+
+    /// The id a native name stands for when the publisher names the owner
+    /// domain (`--domain`, `regesta.json` `domain`): ecosystems whose names
+    /// carry no domain (PyPI's `sdk`) need it; those whose names do (npm's
+    /// `@some.dev/sdk`) ignore it.
+    ///
+    /// # Errors
+    /// As [`NameMapping::package_id`], or no domain where one is needed.
+    fn package_id_in(&self, native: &str, domain: Option<&str>) -> Result<PackageId, NameRefusal> {
+        let _ = domain;
+        self.package_id(native)
+    }
 }
 
 /// What a native manifest says about the release to publish; any of it
@@ -41,6 +53,15 @@ pub struct NativeManifest {
     pub version: Option<String>,
     /// A one-line description.
     pub description: Option<String>,
+}
+
+/// What an artifact file is, as told by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArtifactKind {
+    /// The v0 artifact format (`wheel`).
+    pub format: &'static str,
+    /// Its media type.
+    pub media_type: &'static str,
 }
 
 /// An install artifact built by the ecosystem's own tool.
@@ -95,10 +116,19 @@ pub trait ProjectKind: NameMapping {
     /// The paths a source archive includes when `regesta.json` names none.
     fn default_source(&self) -> &'static [&'static str];
 
-    /// Builds the install artifact with the ecosystem's own tool, reporting
-    /// what it runs through `step`.
+    /// The kind of an artifact file built elsewhere, from its file name
+    /// (`*.whl` is a wheel), or `None` when the name is not one of this
+    /// ecosystem's, so `--artifact FILE` needs no other flag.
+    fn artifact_kind(&self, filename: &str) -> Option<ArtifactKind> {
+        let _ = filename;
+        None
+    }
+
+    /// Builds the install artifacts with the ecosystem's own tool (one npm
+    /// tarball; a Python sdist and wheel), reporting what it runs through
+    /// `step`.
     ///
     /// # Errors
     /// The tool is missing, fails, or produces no artifact.
-    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<PackedArtifact, ProjectError>;
+    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError>;
 }

@@ -121,6 +121,10 @@ fn cursor(result: Result<Vec<StoredEvent>, StoreError>) -> Result<Vec<StoredEven
     })
 }
 
+/// Most packages one namespace listing returns (a projection's index of
+/// one owner domain).
+pub const MAX_NAMESPACE_PACKAGES: usize = 100_000;
+
 impl Registry {
     /// The package's head event and its time, 404 `package_not_found` when
     /// nothing is published: all a conditional request needs.
@@ -134,6 +138,22 @@ impl Registry {
                 "Package not found",
             )
         })
+    }
+
+    /// The local names of the packages `ecosystem` has under `domain`, in
+    /// byte order, at most [`MAX_NAMESPACE_PACKAGES`]: what a projection's
+    /// per-domain index lists.
+    ///
+    /// # Errors
+    /// Storage failure.
+    pub async fn package_names(
+        &self,
+        ecosystem: &str,
+        domain: &str,
+    ) -> Result<Vec<String>, CoreError> {
+        let prefix = format!("{ecosystem}:{domain}/");
+        let ids = self.db.package_ids(&prefix, MAX_NAMESPACE_PACKAGES).await?;
+        Ok(ids.iter().map(|id| id.local_name().to_owned()).collect())
     }
 
     /// The package state, 404 `package_not_found` when nothing is published.

@@ -6,12 +6,19 @@ use std::path::Path;
 use std::process::Command;
 
 use regesta_core::project::{
-    NameMapping, NameRefusal, NativeManifest, PackedArtifact, ProjectError, ProjectKind,
+    ArtifactKind, NameMapping, NameRefusal, NativeManifest, PackedArtifact, ProjectError,
+    ProjectKind,
 };
 use regesta_protocol::PackageId;
 use serde_json::Value;
 
 use crate::ECOSYSTEM;
+
+/// What `npm pack` makes.
+const TARBALL: ArtifactKind = ArtifactKind {
+    format: "npm-tarball",
+    media_type: "application/gzip",
+};
 
 /// The npm ecosystem's names and project reader.
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,7 +81,14 @@ impl ProjectKind for NpmProject {
         &["package.json", "README.md", "LICENSE", "src"]
     }
 
-    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<PackedArtifact, ProjectError> {
+    fn artifact_kind(&self, filename: &str) -> Option<ArtifactKind> {
+        Path::new(filename)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("tgz"))
+            .then_some(TARBALL)
+    }
+
+    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError> {
         let out = tempfile::tempdir()?;
         let pnpm = dir.join("pnpm-lock.yaml").is_file();
         let (program, args): (&str, &[&str]) = if pnpm {
@@ -111,12 +125,12 @@ impl ProjectKind for NpmProject {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(PackedArtifact {
+        Ok(vec![PackedArtifact {
             filename,
-            format: "npm-tarball".into(),
-            media_type: "application/gzip".into(),
+            format: TARBALL.format.into(),
+            media_type: TARBALL.media_type.into(),
             bytes: std::fs::read(&file)?,
-        })
+        }])
     }
 }
 

@@ -19,16 +19,26 @@
 //!   `Accept` negotiation that picks one;
 //! - [`processor`]: the ecosystem seam's processor: every artifact a
 //!   distribution of the release, each one's core metadata a derived object
-//!   and a line of the facts.
+//!   and a line of the facts;
+//! - [`documents`] and [`http`]: the Simple API served per owner domain
+//!   (`/pypi/<domain>/simple/`), project pages rendered once per package
+//!   head from those facts, downloads and PEP 658 metadata redirected to
+//!   the core objects;
+//! - [`project`]: `regesta publish` for a `pyproject.toml` project (built
+//!   with `uv build`) and for wheels and sdists built elsewhere.
 
+pub mod documents;
 pub mod filename;
+pub mod http;
 pub mod metadata;
 pub mod names;
 pub mod negotiate;
 pub mod processor;
+pub mod project;
 pub mod sdist;
 pub mod simple;
 pub mod versions;
 pub mod wheel;
 
 pub use processor::{ECOSYSTEM, PypiProcessor};
+pub use project::PypiProject;

@@ -101,6 +101,13 @@ pub fn projections(
         )?;
         projections.push(Arc::new(npm));
     }
+    if config.pypi_projection {
+        let pypi = regesta_projection_pypi::http::PypiProjection::new(
+            registry.clone(),
+            config.public_base(),
+        );
+        projections.push(Arc::new(pypi));
+    }
     Ok(projections)
 }
 

@@ -101,6 +101,7 @@ where
     channel_moves_are_compare_and_swap(open().await.as_ref()).await;
     events_page_in_sequence_order(open().await.as_ref()).await;
     objects_page_in_digest_order(open().await.as_ref()).await;
+    package_ids_by_prefix(open().await.as_ref()).await;
     concurrent_publishers_of_one_version_have_one_winner(open().await).await;
     log_commits_are_compare_and_swap(open().await.as_ref()).await;
     leases_are_exclusive_until_they_expire(open().await.as_ref()).await;
@@ -434,6 +435,48 @@ async fn events_page_in_sequence_order(db: &dyn RegistryDb) {
     ));
     let head = db.log_head().await.unwrap().unwrap();
     assert_eq!((head.last, head.count), (ids[4], 5));
+}
+
+async fn package_ids_by_prefix(db: &dyn RegistryDb) {
+    // `_` would be a wildcard to `LIKE`, and a collation could sort `a-b`
+    // beside `a_c`: the prefix is compared, and ids ordered, byte for byte.
+    let ids = [
+        "pypi:a.dev/zeta",
+        "pypi:a.dev/alpha",
+        "pypi:a.devx/other",
+        "pypi:ab.dev/near",
+        "npm:a.dev/alpha",
+        "pypi:a.dev/a_c",
+        "pypi:a.dev/a-b",
+    ];
+    for (millis, id) in (0_i64..).zip(ids) {
+        let mut commit = sample_publish(id, "1.0.0", millis);
+        commit.package = PackageId::parse(id).expect("valid test id");
+        db.commit_publish(&commit).await.unwrap();
+    }
+    let listed = |ids: Vec<PackageId>| {
+        ids.iter()
+            .map(|id| id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(db.package_ids("pypi:a.dev/", 10).await.unwrap()),
+        [
+            "pypi:a.dev/a-b",
+            "pypi:a.dev/a_c",
+            "pypi:a.dev/alpha",
+            "pypi:a.dev/zeta"
+        ]
+    );
+    assert_eq!(
+        listed(db.package_ids("pypi:a.dev/", 2).await.unwrap()),
+        ["pypi:a.dev/a-b", "pypi:a.dev/a_c"]
+    );
+    assert_eq!(
+        listed(db.package_ids("pypi:a.dev/a_", 10).await.unwrap()),
+        ["pypi:a.dev/a_c"]
+    );
+    assert!(db.package_ids("cargo:a.dev/", 10).await.unwrap().is_empty());
 }
 
 async fn objects_page_in_digest_order(db: &dyn RegistryDb) {

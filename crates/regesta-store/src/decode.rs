@@ -65,6 +65,10 @@ pub(crate) fn channel(channel: &str, version: &str, event_id: &str) -> Result<Ch
     })
 }
 
+pub(crate) fn package_id(id: &str) -> Result<PackageId> {
+    PackageId::parse(id).map_err(corrupt("package id"))
+}
+
 pub(crate) fn head(event: &str, time: &str) -> Result<(Digest, Timestamp)> {
     Ok((
         Digest::parse(event).map_err(corrupt("head"))?,

@@ -262,6 +262,19 @@ impl RegistryDb for MemoryDb {
         Ok(self.lock()?.packages.get(id).map(|view| view.head))
     }
 
+    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>> {
+        let s = self.lock()?;
+        let mut ids: Vec<PackageId> = s
+            .packages
+            .keys()
+            .filter(|id| id.as_str().starts_with(prefix))
+            .cloned()
+            .collect();
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
         let s = self.lock()?;
         Ok(s.packages.get(id).map(|view| {

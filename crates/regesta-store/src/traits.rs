@@ -37,6 +37,11 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
     /// and cache checks never load the whole package.
     async fn package_head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>>;
 
+    /// The ids that start with `prefix` (`pypi:some.dev/`), in byte order,
+    /// at most `limit` of them: a projection's list of the packages in one
+    /// namespace.
+    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>>;
+
     /// One release.
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>>;
 

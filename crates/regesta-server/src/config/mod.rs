@@ -28,6 +28,10 @@ pub struct ConfigError {
 
 /// Every setting of `regesta serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent on/off settings, each read from its own variable"
+)]
 pub struct Config {
     /// Listen address (`HOST`, default `127.0.0.1`).
     pub host: IpAddr,
@@ -75,6 +79,8 @@ pub struct Config {
     pub npm_public_url: Option<String>,
     /// Serve the npm projection (`REGESTA_NPM_PROJECTION`, default true).
     pub npm_projection: bool,
+    /// Serve the PyPI Simple API (`REGESTA_PYPI_PROJECTION`, default true).
+    pub pypi_projection: bool,
     /// Answer npm reads of packages not hosted here from an upstream npm
     /// registry (`REGESTA_NPM_UPSTREAM_FALLBACK`, default false).
     pub npm_upstream_fallback: bool,
@@ -139,6 +145,7 @@ impl Default for Config {
             public_url: None,
             npm_public_url: None,
             npm_projection: true,
+            pypi_projection: true,
             npm_upstream_fallback: false,
             npm_upstream_url: "https://registry.npmjs.org".to_owned(),
             npm_upstream_timeout_ms: 10_000,
@@ -273,6 +280,9 @@ impl Config {
         }
         if let Some(v) = get("REGESTA_NPM_PROJECTION") {
             config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
+        }
+        if let Some(v) = get("REGESTA_PYPI_PROJECTION") {
+            config.pypi_projection = boolean("REGESTA_PYPI_PROJECTION", &v)?;
         }
         load_npm_and_log(&mut config, &get)?;
         load_limits(&mut config, &get)?;

@@ -195,6 +195,10 @@ impl RegistryDb for CachedDb {
         self.head(id).await
     }
 
+    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>> {
+        self.inner.package_ids(prefix, limit).await
+    }
+
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
         self.inner.release(id, version).await
     }

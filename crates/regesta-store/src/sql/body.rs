@@ -127,6 +127,27 @@ macro_rules! sql_adapter {
                     fetch_opt(&mut conn, head_query(id), head_row).await
                 }
 
+                async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>> {
+                    // An exact prefix comparison: a range on the key would
+                    // follow PostgreSQL's collation, `LIKE` treats `_` as a
+                    // wildcard (and is case-blind in SQLite).
+                    let Ok(len) = i32::try_from(prefix.len()) else {
+                        return Ok(Vec::new());
+                    };
+                    let mut conn = self.read_pool().acquire().await.map_err(backend)?;
+                    let mut ids = fetch_all(
+                        &mut conn,
+                        sqlx::query("SELECT id FROM packages WHERE substr(id, 1, $2) = $1 ORDER BY id LIMIT $3")
+                            .bind(prefix)
+                            .bind(len)
+                            .bind(i64::try_from(limit).unwrap_or(i64::MAX)),
+                        package_id_row,
+                    )
+                    .await?;
+                    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+                    Ok(ids)
+                }
+
                 async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
                     // One snapshot for the head, releases and channels.
                     let mut tx = self.begin_snapshot().await?;

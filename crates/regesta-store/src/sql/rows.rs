@@ -29,6 +29,10 @@ macro_rules! sql_rows {
             $crate::decode::channel(row.get("channel"), row.get("version"), row.get("event_id"))
         }
 
+        fn package_id_row(row: &<$db as sqlx::Database>::Row) -> $crate::error::Result<PackageId> {
+            $crate::decode::package_id(row.get("id"))
+        }
+
         fn head_row(
             row: &<$db as sqlx::Database>::Row,
         ) -> $crate::error::Result<(Digest, Timestamp)> {
