@@ -19,6 +19,7 @@ mod package_managers;
 #[path = "../../benches/support/mod.rs"]
 mod publishing;
 mod pypi;
+mod pypi_clients;
 mod rate_limits;
 mod replicas;
 mod slow_clients;

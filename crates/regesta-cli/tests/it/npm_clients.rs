@@ -106,7 +106,15 @@ impl Registry {
         self.server = None;
     }
 
-    fn key(&self, domain: &str) -> String {
+    /// The paths of the requests the server has logged so far.
+    pub(crate) fn request_paths(&self) -> Vec<String> {
+        self.server
+            .as_ref()
+            .map(Server::request_paths)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn key(&self, domain: &str) -> String {
         let key = self.root.join(format!("keys-{domain}/private-key.json"));
         key.to_str().unwrap().to_owned()
     }

@@ -3,11 +3,27 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) base: String,
+    /// Every stdout line the server wrote after its listening line.
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// The paths of the requests the server has logged so far, in order.
+    pub(crate) fn request_paths(&self) -> Vec<String> {
+        let lines = self.log.lock().unwrap().clone();
+        lines
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|value| value["target"] == "regesta.request")
+            .filter_map(|value| value["fields"]["path"].as_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 impl Drop for Server {
@@ -16,6 +32,9 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// How many server log lines a test keeps.
+const MAX_KEPT_LINES: usize = 100_000;
 
 /// Starts `regesta serve --dev --port 0` on `data` with extra environment
 /// variables and waits for its listening line.
@@ -40,11 +59,23 @@ pub(crate) fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
             break address.to_owned();
         }
     };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining stdout so the server never blocks on a full pipe,
+    // and keep the lines for tests that read the request log.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut kept = sink.lock().unwrap();
+            // Bounded: soak tests log far more than any test reads.
+            if kept.len() < MAX_KEPT_LINES {
+                kept.push(line);
+            }
+        }
+    });
     Server {
         child,
         base: format!("http://{address}"),
+        log,
     }
 }
 
@@ -103,6 +134,7 @@ pub(crate) fn start_witness(dir: &Path, name: &str, log_key: &str) -> (Server, S
     let server = Server {
         child,
         base: format!("http://{address}"),
+        log: Arc::default(),
     };
     (server, key)
 }

@@ -1,0 +1,558 @@
+//! The real `pip` and `uv` install from `regesta serve` through the PyPI
+//! projection: one Simple index per owner domain, dependencies across
+//! domains, `Requires-Python` honoured, PEP 658 metadata instead of
+//! downloads when resolving, hash-checked installs, and a tampered
+//! distribution refused by both clients.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::npm_clients::Registry;
+use crate::support::ok;
+
+/// The directory holding the pinned `pip`, `uv` and their Python.
+fn python_tools() -> PathBuf {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of installed clients, not configuration"
+    )]
+    let configured = std::env::var_os("REGESTA_TOOLS_DIR").map(PathBuf::from);
+    let dir = configured.unwrap_or_else(|| {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "test-only default cache location"
+        )]
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
+        home.join(".cache/regesta/tools")
+    });
+    let bin = dir.join("python/bin");
+    assert!(
+        bin.join("uv").exists() && bin.join("pip").exists(),
+        "pip and uv are missing from {}: run scripts/install-test-clients",
+        bin.display()
+    );
+    bin
+}
+
+/// `PATH` with the Python tools first (`regesta publish` runs `uv build`).
+fn path_with(tools: &Path) -> String {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "extend the test's PATH with the clients"
+    )]
+    let path = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{path}", tools.display())
+}
+
+/// The fixtures and clients of one run.
+struct Python {
+    registry: Registry,
+    tools: PathBuf,
+    path: String,
+}
+
+impl Python {
+    fn command(&self, program: &str, dir: &Path) -> Command {
+        let mut command = Command::new(self.tools.join(program));
+        command
+            .current_dir(dir)
+            .env("PATH", &self.path)
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_NO_CACHE_DIR", "1")
+            .env("PIP_CONFIG_FILE", "/dev/null")
+            .env("PIP_RETRIES", "0")
+            .env("UV_CACHE_DIR", self.registry.root.join("uv-cache"))
+            .env("UV_NO_CONFIG", "1")
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("UV_PYTHON", self.tools.join("python"))
+            .env_remove("PIP_INDEX_URL")
+            .env_remove("UV_INDEX_URL")
+            .env_remove("UV_DEFAULT_INDEX")
+            .env_remove("VIRTUAL_ENV");
+        command
+    }
+
+    fn run(&self, program: &str, args: &[&str], dir: &Path) -> Output {
+        self.command(program, dir)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+    }
+
+    fn index(&self, domain: &str) -> String {
+        format!("{}/pypi/{domain}/simple/", self.registry.base)
+    }
+
+    /// `regesta publish` with `args` after the registry and key flags.
+    fn publish(&self, domain: &str, args: &[&str]) {
+        let key = self.registry.key(domain);
+        let output = Command::new(env!("CARGO_BIN_EXE_regesta"))
+            .args(["publish", "--registry", &self.registry.base])
+            .args(["--auth-key", &key, "-q"])
+            .args(args)
+            .env("PATH", &self.path)
+            // `uv build` otherwise looks for an interpreter that satisfies
+            // the project's Requires-Python (none does for `>=4`).
+            .env("UV_PYTHON", self.tools.join("python"))
+            .env("UV_CACHE_DIR", self.registry.root.join("uv-cache"))
+            .env_remove("REGESTA_REGISTRY")
+            .output()
+            .unwrap();
+        ok(&output);
+    }
+
+    /// A fresh virtual environment without pip (the clients install into
+    /// it from outside).
+    fn venv(&self, name: &str) -> PathBuf {
+        let dir = self.registry.root.join(name);
+        let args = ["-m", "venv", "--without-pip", dir.to_str().unwrap()];
+        ok(&self.run("python", &args, &self.registry.root));
+        dir
+    }
+
+    /// What `import <module>; print(<module>.VERSION)` prints in `venv`.
+    fn imported(venv: &Path, module: &str) -> String {
+        let code = format!("import {module}; print({module}.VERSION)");
+        let output = Command::new(venv.join("bin/python"))
+            .args(["-c", &code])
+            .output()
+            .unwrap();
+        ok(&output).trim().to_owned()
+    }
+
+    fn pip_install(&self, venv: &Path, args: &[&str]) -> Output {
+        let python = venv.join("bin/python");
+        let indexes = [
+            "--index-url",
+            &self.index("b.localhost"),
+            "--extra-index-url",
+            &self.index("a.localhost"),
+        ];
+        let head = ["--python", python.to_str().unwrap(), "install"];
+        self.run(
+            "pip",
+            &[&head[..], &indexes, args].concat(),
+            &self.registry.root,
+        )
+    }
+
+    fn uv_pip_install(&self, venv: &Path, args: &[&str]) -> Output {
+        let python = venv.join("bin/python");
+        let indexes = [
+            "--index-url",
+            &self.index("b.localhost"),
+            "--extra-index-url",
+            &self.index("a.localhost"),
+        ];
+        let head = ["pip", "install", "--python", python.to_str().unwrap()];
+        self.run(
+            "uv",
+            &[&head[..], &indexes, args].concat(),
+            &self.registry.root,
+        )
+    }
+}
+
+/// A `uv_build` project named `name` at `version` whose module exposes
+/// `VERSION`.
+fn project(dir: &Path, name: &str, version: &str, python: &str, deps: &[&str]) {
+    let module = name.replace('-', "_");
+    std::fs::create_dir_all(dir.join("src").join(&module)).unwrap();
+    let deps = deps
+        .iter()
+        .map(|dep| format!("{dep:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        format!(
+            "[project]\nname = {name:?}\nversion = {version:?}\n\
+             requires-python = {python:?}\ndependencies = [{deps}]\n\n\
+             [build-system]\nrequires = [\"uv_build>=0.9,<0.14\"]\n\
+             build-backend = \"uv_build\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src").join(&module).join("__init__.py"),
+        format!("VERSION = {version:?}\n"),
+    )
+    .unwrap();
+}
+
+/// The hex SHA-256 of a file.
+fn sha256(path: &Path) -> String {
+    regesta_protocol::Digest::of(&std::fs::read(path).unwrap())
+        .to_string()
+        .trim_start_matches("sha256:")
+        .to_owned()
+}
+
+/// The SHA-256 the PEP 691 JSON page of `project` on `domain` lists for
+/// its `version` wheel.
+fn wheel_sha256(python: &Python, domain: &str, project: &str, version: &str) -> String {
+    let url = format!("{}{project}/", python.index(domain));
+    let page: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let response = reqwest::Client::new()
+            .get(url)
+            .header("accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    });
+    let prefix = format!("{}-{version}-", project.replace('-', "_"));
+    let file = page["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| {
+            let name = file["filename"].as_str().unwrap();
+            name.starts_with(&prefix) && Path::new(name).extension().is_some_and(|e| e == "whl")
+        })
+        .unwrap_or_else(|| panic!("no {prefix}*.whl in {page}"));
+    file["hashes"]["sha256"].as_str().unwrap().to_owned()
+}
+
+/// The one file in `dir` ending with `suffix`.
+fn built(dir: &Path, suffix: &str) -> PathBuf {
+    let mut found = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(suffix));
+    let file = found.next().unwrap();
+    assert!(found.next().is_none(), "one {suffix} in {}", dir.display());
+    file
+}
+
+/// demo-lib 1.0 (`>=3.8`) and 2.0 (`>=4`, so no client may pick it) on
+/// a.localhost, published from their `pyproject.toml`; demo-app 1.0 on
+/// b.localhost (`demo-lib>=1`), published as two built files; and
+/// demo-spare 1.0 on a.localhost, never installed before it is tampered
+/// with. Returns demo-app's wheel.
+fn publish_fixtures(python: &Python) -> PathBuf {
+    let root = &python.registry.root;
+    let lib = root.join("demo-lib");
+    for (version, requires) in [("2.0", ">=4"), ("1.0", ">=3.8")] {
+        project(&lib, "demo-lib", version, requires, &[]);
+        python.publish(
+            "a.localhost",
+            &[lib.to_str().unwrap(), "--domain", "a.localhost"],
+        );
+    }
+
+    let spare = root.join("demo-spare");
+    project(&spare, "demo-spare", "1.0", ">=3.8", &[]);
+    python.publish(
+        "a.localhost",
+        &[spare.to_str().unwrap(), "--domain", "a.localhost"],
+    );
+
+    let app = root.join("demo-app");
+    project(&app, "demo-app", "1.0", ">=3.8", &["demo-lib>=1"]);
+    let dist = root.join("demo-app-dist");
+    let args = [
+        "build",
+        "--no-progress",
+        "--out-dir",
+        dist.to_str().unwrap(),
+    ];
+    ok(&python.run("uv", &args, &app));
+    let wheel = built(&dist, ".whl");
+    let sdist = built(&dist, ".tar.gz");
+    python.publish(
+        "b.localhost",
+        &[
+            app.to_str().unwrap(),
+            "--id",
+            "pypi:b.localhost/demo-app",
+            "--version",
+            "1.0",
+            "--artifact",
+            wheel.to_str().unwrap(),
+            "--artifact",
+            sdist.to_str().unwrap(),
+        ],
+    );
+    wheel
+}
+
+/// pip resolves across both domains' indexes from PEP 658 metadata alone,
+/// then installs with hashes required.
+fn pip_installs(python: &Python, app_wheel: &Path) {
+    let before = python.registry.request_paths().len();
+    let venv = python.venv("pip-dry");
+    let out = python.pip_install(&venv, &["--dry-run", "demo-app"]);
+    let stdout = ok(&out);
+    assert!(stdout.contains("demo-app-1.0 demo-lib-1.0"), "{stdout}");
+    let paths = python.registry.request_paths().split_off(before);
+    assert!(
+        paths.iter().any(|p| p.ends_with(".whl.metadata")),
+        "{paths:?}"
+    );
+    assert!(
+        !paths
+            .iter()
+            .any(|p| Path::new(p).extension().is_some_and(|e| e == "whl")),
+        "a dry run resolves from metadata, never downloading a wheel: {paths:?}"
+    );
+    let objects = paths.iter().filter(|p| p.starts_with("/objects/")).count();
+    let metadata = paths.iter().filter(|p| p.ends_with(".metadata")).count();
+    assert_eq!(objects, metadata, "{paths:?}");
+
+    let venv = python.venv("pip");
+    ok(&python.pip_install(&venv, &["demo-app"]));
+    assert_eq!(Python::imported(&venv, "demo_app"), "1.0");
+    assert_eq!(
+        Python::imported(&venv, "demo_lib"),
+        "1.0",
+        "Requires-Python"
+    );
+
+    let requirements = python.registry.root.join("requirements.txt");
+    let pinned = |lib_hash: &str| {
+        format!(
+            "demo-app==1.0 --hash=sha256:{}\ndemo-lib==1.0 --hash=sha256:{lib_hash}\n",
+            sha256(app_wheel)
+        )
+    };
+    let lib_hash = wheel_sha256(python, "a.localhost", "demo-lib", "1.0");
+    std::fs::write(&requirements, pinned(&lib_hash)).unwrap();
+    let venv = python.venv("pip-hashes");
+    let args = ["--require-hashes", "-r", requirements.to_str().unwrap()];
+    ok(&python.pip_install(&venv, &args));
+    assert_eq!(Python::imported(&venv, "demo_lib"), "1.0");
+
+    std::fs::write(&requirements, pinned(&"0".repeat(64))).unwrap();
+    let venv = python.venv("pip-wrong-hash");
+    let out = python.pip_install(&venv, &args);
+    assert!(
+        !out.status.success(),
+        "a pinned hash that differs must fail"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HASHES"), "{stderr}");
+}
+
+/// `uv pip install` with the same two indexes, and a uv project that pins
+/// each package to its domain's index and locks their hashes.
+fn uv_installs(python: &Python) {
+    let venv = python.venv("uv-pip");
+    ok(&python.uv_pip_install(&venv, &["demo-app"]));
+    assert_eq!(Python::imported(&venv, "demo_app"), "1.0");
+    assert_eq!(
+        Python::imported(&venv, "demo_lib"),
+        "1.0",
+        "Requires-Python"
+    );
+
+    let consumer = python.registry.root.join("uv-project");
+    std::fs::create_dir_all(&consumer).unwrap();
+    std::fs::write(
+        consumer.join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"consumer\"\nversion = \"0.0.0\"\n\
+             requires-python = \">=3.8\"\ndependencies = [\"demo-app\", \"demo-lib\"]\n\n\
+             [[tool.uv.index]]\nname = \"a\"\nurl = {:?}\nexplicit = true\n\n\
+             [[tool.uv.index]]\nname = \"b\"\nurl = {:?}\nexplicit = true\n\n\
+             [tool.uv.sources]\ndemo-app = {{ index = \"b\" }}\n\
+             demo-lib = {{ index = \"a\" }}\n",
+            python.index("a.localhost"),
+            python.index("b.localhost"),
+        ),
+    )
+    .unwrap();
+    let mut sync = python.command("uv", &consumer);
+    // The consumer's own environment, not the tools' interpreter's.
+    sync.env_remove("UV_PYTHON")
+        .args(["sync", "--no-install-project", "--python"])
+        .arg(python.tools.join("python"));
+    ok(&sync.output().unwrap());
+    let lock = std::fs::read_to_string(consumer.join("uv.lock")).unwrap();
+    let expected = "/pypi/a.localhost/files/demo-lib/1.0/";
+    assert!(lock.contains(expected), "{lock}");
+    assert!(lock.contains("hash = \"sha256:"), "{lock}");
+    assert_eq!(Python::imported(&consumer.join(".venv"), "demo_lib"), "1.0");
+}
+
+/// Swaps demo-spare's wheel object on disk for another well-formed wheel
+/// of the same name and version: pip and uv must both refuse it on its
+/// hash and leave nothing installed.
+fn refuse_tampered(python: &Python) {
+    let root = &python.registry.root;
+    let hex = wheel_sha256(python, "a.localhost", "demo-spare", "1.0");
+    let object = python
+        .registry
+        .data
+        .join("objects/sha256")
+        .join(&hex[..2])
+        .join(&hex);
+    let evil = root.join("evil-spare");
+    project(&evil, "demo-spare", "1.0", ">=3.8", &[]);
+    std::fs::write(
+        evil.join("src/demo_spare/__init__.py"),
+        "VERSION = \"evil\"\n",
+    )
+    .unwrap();
+    let dist = root.join("evil-dist");
+    let args = [
+        "build",
+        "--no-progress",
+        "--wheel",
+        "--out-dir",
+        dist.to_str().unwrap(),
+    ];
+    ok(&python.run("uv", &args, &evil));
+    std::fs::copy(built(&dist, ".whl"), &object).unwrap();
+
+    let venv = python.venv("pip-tampered");
+    let out = python.pip_install(&venv, &["--only-binary", ":all:", "demo-spare"]);
+    assert!(!out.status.success(), "pip must refuse a tampered wheel");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.to_lowercase().contains("hash"), "{stderr}");
+
+    let venv = python.venv("uv-tampered");
+    let out = python.uv_pip_install(&venv, &["--only-binary", ":all:", "demo-spare"]);
+    assert!(!out.status.success(), "uv must refuse a tampered wheel");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.to_lowercase().contains("hash"), "{stderr}");
+    for venv in ["pip-tampered", "uv-tampered"] {
+        let code = "import demo_spare";
+        let python_bin = python.registry.root.join(venv).join("bin/python");
+        let output = Command::new(python_bin)
+            .args(["-c", code])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{venv}: nothing installed");
+    }
+}
+
+/// One request without following redirects: status, headers, body.
+async fn fetch(
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client.request(method, url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.bytes().await.unwrap().to_vec())
+}
+
+fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> &'h str {
+    headers
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+        .to_str()
+        .unwrap()
+}
+
+/// The Simple API's routes as the PEPs describe them: slash and name
+/// redirects, content negotiation, validators, HEAD, and the file and
+/// PEP 658 metadata redirects to content-addressed objects.
+async fn simple_routes(python: &Python) {
+    use reqwest::Method;
+    let index = python.index("a.localhost");
+    let json = ("accept", "application/vnd.pypi.simple.v1+json");
+    let (status, headers, _) = fetch(Method::GET, index.trim_end_matches('/'), &[]).await;
+    assert_eq!((status, header(&headers, "location")), (301, "simple/"));
+    let (status, headers, _) = fetch(Method::GET, &format!("{index}Demo_Lib"), &[]).await;
+    assert_eq!((status, header(&headers, "location")), (301, "demo-lib/"));
+    let (status, headers, _) = fetch(Method::GET, &format!("{index}Demo.Lib/"), &[]).await;
+    assert_eq!(
+        (status, header(&headers, "location")),
+        (301, "../demo-lib/")
+    );
+
+    let (status, headers, body) = fetch(Method::GET, &index, &[json]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), json.1);
+    let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = listed["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|project| project["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["demo-lib", "demo-spare"], "only a.localhost's");
+    let (status, _, body) = fetch(Method::GET, &index, &[("accept", "application/xml")]).await;
+    assert_eq!(status, 406, "{}", String::from_utf8_lossy(&body));
+    let missing = format!("{index}no-such-project/");
+    assert_eq!(fetch(Method::GET, &missing, &[]).await.0, 404);
+
+    let page = format!("{index}demo-lib/");
+    let html_accept = ("accept", "application/vnd.pypi.simple.v1+html");
+    let (status, headers, body) = fetch(Method::GET, &page, &[html_accept]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), html_accept.1);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("data-requires-python=\"&gt;=4\""), "{html}");
+    assert!(html.contains("data-dist-info-metadata=\"sha256="), "{html}");
+    let (status, headers, body) = fetch(Method::GET, &page, &[json]).await;
+    assert_eq!(status, 200);
+    let etag = header(&headers, "etag").to_owned();
+    assert_eq!(header(&headers, "vary"), "Accept");
+    let (status, _, empty) = fetch(Method::GET, &page, &[json, ("if-none-match", &etag)]).await;
+    assert_eq!((status, empty.len()), (304, 0));
+    let html_etag = [html_accept, ("if-none-match", etag.as_str())];
+    let (status, _, _) = fetch(Method::GET, &page, &html_etag).await;
+    assert_eq!(status, 200, "one validator per format");
+    let (status, headers, empty) = fetch(Method::HEAD, &page, &[json]).await;
+    assert_eq!((status, empty.len()), (200, 0));
+    assert_eq!(header(&headers, "etag"), etag);
+
+    let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let wheel = listed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| file["filename"] == "demo_lib-1.0-py3-none-any.whl")
+        .unwrap();
+    let url = format!("{page}{}", wheel["url"].as_str().unwrap());
+    let (status, headers, _) = fetch(Method::GET, &url, &[]).await;
+    assert_eq!(status, 302);
+    let hash = wheel["hashes"]["sha256"].as_str().unwrap();
+    let object = format!("{}/objects/sha256:{hash}", python.registry.base);
+    assert_eq!(header(&headers, "location"), object);
+    let (status, headers, _) = fetch(Method::GET, &format!("{url}.metadata"), &[]).await;
+    assert_eq!(status, 302);
+    let metadata = header(&headers, "location").to_owned();
+    let expected = wheel["core-metadata"]["sha256"].as_str().unwrap();
+    assert!(metadata.ends_with(expected), "{metadata}");
+    let (status, _, body) = fetch(Method::GET, &metadata, &[]).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("Name: demo-lib\n") && text.contains("Version: 1.0\n"),
+        "{text}"
+    );
+    let other = url.replace("1.0-py3", "9.9-py3");
+    assert_eq!(fetch(Method::GET, &other, &[]).await.0, 404);
+}
+
+#[test]
+#[ignore = "needs pip and uv: run scripts/test"]
+fn pip_and_uv_install_across_domains_and_refuse_tampered_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = python_tools();
+    let python = Python {
+        registry: Registry::start(tmp.path()),
+        path: path_with(&tools),
+        tools,
+    };
+    let app_wheel = publish_fixtures(&python);
+    pip_installs(&python, &app_wheel);
+    uv_installs(&python);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(simple_routes(&python));
+    refuse_tampered(&python);
+}
