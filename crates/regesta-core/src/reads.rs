@@ -2,6 +2,8 @@
 //! write time; mutable views are built from indexes with validators tied to
 //! the last relevant event.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use regesta_protocol::json::to_canonical_vec;
 use regesta_protocol::{
@@ -140,20 +142,20 @@ impl Registry {
         })
     }
 
-    /// The local names of the packages `ecosystem` has under `domain`, in
-    /// byte order, at most [`MAX_NAMESPACE_PACKAGES`]: what a projection's
-    /// per-domain index lists.
+    /// The packages `ecosystem` has under `domain`, in byte order, at most
+    /// [`MAX_NAMESPACE_PACKAGES`]: what a projection's per-domain index
+    /// lists. The store hands out one shared listing until a write into the
+    /// namespace, so a caller may key what it renders from it by pointer.
     ///
     /// # Errors
     /// Storage failure.
-    pub async fn package_names(
+    pub async fn namespace_packages(
         &self,
         ecosystem: &str,
         domain: &str,
-    ) -> Result<Vec<String>, CoreError> {
+    ) -> Result<Arc<[PackageId]>, CoreError> {
         let prefix = format!("{ecosystem}:{domain}/");
-        let ids = self.db.package_ids(&prefix, MAX_NAMESPACE_PACKAGES).await?;
-        Ok(ids.iter().map(|id| id.local_name().to_owned()).collect())
+        Ok(self.db.package_ids(&prefix, MAX_NAMESPACE_PACKAGES).await?)
     }
 
     /// The package state, 404 `package_not_found` when nothing is published.

@@ -3,8 +3,6 @@
 //! routes read, rendered together once per package head from the facts the
 //! processor stored with each release (no manifest or object is read).
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
 use regesta_core::{CoreError, ErrorCode, PackageDocuments, PackageRecord, Registry, RenderFuture};
 use regesta_protocol::{PackageId, Timestamp};
@@ -18,7 +16,8 @@ pub const JSON: &str = "pypi-project-json";
 /// The view-cache kind of a project page in PEP 503 HTML.
 pub const HTML: &str = "pypi-project-html";
 /// The view-cache kind of the file table: one line per distribution,
-/// `<version> <filename> <sha256> <core metadata sha256>`.
+/// `<filename> <version> <sha256> <core metadata sha256 or ->`, sorted so
+/// a download finds its line by binary search.
 pub const FILES: &str = "pypi-files";
 
 /// A distribution's download path below a project page
@@ -61,7 +60,7 @@ pub fn project_page(id: &PackageId, record: &PackageRecord) -> (ProjectPage, Str
         versions: Vec::with_capacity(record.releases.len()),
         files: Vec::new(),
     };
-    let mut table = String::new();
+    let mut lines = Vec::new();
     for release in &record.releases {
         let version = release.version.as_str();
         let facts: Option<Value> = release
@@ -77,32 +76,50 @@ pub fn project_page(id: &PackageId, record: &PackageRecord) -> (ProjectPage, Str
         for fact in files {
             if let Some(file) = file_entry(&name, version, release.created_at, fact) {
                 let metadata = file.core_metadata_sha256.as_deref().unwrap_or("-");
-                // Writing to a String cannot fail.
-                let _ = writeln!(
-                    table,
-                    "{version} {} {} {metadata}",
+                lines.push(format!(
+                    "{} {version} {} {metadata}\n",
                     file.filename, file.sha256
-                );
+                ));
                 page.files.push(file);
             }
         }
     }
-    (page, table)
+    lines.sort_unstable();
+    (page, lines.concat())
 }
 
 /// What the file table says about `filename` of `version`: its sha256 and
-/// its core metadata's, both hex.
+/// its core metadata's, both hex. A binary search over the table's bytes:
+/// each probe reads the one line around its midpoint.
 pub fn lookup<'a>(
     table: &'a [u8],
     version: &str,
     filename: &str,
 ) -> Option<(&'a str, Option<&'a str>)> {
-    let table = std::str::from_utf8(table).ok()?;
-    table.lines().find_map(|line| {
+    let (mut low, mut high) = (0, table.len());
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let start = table[low..middle]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(low, |i| low + i + 1);
+        let end = table[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(table.len(), |i| start + i);
+        let line = std::str::from_utf8(&table[start..end]).ok()?;
         let mut parts = line.split(' ');
-        let (v, f, sha, meta) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        (v == version && f == filename).then_some((sha, (meta != "-").then_some(meta)))
-    })
+        let (f, v) = (parts.next()?, parts.next()?);
+        match (f, v).cmp(&(filename, version)) {
+            std::cmp::Ordering::Less => low = end + 1,
+            std::cmp::Ordering::Greater => high = start,
+            std::cmp::Ordering::Equal => {
+                let (sha, meta) = (parts.next()?, parts.next()?);
+                return Some((sha, (meta != "-").then_some(meta)));
+            }
+        }
+    }
+    None
 }
 
 /// The Simple API documents of PyPI projects.
@@ -130,5 +147,69 @@ impl PackageDocuments for PypiDocuments {
                 (FILES, Bytes::from(table)),
             ])
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lookup;
+
+    /// The table as `project_page` writes it: sorted lines.
+    fn table(rows: &[(String, String)]) -> String {
+        let mut lines: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (file, version))| {
+                let meta = if i % 2 == 0 {
+                    format!("{i:064x}")
+                } else {
+                    "-".into()
+                };
+                format!("{file} {version} {:064x} {meta}\n", i + 1000)
+            })
+            .collect();
+        lines.sort_unstable();
+        lines.concat()
+    }
+
+    #[test]
+    fn every_row_is_found_and_nothing_else() {
+        for count in [0_usize, 1, 2, 3, 7, 100] {
+            let rows: Vec<(String, String)> = (0..count)
+                .map(|i| {
+                    (
+                        format!("p-{i}.{}-py3-none-any.whl", i % 3),
+                        format!("{i}.{}", i % 3),
+                    )
+                })
+                .collect();
+            let text = table(&rows);
+            for (i, (file, version)) in rows.iter().enumerate() {
+                let (sha, meta) = lookup(text.as_bytes(), version, file).unwrap();
+                assert_eq!(sha, format!("{:064x}", i + 1000));
+                assert_eq!(meta.is_some(), i % 2 == 0);
+                assert_eq!(lookup(text.as_bytes(), "9.9", file), None);
+            }
+            for missing in ["", "a", "p-5", "zz.whl", "p-1.1-py3-none-any.whl0"] {
+                assert_eq!(lookup(text.as_bytes(), "1.1", missing), None, "{missing}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_table_is_a_miss_not_a_panic() {
+        for text in [
+            "\n\n",
+            "a",
+            "a b",
+            "a b c\n",
+            "\u{e9} \u{e9}\n\u{e9}",
+            "x 1 s m",
+        ] {
+            let _ = lookup(text.as_bytes(), "1", "a");
+            let _ = lookup(text.as_bytes(), "1", "x");
+        }
+        assert_eq!(lookup(b"x 1 s m", "1", "x"), Some(("s", Some("m"))));
+        assert_eq!(lookup(&[0xff, b' '], "1", "x"), None);
     }
 }

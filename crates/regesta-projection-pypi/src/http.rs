@@ -23,10 +23,11 @@ use regesta_http::response::{
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId};
 
+use crate::ECOSYSTEM;
 use crate::documents::{FILES, HTML, JSON, PypiDocuments, lookup};
+use crate::index::{IndexPage, IndexPages};
 use crate::names::{ProjectName, normalize};
 use crate::negotiate::{Format, negotiate};
-use crate::{ECOSYSTEM, simple};
 
 /// The PyPI projection of one registry: its routes and the state they
 /// share.
@@ -39,6 +40,7 @@ pub struct PypiProjection {
 struct Inner {
     registry: Registry,
     documents: PypiDocuments,
+    index: IndexPages,
     public_base: String,
 }
 
@@ -50,6 +52,7 @@ impl PypiProjection {
             inner: Arc::new(Inner {
                 registry,
                 documents: PypiDocuments,
+                index: IndexPages::default(),
                 public_base,
             }),
         }
@@ -117,14 +120,6 @@ fn page(
     bytes_response(StatusCode::OK, body, response_headers, !is_head(method))
 }
 
-fn format_tag(format: Format) -> &'static str {
-    match format {
-        Format::Json => "json",
-        Format::Html => "html",
-        Format::LegacyHtml => "text-html",
-    }
-}
-
 /// The package id of `project` in `domain`'s index, when both are valid
 /// and the name is normalized.
 fn package_id(domain: &str, project: &str) -> Result<PackageId, ApiError> {
@@ -149,16 +144,12 @@ async fn index(
         Ok(domain) => domain,
         Err(error) => return error.into_response(),
     };
-    let names = match state.inner.registry.package_names(ECOSYSTEM, &domain).await {
-        Ok(names) => names,
+    let inner = &state.inner;
+    let listing = match inner.registry.namespace_packages(ECOSYSTEM, &domain).await {
+        Ok(listing) => listing,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let body = Bytes::from(simple::render_index(&names, format));
-    let etag = format!(
-        "W/\"regesta.pypi-index-{}:{}\"",
-        format_tag(format),
-        Digest::of(&body)
-    );
+    let IndexPage { body, etag } = inner.index.page(&domain, format, &listing);
     page(format, body, &etag, None, &method, &headers)
 }
 
@@ -200,11 +191,7 @@ async fn project(
     .await;
     match served {
         Ok(document) => {
-            let etag = format!(
-                "W/\"regesta.pypi-{}:{}\"",
-                format_tag(format),
-                document.head
-            );
+            let etag = format!("W/\"regesta.pypi-{}:{}\"", format.tag(), document.head);
             let time = Some(document.time);
             page(format, document.bytes, &etag, time, &method, &headers)
         }

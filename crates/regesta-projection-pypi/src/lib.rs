@@ -30,6 +30,7 @@
 pub mod documents;
 pub mod filename;
 pub mod http;
+pub mod index;
 pub mod metadata;
 pub mod names;
 pub mod negotiate;

@@ -4,7 +4,7 @@
 //! `application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1, text/html;q=0.01`.
 
 /// A format the Simple API pages are served in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// PEP 691 JSON.
     Json,
@@ -15,6 +15,16 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's short name in validators (`json`, `html`, `text-html`).
+    #[must_use]
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Html => "html",
+            Self::LegacyHtml => "text-html",
+        }
+    }
+
     /// The `Content-Type` of an answer in this format.
     pub fn content_type(self) -> &'static str {
         match self {

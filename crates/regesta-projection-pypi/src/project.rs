@@ -153,9 +153,8 @@ impl ProjectKind for PypiProject {
             return Err(failed("it produced no wheel or sdist".into()));
         }
         // The order uploaded is the order listed: sdist, then wheels.
-        packed.sort_by(|a, b| {
-            (a.format != SDIST.format, &a.filename).cmp(&(b.format != SDIST.format, &b.filename))
-        });
+        packed.sort_by(|a, b| a.filename.cmp(&b.filename));
+        packed.sort_by_key(|artifact| artifact.format != SDIST.format);
         Ok(packed)
     }
 }

@@ -83,7 +83,7 @@ fn json_document(mut body: Map<String, Value>) -> Vec<u8> {
 }
 
 /// The project list, linking each normalized name to `<name>/`.
-pub fn render_index(names: &[String], format: Format) -> Vec<u8> {
+pub fn render_index(names: &[&str], format: Format) -> Vec<u8> {
     match format {
         Format::Json => {
             let projects: Vec<Value> = names.iter().map(|n| json!({ "name": n })).collect();

@@ -81,7 +81,7 @@ fn project_page_json() {
 
 #[test]
 fn project_index() {
-    let names = vec!["app".to_owned(), "my-lib".to_owned()];
+    let names = ["app", "my-lib"];
     insta::assert_snapshot!("index_html", text(render_index(&names, Format::Html)));
     insta::assert_snapshot!("index_json", text(render_index(&names, Format::Json)));
 }

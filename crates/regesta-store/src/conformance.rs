@@ -454,7 +454,7 @@ async fn package_ids_by_prefix(db: &dyn RegistryDb) {
         commit.package = PackageId::parse(id).expect("valid test id");
         db.commit_publish(&commit).await.unwrap();
     }
-    let listed = |ids: Vec<PackageId>| {
+    let listed = |ids: std::sync::Arc<[PackageId]>| {
         ids.iter()
             .map(|id| id.as_str().to_owned())
             .collect::<Vec<_>>()
@@ -477,6 +477,22 @@ async fn package_ids_by_prefix(db: &dyn RegistryDb) {
         ["pypi:a.dev/a_c"]
     );
     assert!(db.package_ids("cargo:a.dev/", 10).await.unwrap().is_empty());
+    // A package created after a listing is in the next one (a cache must
+    // forget the namespace's listing on every write into it).
+    assert_eq!(db.package_ids("pypi:a.dev/", 10).await.unwrap().len(), 4);
+    let mut commit = sample_publish("pypi:a.dev/beta", "1.0.0", 99);
+    commit.package = PackageId::parse("pypi:a.dev/beta").expect("valid test id");
+    db.commit_publish(&commit).await.unwrap();
+    assert_eq!(
+        listed(db.package_ids("pypi:a.dev/", 10).await.unwrap()),
+        [
+            "pypi:a.dev/a-b",
+            "pypi:a.dev/a_c",
+            "pypi:a.dev/alpha",
+            "pypi:a.dev/beta",
+            "pypi:a.dev/zeta"
+        ]
+    );
 }
 
 async fn objects_page_in_digest_order(db: &dyn RegistryDb) {

@@ -2,7 +2,7 @@
 //! durable adapters (the conformance suite proves it) but keep nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -262,7 +262,7 @@ impl RegistryDb for MemoryDb {
         Ok(self.lock()?.packages.get(id).map(|view| view.head))
     }
 
-    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>> {
+    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Arc<[PackageId]>> {
         let s = self.lock()?;
         let mut ids: Vec<PackageId> = s
             .packages
@@ -272,7 +272,7 @@ impl RegistryDb for MemoryDb {
             .collect();
         ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         ids.truncate(limit);
-        Ok(ids)
+        Ok(ids.into())
     }
 
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {

@@ -1,5 +1,7 @@
 //! The two storage ports: registry metadata and content-addressed bytes.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
@@ -39,8 +41,9 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
 
     /// The ids that start with `prefix` (`pypi:some.dev/`), in byte order,
     /// at most `limit` of them: a projection's list of the packages in one
-    /// namespace.
-    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>>;
+    /// namespace. Shared, so a cache can hand out one listing to every
+    /// reader.
+    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Arc<[PackageId]>>;
 
     /// One release.
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>>;

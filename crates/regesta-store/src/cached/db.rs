@@ -23,6 +23,8 @@ enum Key {
     Release(PackageId, Version),
     Event(Digest),
     Object(Digest),
+    /// The listing of one namespace (`<ecosystem>:<domain>/`).
+    Namespace(String),
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +41,11 @@ enum Value {
     Release(ReleaseDocuments),
     Event(StoredEvent),
     Object(ObjectDescriptor),
+    /// A namespace listing read with `limit`.
+    Namespace {
+        limit: usize,
+        ids: Arc<[PackageId]>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +58,7 @@ impl quick_cache::Weighter<Key, Value> for Weight {
             Key::Channel(id, c) => id.as_str().len() + c.as_str().len(),
             Key::Release(id, v) => id.as_str().len() + v.as_str().len(),
             Key::Event(_) | Key::Object(_) => 32,
+            Key::Namespace(prefix) => prefix.len(),
         };
         let value = match value {
             Value::Head(_) | Value::Object(_) => 64,
@@ -61,6 +69,7 @@ impl quick_cache::Weighter<Key, Value> for Weight {
             }
             Value::Release(docs) => docs.envelope.len() + docs.listing.len(),
             Value::Event(event) => event.bytes.len() + event.listing.len(),
+            Value::Namespace { ids, .. } => ids.iter().map(|id| id.as_str().len() + 16).sum(),
         };
         (key + value) as u64 + ENTRY_OVERHEAD
     }
@@ -88,6 +97,12 @@ impl std::fmt::Debug for CachedDb {
             .field("next_seq", &self.next_seq)
             .finish_non_exhaustive()
     }
+}
+
+/// The namespace of a package id or id prefix: everything up to and
+/// including its first `/` (`pypi:some.dev/`), or all of it without one.
+fn namespace(id: &str) -> &str {
+    id.find('/').map_or(id, |slash| &id[..=slash])
 }
 
 /// Events read per [`CachedDb::catch_up`] query.
@@ -125,11 +140,14 @@ impl CachedDb {
         }
     }
 
-    /// Forgets `id`'s head (and so its channel rows).
+    /// Forgets `id`'s head (and so its channel rows) and its namespace's
+    /// listing (the event may have created the package).
     pub fn invalidate(&self, id: &PackageId) {
         if let Ok(mut epoch) = self.epoch.write() {
             *epoch += 1;
             self.cache.remove(&Key::Head(id.clone()));
+            self.cache
+                .remove(&Key::Namespace(namespace(id.as_str()).to_owned()));
         } else {
             self.cache.clear();
         }
@@ -195,8 +213,29 @@ impl RegistryDb for CachedDb {
         self.head(id).await
     }
 
-    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>> {
-        self.inner.package_ids(prefix, limit).await
+    async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Arc<[PackageId]>> {
+        // Only whole namespaces are cached: those are what invalidation
+        // names.
+        if namespace(prefix) != prefix {
+            return self.inner.package_ids(prefix, limit).await;
+        }
+        let key = Key::Namespace(prefix.to_owned());
+        if let Some(Value::Namespace { limit: at, ids }) = self.cache.get(&key)
+            && at == limit
+        {
+            return Ok(ids);
+        }
+        let epoch = self.epoch();
+        let ids = self.inner.package_ids(prefix, limit).await?;
+        self.fill(
+            epoch,
+            key,
+            Value::Namespace {
+                limit,
+                ids: Arc::clone(&ids),
+            },
+        );
+        Ok(ids)
     }
 
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {

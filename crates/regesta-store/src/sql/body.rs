@@ -127,12 +127,12 @@ macro_rules! sql_adapter {
                     fetch_opt(&mut conn, head_query(id), head_row).await
                 }
 
-                async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Vec<PackageId>> {
+                async fn package_ids(&self, prefix: &str, limit: usize) -> Result<std::sync::Arc<[PackageId]>> {
                     // An exact prefix comparison: a range on the key would
                     // follow PostgreSQL's collation, `LIKE` treats `_` as a
                     // wildcard (and is case-blind in SQLite).
                     let Ok(len) = i32::try_from(prefix.len()) else {
-                        return Ok(Vec::new());
+                        return Ok(std::sync::Arc::from([]));
                     };
                     let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                     let mut ids = fetch_all(
@@ -145,7 +145,7 @@ macro_rules! sql_adapter {
                     )
                     .await?;
                     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-                    Ok(ids)
+                    Ok(ids.into())
                 }
 
                 async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {
