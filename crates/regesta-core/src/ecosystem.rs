@@ -125,6 +125,15 @@ pub trait ArtifactProcessor: Send + Sync + 'static {
         version: &Version,
         artifacts: &[ArtifactBytes<'_>],
     ) -> Result<Processed, ArtifactRefusal>;
+
+    /// The key under which `version` must be unique among a package's
+    /// releases, when the ecosystem's clients take several spellings for
+    /// one version (PEP 440: `1.0` and `1.0.0`). `None`, the default:
+    /// versions are compared as written.
+    fn version_key(&self, version: &Version) -> Option<String> {
+        let _ = version;
+        None
+    }
 }
 
 /// The ecosystems a registry knows, by name.

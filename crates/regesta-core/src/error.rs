@@ -36,6 +36,17 @@ pub enum CoreError {
         /// The version already published.
         version: Version,
     },
+    /// 409 `release_already_exists`: another spelling of the version is
+    /// published, and the ecosystem's clients take both for one version.
+    #[error("Release already exists: {package}@{existing} is the same version as {version}")]
+    EquivalentRelease {
+        /// The package.
+        package: PackageId,
+        /// The version being published.
+        version: Version,
+        /// The published version it equals.
+        existing: Version,
+    },
     /// 404 with a specific code.
     #[error("{message}")]
     NotFound {

@@ -9,7 +9,8 @@ use regesta_protocol::manifest::{
 };
 use regesta_protocol::{
     ArtifactDescriptor, AuthorizationProof, ChannelName, Digest, Event, EventBody, IntentAction,
-    ObjectDescriptor, ReleaseConfig, ReleaseManifest, SealedEvent, Version, WriteAuthorization,
+    ObjectDescriptor, PackageId, ReleaseConfig, ReleaseManifest, SealedEvent, Version,
+    WriteAuthorization,
 };
 use regesta_store::{PublishCommit, ReleaseDocuments, StoreError};
 use regesta_trust::TrustError;
@@ -154,6 +155,7 @@ impl Registry {
         if self.db.release(&config.id, &version).await?.is_some() {
             return Err(exists());
         }
+        let version_key = self.refuse_equivalent(&config.id, &version).await?;
         let manifest = build_manifest(
             &config,
             version.clone(),
@@ -202,6 +204,7 @@ impl Registry {
                 payload_digest: Some(proof.payload_digest),
                 objects,
                 facts: processed.facts.clone(),
+                version_key,
             })
             .await
             .map_err(|e| match e {
@@ -215,6 +218,38 @@ impl Registry {
             manifest,
             manifest_descriptor,
         })
+    }
+
+    /// The version's key in its ecosystem (see
+    /// [`crate::ArtifactProcessor::version_key`]), after refusing the
+    /// publish when a release of `id` already has it. The store's commit
+    /// still decides races; this names the release in the way.
+    async fn refuse_equivalent(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<Option<String>, CoreError> {
+        let Some(processor) = self.ecosystems.processor(id.ecosystem()) else {
+            return Ok(None);
+        };
+        let Some(key) = processor.version_key(version) else {
+            return Ok(None);
+        };
+        let Some(record) = self.db.package(id).await? else {
+            return Ok(Some(key));
+        };
+        let existing = record
+            .releases
+            .iter()
+            .find(|r| processor.version_key(&r.version).as_ref() == Some(&key));
+        if let Some(existing) = existing {
+            return Err(CoreError::EquivalentRelease {
+                package: id.clone(),
+                version: version.clone(),
+                existing: existing.version.clone(),
+            });
+        }
+        Ok(Some(key))
     }
 
     /// Runs the package's ecosystem processor, if one is registered, on the

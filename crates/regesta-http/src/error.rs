@@ -84,7 +84,7 @@ impl From<CoreError> for ApiError {
             CoreError::Replayed(_) => {
                 Self::new(ErrorCode::WriteAuthorizationReplayed, error.to_string())
             }
-            CoreError::ReleaseExists { .. } => {
+            CoreError::ReleaseExists { .. } | CoreError::EquivalentRelease { .. } => {
                 Self::new(ErrorCode::ReleaseAlreadyExists, error.to_string())
             }
             CoreError::ChannelConflict { .. } => {

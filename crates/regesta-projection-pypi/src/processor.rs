@@ -117,6 +117,12 @@ impl ArtifactProcessor for PypiProcessor {
         ECOSYSTEM
     }
 
+    fn version_key(&self, version: &Version) -> Option<String> {
+        PyVersion::parse(version.as_str())
+            .ok()
+            .map(|v| v.canonical())
+    }
+
     fn process(
         &self,
         config: &ReleaseConfig,

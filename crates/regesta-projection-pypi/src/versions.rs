@@ -53,6 +53,23 @@ impl PyVersion {
         self.0.to_string()
     }
 
+    /// The canonical spelling, equal for versions PEP 440 calls equal: the
+    /// normalized form with the release segment's trailing zeros dropped
+    /// (`1.0.0` and `1.0` are both `1`; `1.0.post1` is `1.post1`). Two
+    /// releases of a project may not share it (pip and uv would see two
+    /// files of one version).
+    pub fn canonical(&self) -> String {
+        let release = self.0.release();
+        let kept = release
+            .iter()
+            .rposition(|&n| n != 0)
+            .map_or(1, |last| last + 1);
+        self.0
+            .clone()
+            .with_release(release[..kept].iter().copied())
+            .to_string()
+    }
+
     /// Whether it is a pre-release or development release (clients skip
     /// these unless asked).
     pub fn is_pre(&self) -> bool {
@@ -117,6 +134,34 @@ mod tests {
         }
         assert!(PyVersion::parse("2.0b1").unwrap().is_pre());
         assert!(!PyVersion::parse("2.0.post1").unwrap().is_pre());
+    }
+
+    #[test]
+    fn equal_versions_share_one_canonical_spelling() {
+        for (raw, canonical) in [
+            ("1.0", "1"),
+            ("1.0.0", "1"),
+            ("1", "1"),
+            ("0", "0"),
+            ("0.0.0", "0"),
+            ("1.0.1", "1.0.1"),
+            ("1.10.0", "1.10"),
+            ("1.0.0rc1", "1rc1"),
+            ("1.0.post1", "1.post1"),
+            ("1!2.0.dev3", "1!2.dev3"),
+            ("1.0+local.7", "1+local.7"),
+        ] {
+            assert_eq!(
+                PyVersion::parse(raw).unwrap().canonical(),
+                canonical,
+                "{raw}"
+            );
+        }
+        let (a, b) = (
+            PyVersion::parse("1.0").unwrap(),
+            PyVersion::parse("1.0.0").unwrap(),
+        );
+        assert_eq!(a, b, "PEP 440 equality, which the canonical form mirrors");
     }
 
     #[test]

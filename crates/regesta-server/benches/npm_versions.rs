@@ -99,6 +99,7 @@ impl Bench {
                 payload_digest: None,
                 objects: Vec::new(),
                 facts: None,
+                version_key: None,
             })
             .await
             .unwrap();

@@ -5,11 +5,18 @@
 //! the target holds exactly the source's history (same ids, same sequence,
 //! so the same transparency log). Resumable: events the target already has
 //! are checked to be the source's prefix and skipped. Verified at the end.
+//!
+//! What an ecosystem processor derived at publish time (PyPI's core
+//! metadata objects, the version key that keeps `1.0` and `1.0.0` from
+//! both being published) is not in the signed history, so it is derived
+//! again here from the release's artifacts, as any verifier could.
 
 use std::path::Path;
 
+use bytes::Bytes;
+use regesta_core::{ArtifactBytes, Ecosystems};
 use regesta_protocol::json::parse_strict;
-use regesta_protocol::{EventBody, ObjectDescriptor, ReleaseManifest, SealedEvent};
+use regesta_protocol::{EventBody, ObjectDescriptor, ReleaseConfig, ReleaseManifest, SealedEvent};
 use regesta_store::{BlobStore, ChannelCommit, PublishCommit, RegistryDb, StoredEvent};
 
 /// Why a migration stopped.
@@ -52,6 +59,75 @@ pub struct Ends<'a> {
     pub to_db: &'a dyn RegistryDb,
     /// Target objects.
     pub to_blobs: &'a dyn BlobStore,
+    /// The processors that derive what releases carry beside their
+    /// signed manifest.
+    pub ecosystems: &'a Ecosystems,
+}
+
+/// What the package's ecosystem processor derives from a release's
+/// artifacts: the derived objects (with their bytes) and the version key.
+/// Nothing without a processor.
+async fn derive(
+    ends: &Ends<'_>,
+    manifest: &ReleaseManifest,
+) -> Result<(Vec<(ObjectDescriptor, Bytes)>, Option<String>), MigrateError> {
+    let Some(processor) = ends.ecosystems.processor(manifest.id.ecosystem()) else {
+        return Ok((Vec::new(), None));
+    };
+    let version_key = processor.version_key(&manifest.version);
+    let mut artifacts = Vec::with_capacity(manifest.artifacts.len());
+    for artifact in &manifest.artifacts {
+        let bytes = ends
+            .from_blobs
+            .get(&artifact.digest)
+            .await?
+            .ok_or_else(|| inconsistent(format!("source object {} is missing", artifact.digest)))?;
+        artifacts.push((artifact.clone(), bytes));
+    }
+    // The processors read the id and version; the rest of the signed config
+    // is not kept (only its digest), and nothing derived depends on it.
+    let config = ReleaseConfig::from_json(serde_json::json!({
+        "id": manifest.id.as_str(),
+        "version": manifest.version.as_str(),
+        "source": { "include": ["regesta.json"] },
+    }))
+    .map_err(|e| inconsistent(format!("{}: {e}", manifest.id)))?;
+    let version = manifest.version.clone();
+    let processed = tokio::task::spawn_blocking(move || {
+        let views: Vec<ArtifactBytes<'_>> = artifacts
+            .iter()
+            .map(|(a, bytes)| ArtifactBytes {
+                role: a.role.as_str(),
+                filename: a.filename.as_ref().map(regesta_protocol::Text::as_str),
+                media_type: a.media_type.as_str(),
+                bytes,
+            })
+            .collect();
+        processor.process(&config, &version, &views)
+    })
+    .await
+    .map_err(|e| inconsistent(format!("processing stopped: {e}")))?
+    .map_err(|e| {
+        inconsistent(format!(
+            "{}@{}: its artifacts no longer process: {}",
+            manifest.id,
+            manifest.version,
+            e.message()
+        ))
+    })?;
+    let derived = processed
+        .derived
+        .into_iter()
+        .map(|d| {
+            let descriptor = ObjectDescriptor {
+                digest: regesta_protocol::Digest::of(&d.bytes),
+                media_type: d.media_type,
+                size: d.bytes.len() as u64,
+            };
+            (descriptor, d.bytes)
+        })
+        .collect();
+    Ok((derived, version_key))
 }
 
 async fn copy_object(ends: &Ends<'_>, d: &ObjectDescriptor) -> Result<u64, MigrateError> {
@@ -71,6 +147,46 @@ fn sealed(event: &StoredEvent) -> Result<SealedEvent, MigrateError> {
     let value = parse_strict(&event.bytes, event.bytes.len())
         .map_err(|e| inconsistent(format!("event {}: {e}", event.id)))?;
     SealedEvent::from_json(&value).map_err(|e| inconsistent(format!("event {}: {e}", event.id)))
+}
+
+/// Copies a release's objects (manifest, source, artifacts, and what its
+/// processor derives from them) to the target; returns their descriptors,
+/// the release's version key and how many objects were new there.
+async fn copy_release_objects(
+    ends: &Ends<'_>,
+    manifest_digest: &regesta_protocol::Digest,
+) -> Result<(Vec<ObjectDescriptor>, Option<String>, u64), MigrateError> {
+    let manifest_bytes = ends
+        .from_blobs
+        .get(manifest_digest)
+        .await?
+        .ok_or_else(|| inconsistent(format!("manifest object {manifest_digest} missing")))?;
+    let manifest: ReleaseManifest = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| inconsistent(format!("manifest {manifest_digest}: {e}")))?;
+    let manifest_descriptor = ends
+        .from_db
+        .object(manifest_digest)
+        .await?
+        .ok_or_else(|| inconsistent(format!("{manifest_digest}: not indexed")))?;
+    let mut objects = vec![manifest_descriptor, manifest.source.clone()];
+    objects.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
+        digest: a.digest,
+        media_type: a.media_type.clone(),
+        size: a.size,
+    }));
+    let mut copied = 0;
+    for object in &objects {
+        copied += copy_object(ends, object).await?;
+    }
+    let (derived, version_key) = derive(ends, &manifest).await?;
+    for (object, bytes) in derived {
+        if ends.to_blobs.get(&object.digest).await?.is_none() {
+            ends.to_blobs.put(&object.digest, bytes).await?;
+            copied += 1;
+        }
+        objects.push(object);
+    }
+    Ok((objects, version_key, copied))
 }
 
 /// Copies one event (and the objects it references) to the target.
@@ -99,26 +215,8 @@ async fn copy_event(ends: &Ends<'_>, event: &StoredEvent) -> Result<u64, Migrate
                 .release_documents(package, version)
                 .await?
                 .ok_or_else(|| inconsistent(format!("{package}@{version}: no documents")))?;
-            let manifest_bytes = ends.from_blobs.get(manifest_digest).await?.ok_or_else(|| {
-                inconsistent(format!("{package}@{version}: manifest object missing"))
-            })?;
-            let manifest: ReleaseManifest = serde_json::from_slice(&manifest_bytes)
-                .map_err(|e| inconsistent(format!("{package}@{version}: {e}")))?;
-            let manifest_descriptor = ends
-                .from_db
-                .object(manifest_digest)
-                .await?
-                .ok_or_else(|| inconsistent(format!("{manifest_digest}: not indexed")))?;
-            let mut objects = vec![manifest_descriptor, manifest.source.clone()];
-            objects.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
-                digest: a.digest,
-                media_type: a.media_type.clone(),
-                size: a.size,
-            }));
-            let mut copied = 0;
-            for object in &objects {
-                copied += copy_object(ends, object).await?;
-            }
+            let (objects, version_key, copied) =
+                copy_release_objects(ends, manifest_digest).await?;
             ends.to_db
                 .commit_publish(&PublishCommit {
                     package: package.clone(),
@@ -133,6 +231,7 @@ async fn copy_event(ends: &Ends<'_>, event: &StoredEvent) -> Result<u64, Migrate
                     payload_digest,
                     objects,
                     facts: record.facts,
+                    version_key,
                 })
                 .await?;
             Ok(copied)
@@ -273,6 +372,7 @@ pub async fn run(
         from_blobs: &from_blobs,
         to_db: &to_db,
         to_blobs: &to_blobs,
+        ecosystems: &crate::ecosystems(),
     };
     migrate(&ends, progress).await
 }

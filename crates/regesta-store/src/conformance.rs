@@ -61,6 +61,7 @@ pub fn sample_publish(package: &str, version: &str, millis: i64) -> PublishCommi
             object(&format!("source {tag}")),
         ],
         facts: Some(Bytes::from(format!("{{\"facts\":\"{tag}\"}}"))),
+        version_key: None,
     }
 }
 
@@ -97,6 +98,7 @@ where
 {
     publish_is_atomic_and_readable(open().await.as_ref()).await;
     duplicate_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
+    equivalent_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
     replayed_authorization_is_rejected(open().await.as_ref()).await;
     channel_moves_are_compare_and_swap(open().await.as_ref()).await;
     events_page_in_sequence_order(open().await.as_ref()).await;
@@ -323,6 +325,34 @@ async fn duplicate_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) 
     assert_eq!(db.stats().await.unwrap(), before);
     assert!(db.event(&again.event_id).await.unwrap().is_none());
     assert!(db.object(&again.objects[0].digest).await.unwrap().is_none());
+}
+
+async fn equivalent_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) {
+    let keyed = |package: &str, version: &str, key: &str| PublishCommit {
+        version_key: Some(key.to_owned()),
+        ..sample_publish(package, version, 0)
+    };
+    db.commit_publish(&keyed("a", "1.0", "1")).await.unwrap();
+    let before = db.stats().await.unwrap();
+    let again = keyed("a", "1.0.0", "1");
+    assert!(matches!(
+        db.commit_publish(&again).await,
+        Err(StoreError::ReleaseExists)
+    ));
+    assert_eq!(db.stats().await.unwrap(), before);
+    assert!(db.event(&again.event_id).await.unwrap().is_none());
+    assert!(
+        db.release(&again.package, &again.version)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Other keys, other packages and unkeyed releases are unaffected.
+    db.commit_publish(&keyed("a", "1.1", "1.1")).await.unwrap();
+    db.commit_publish(&keyed("b", "1.0.0", "1")).await.unwrap();
+    db.commit_publish(&sample_publish("a", "1.0.0", 0))
+        .await
+        .unwrap();
 }
 
 async fn replayed_authorization_is_rejected(db: &dyn RegistryDb) {

@@ -30,6 +30,8 @@ struct State {
     packages: HashMap<PackageId, PackageView>,
     release_count: u64,
     replay: HashSet<Digest>,
+    /// `(package, version key)` of every release committed with a key.
+    version_keys: HashSet<(PackageId, String)>,
     objects: BTreeMap<Digest, ObjectDescriptor>,
     log_tiles: HashMap<(u8, u64), Bytes>,
     log_checkpoints: Vec<LogCheckpoint>,
@@ -181,7 +183,9 @@ impl RegistryDb for MemoryDb {
             .packages
             .get(&c.package)
             .is_some_and(|p| p.releases.contains_key(&c.version));
-        if exists || s.event_index.contains_key(&c.event_id) {
+        let key = c.version_key.clone().map(|key| (c.package.clone(), key));
+        let equivalent = key.as_ref().is_some_and(|key| s.version_keys.contains(key));
+        if exists || equivalent || s.event_index.contains_key(&c.event_id) {
             return Err(StoreError::ReleaseExists);
         }
         if c.payload_digest.is_some_and(|d| s.replay.contains(&d)) {
@@ -189,6 +193,9 @@ impl RegistryDb for MemoryDb {
         }
         if let Some(d) = c.payload_digest {
             s.replay.insert(d);
+        }
+        if let Some(key) = key {
+            s.version_keys.insert(key);
         }
         for object in &c.objects {
             s.objects

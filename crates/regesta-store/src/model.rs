@@ -51,6 +51,11 @@ pub struct PublishCommit {
     /// (JSON; for npm: integrity, shasum, file count, unpacked size). Not
     /// signed and not part of the manifest: anyone can recompute them.
     pub facts: Option<Bytes>,
+    /// The version's key in its ecosystem when two spellings can be one
+    /// version to its clients (PEP 440: `1.0` and `1.0.0` are both `1`).
+    /// The commit is refused ([`crate::StoreError::ReleaseExists`]) when the
+    /// package already has a release with the same key.
+    pub version_key: Option<String>,
 }
 
 /// A channel move or deletion, committed atomically with its event.

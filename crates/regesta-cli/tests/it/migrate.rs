@@ -1,7 +1,8 @@
 //! `regesta migrate` from the embedded store to PostgreSQL + S3: the copy
 //! holds the same events (so the same transparency log root), a rerun copies
-//! only what is new, and the restore checks (`verify-log`,
-//! `verify-package`) pass on a server over the copy.
+//! only what is new, the restore checks (`verify-log`, `verify-package`)
+//! pass on a server over the copy, and what the PyPI processor derived
+//! (core metadata objects) is there too.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,31 @@ fn migrate(args: &[&str], s3: &[(&str, &str)]) -> serde_json::Value {
         .output()
         .unwrap();
     serde_json::from_slice(&ok(&output).into_bytes()).unwrap()
+}
+
+/// Publishes the `my-lib` 1.0 wheel fixture as `pypi:b.localhost/my-lib`.
+fn publish_wheel(registry: &Registry) {
+    let project = registry.root.join("my-lib");
+    std::fs::create_dir_all(project.join("my_lib")).unwrap();
+    std::fs::write(project.join("my_lib/__init__.py"), "VERSION = \"1.0\"\n").unwrap();
+    let wheel = regesta_testkit::workspace_root()
+        .join("crates/regesta-cli/tests/fixtures/my_lib-1.0-py3-none-any.whl");
+    let key = registry.key("b.localhost");
+    ok(&regesta(&[
+        "publish",
+        project.to_str().unwrap(),
+        "--registry",
+        &registry.base,
+        "--auth-key",
+        &key,
+        "--id",
+        "pypi:b.localhost/my-lib",
+        "--version",
+        "1.0",
+        "--artifact",
+        wheel.to_str().unwrap(),
+        "-q",
+    ]));
 }
 
 #[test]
@@ -85,7 +111,8 @@ fn migrate_copies_the_log_exactly_and_resumes() {
     let again = migrate(&args, &s3);
     assert_eq!(again["events"], 0, "a rerun copies nothing: {again}");
 
-    // One more release on the embedded store; the rerun copies just it.
+    // Two more releases on the embedded store (npm, and a PyPI wheel whose
+    // core metadata is a derived object); the rerun copies just them.
     let embedded_again = start_with(&registry.data, &{
         let mut env: Vec<(&str, &str)> = registry
             .env
@@ -99,9 +126,13 @@ fn migrate_copies_the_log_exactly_and_resumes() {
     let lib = registry.root.join("lib");
     package(&lib, "@b.localhost/lib", "1.2.0", "");
     registry.publish(&lib, "b.localhost");
-    let embedded_seven = checkpoint(&embedded_again.base, 7);
+    publish_wheel(&registry);
+    let embedded_eight = checkpoint(&embedded_again.base, 8);
+    let metadata_url = "/pypi/b.localhost/files/my-lib/1.0/my_lib-1.0-py3-none-any.whl.metadata";
+    let metadata = get(&format!("{}{metadata_url}", embedded_again.base));
+    assert!(metadata.starts_with("Metadata-Version:"), "{metadata}");
     drop(embedded_again);
-    assert_eq!(migrate(&args, &s3)["events"], 1);
+    assert_eq!(migrate(&args, &s3)["events"], 2);
 
     // A server over the copy: same log (same leaves, same key, same root),
     // and the restore checks pass.
@@ -118,13 +149,18 @@ fn migrate_copies_the_log_exactly_and_resumes() {
     ]);
     env.extend(s3);
     let copy = start_with(&tmp.path().join("copy"), &env);
-    let copied = checkpoint(&copy.base, 7);
+    let copied = checkpoint(&copy.base, 8);
     assert_eq!(
         copied.lines().take(3).collect::<Vec<_>>(),
-        embedded_seven.lines().take(3).collect::<Vec<_>>(),
+        embedded_eight.lines().take(3).collect::<Vec<_>>(),
         "the copy's log has the same root as the source's"
     );
     assert!(embedded_checkpoint.starts_with("migrate.test/log/v1\n6\n"));
+    assert_eq!(
+        get(&format!("{}{metadata_url}", copy.base)),
+        metadata,
+        "the derived core metadata object was migrated"
+    );
     ok(&regesta(&["verify-log", "--registry", &copy.base]));
     ok(&regesta(&[
         "verify-package",

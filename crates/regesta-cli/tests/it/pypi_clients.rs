@@ -85,8 +85,13 @@ impl Python {
 
     /// `regesta publish` with `args` after the registry and key flags.
     fn publish(&self, domain: &str, args: &[&str]) {
+        ok(&self.try_publish(domain, args));
+    }
+
+    /// As [`Python::publish`], returning what happened.
+    fn try_publish(&self, domain: &str, args: &[&str]) -> Output {
         let key = self.registry.key(domain);
-        let output = Command::new(env!("CARGO_BIN_EXE_regesta"))
+        Command::new(env!("CARGO_BIN_EXE_regesta"))
             .args(["publish", "--registry", &self.registry.base])
             .args(["--auth-key", &key, "-q"])
             .args(args)
@@ -97,8 +102,7 @@ impl Python {
             .env("UV_CACHE_DIR", self.registry.root.join("uv-cache"))
             .env_remove("REGESTA_REGISTRY")
             .output()
-            .unwrap();
-        ok(&output);
+            .unwrap()
     }
 
     /// A fresh virtual environment without pip (the clients install into
@@ -241,6 +245,19 @@ fn publish_fixtures(python: &Python) -> PathBuf {
             &[lib.to_str().unwrap(), "--domain", "a.localhost"],
         );
     }
+
+    // 1.0.0 is 1.0 to pip and uv: refused, naming the release in the way.
+    project(&lib, "demo-lib", "1.0.0", ">=3.8", &[]);
+    let refused = python.try_publish(
+        "a.localhost",
+        &[lib.to_str().unwrap(), "--domain", "a.localhost"],
+    );
+    assert!(!refused.status.success(), "an equal PEP 440 version");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("pypi:a.localhost/demo-lib@1.0 is the same version as 1.0.0"),
+        "{stderr}"
+    );
 
     let spare = root.join("demo-spare");
     project(&spare, "demo-spare", "1.0", ">=3.8", &[]);
@@ -511,6 +528,14 @@ async fn simple_routes(python: &Python) {
     assert_eq!(header(&headers, "etag"), etag);
 
     let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let mut versions: Vec<&str> = listed["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, ["1.0", "2.0"], "1.0.0 was refused");
     let wheel = listed["files"]
         .as_array()
         .unwrap()

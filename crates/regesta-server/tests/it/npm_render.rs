@@ -119,6 +119,7 @@ impl Fixture {
                 payload_digest: None,
                 objects: Vec::new(),
                 facts: Some(Bytes::from(facts)),
+                version_key: None,
             })
             .await
             .unwrap();

@@ -51,6 +51,15 @@ macro_rules! sql_adapter {
                 .execute(&mut **tx)
                 .await
                 .map_err(conflict(|| StoreError::ReleaseExists))?;
+                if let Some(key) = &c.version_key {
+                    sqlx::query("INSERT INTO release_keys (package, version_key, version) VALUES ($1, $2, $3)")
+                        .bind(c.package.as_str())
+                        .bind(key)
+                        .bind(c.version.as_str())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(conflict(|| StoreError::ReleaseExists))?;
+                }
                 let seq = append(
                     tx,
                     Append {
