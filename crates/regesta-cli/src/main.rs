@@ -29,6 +29,7 @@ mod project;
 mod serve;
 mod verify;
 mod verify_npm;
+mod verify_pypi;
 mod write;
 
 use printer::Printer;

@@ -219,6 +219,7 @@ pub(crate) async fn check_release(
         });
     }
     check_object(client, &manifest.source, f).await?;
+    let mut pypi_files = Vec::new();
     for artifact in &manifest.artifacts {
         let artifact_descriptor = ObjectDescriptor {
             digest: artifact.digest,
@@ -226,11 +227,20 @@ pub(crate) async fn check_release(
             size: artifact.size,
         };
         let bytes = check_object(client, &artifact_descriptor, f).await?;
-        let npm_install = manifest.ecosystem == "npm" && artifact.role.as_str() == "install";
-        if let Some(bytes) = bytes.filter(|b| npm_install && Digest::of(b) == artifact.digest) {
+        let Some(bytes) = bytes.filter(|b| Digest::of(b) == artifact.digest) else {
+            continue;
+        };
+        if manifest.ecosystem == "npm" && artifact.role.as_str() == "install" {
             crate::verify_npm::check_npm_release(client, &path, &manifest, artifact, bytes, f)
                 .await?;
+        } else if manifest.ecosystem == "pypi" {
+            pypi_files.push((artifact.clone(), bytes));
         }
+    }
+    // Every file of a PyPI release is a distribution, processed together;
+    // one that failed its digest check is already reported.
+    if manifest.ecosystem == "pypi" && pypi_files.len() == manifest.artifacts.len() {
+        crate::verify_pypi::check_pypi_release(client, &path, &manifest, pypi_files, f).await?;
     }
     match &event.event.body {
         EventBody::ReleasePublished {

@@ -146,6 +146,17 @@ impl RegistryClient {
         self.send(self.http.get(&url), &url).await
     }
 
+    /// `GET base + path` asking for `accept` (a projection page negotiated
+    /// on `Accept`, such as PyPI's JSON Simple API).
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn get_accepting(&self, path: &str, accept: &str) -> Result<Reply, HttpError> {
+        let url = format!("{}{path}", self.base);
+        self.send(self.http.get(&url).header("accept", accept), &url)
+            .await
+    }
+
     /// `HEAD base + path`.
     ///
     /// # Errors

@@ -395,7 +395,8 @@ fn uv_installs(python: &Python) {
 
 /// Swaps demo-spare's wheel object on disk for another well-formed wheel
 /// of the same name and version: pip and uv must both refuse it on its
-/// hash and leave nothing installed.
+/// hash and leave nothing installed. Runs before anything else fetches
+/// that object: the server keeps objects it served in memory.
 fn refuse_tampered(python: &Python) {
     let root = &python.registry.root;
     let hex = wheel_sha256(python, "a.localhost", "demo-spare", "1.0");
@@ -421,6 +422,7 @@ fn refuse_tampered(python: &Python) {
         dist.to_str().unwrap(),
     ];
     ok(&python.run("uv", &args, &evil));
+    let original = std::fs::read(&object).unwrap();
     std::fs::copy(built(&dist, ".whl"), &object).unwrap();
 
     let venv = python.venv("pip-tampered");
@@ -443,6 +445,8 @@ fn refuse_tampered(python: &Python) {
             .unwrap();
         assert!(!output.status.success(), "{venv}: nothing installed");
     }
+    // Put back, so later steps read a whole registry.
+    std::fs::write(&object, original).unwrap();
 }
 
 /// One request without following redirects: status, headers, body.
@@ -564,6 +568,75 @@ async fn simple_routes(python: &Python) {
     assert_eq!(fetch(Method::GET, &other, &[]).await.0, 404);
 }
 
+/// `regesta verify` re-runs the PyPI processor: a release passes, and a
+/// core metadata object swapped on disk (new dependencies pip would act on)
+/// is reported. `verify-package`, `verify-log` and `mirror` take PyPI
+/// releases like any other.
+fn verify_rederives(python: &Python) {
+    let base = python.registry.base.as_str();
+    let verify = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_regesta"))
+            .args(args)
+            .args(["--registry", base])
+            .env_remove("REGESTA_REGISTRY")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    for args in [
+        &["verify", "pypi:a.localhost/demo-lib@1.0"][..],
+        &["verify", "pypi:b.localhost/demo-app@1.0"],
+        &["verify-package", "pypi:a.localhost/demo-lib"],
+        &["verify-log"],
+    ] {
+        let (code, text) = verify(args);
+        assert_eq!(code, Some(0), "{args:?}: {text}");
+    }
+    let mirror = python.registry.root.join("mirror");
+    let (code, text) = verify(&["mirror", mirror.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+
+    let extra = python.registry.root.join("demo-extra");
+    project(&extra, "demo-extra", "1.0", ">=3.8", &[]);
+    python.publish(
+        "b.localhost",
+        &[extra.to_str().unwrap(), "--domain", "b.localhost"],
+    );
+    // Not verified first: the server keeps objects it served in memory.
+    let url = format!("{}demo-extra/", python.index("b.localhost"));
+    let page: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let response = reqwest::Client::new()
+            .get(url)
+            .header("accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .await
+            .unwrap();
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    });
+    let hex = page["files"][0]["core-metadata"]["sha256"]
+        .as_str()
+        .unwrap();
+    let object = python
+        .registry
+        .data
+        .join("objects/sha256")
+        .join(&hex[..2])
+        .join(hex);
+    std::fs::write(
+        &object,
+        "Metadata-Version: 2.1\nName: demo-extra\nVersion: 1.0\nRequires-Dist: evil\n",
+    )
+    .unwrap();
+    let (code, text) = verify(&["verify", "pypi:b.localhost/demo-extra@1.0"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("core metadata object"), "{text}");
+}
+
 #[test]
 #[ignore = "needs pip and uv: run scripts/test"]
 fn pip_and_uv_install_across_domains_and_refuse_tampered_files() {
@@ -580,4 +653,5 @@ fn pip_and_uv_install_across_domains_and_refuse_tampered_files() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(simple_routes(&python));
     refuse_tampered(&python);
+    verify_rederives(&python);
 }

@@ -1,0 +1,185 @@
+//! PyPI releases, re-derived: the server opens each distribution at publish
+//! time and keeps, outside the publisher's signature, its core metadata as
+//! an object (PEP 658) and the facts the Simple API pages list (hash, size,
+//! `Requires-Python`, core metadata hash). A verifier re-runs the same
+//! processor on the fetched files and requires the same objects and — when
+//! the registry serves the PyPI projection — the same page entries, so a
+//! server cannot slip a different dependency list or a wrong hash to pip.
+
+use bytes::Bytes;
+use regesta_client::http::RegistryClient;
+use regesta_core::{ArtifactBytes, ArtifactProcessor as _};
+use regesta_projection_pypi::processor::PypiProcessor;
+use regesta_protocol::{ArtifactDescriptor, Digest, ReleaseConfig, ReleaseManifest};
+use serde_json::Value;
+
+use crate::verify::Findings;
+
+/// The PEP 691 JSON media type the project page is asked for in.
+const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
+
+/// What the processor gives for a release's files: its facts (JSON) and
+/// the derived core metadata objects.
+type Derived = (Value, Vec<Bytes>);
+
+fn derive(
+    manifest: &ReleaseManifest,
+    files: &[(ArtifactDescriptor, Bytes)],
+) -> Result<Derived, String> {
+    let config = ReleaseConfig::from_json(serde_json::json!({
+        "id": manifest.id.as_str(),
+        "version": manifest.version.as_str(),
+        "source": { "include": ["regesta.json"] },
+    }))
+    .map_err(|e| e.to_string())?;
+    let views: Vec<ArtifactBytes<'_>> = files
+        .iter()
+        .map(|(a, bytes)| ArtifactBytes {
+            role: a.role.as_str(),
+            filename: a.filename.as_ref().map(regesta_protocol::Text::as_str),
+            media_type: a.media_type.as_str(),
+            bytes,
+        })
+        .collect();
+    let processed = PypiProcessor
+        .process(&config, &manifest.version, &views)
+        .map_err(|e| e.message().to_owned())?;
+    let facts = processed
+        .facts
+        .as_deref()
+        .and_then(|f| serde_json::from_slice(f).ok())
+        .unwrap_or(Value::Null);
+    Ok((
+        facts,
+        processed.derived.into_iter().map(|d| d.bytes).collect(),
+    ))
+}
+
+/// The project page's entries for the files in `facts`, against them.
+pub(crate) fn page_problems(page: &Value, facts: &Value) -> Vec<String> {
+    let listed = page["files"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for fact in facts["files"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let filename = fact["filename"].as_str().unwrap_or_default();
+        let Some(entry) = listed.iter().find(|e| e["filename"] == filename) else {
+            problems.push(format!("the PyPI page does not list {filename}"));
+            continue;
+        };
+        let expected = [
+            ("hashes.sha256", &entry["hashes"]["sha256"], &fact["sha256"]),
+            ("size", &entry["size"], &fact["size"]),
+            (
+                "requires-python",
+                &entry["requires-python"],
+                &fact["requiresPython"],
+            ),
+            (
+                "core-metadata.sha256",
+                &entry["core-metadata"]["sha256"],
+                &fact["coreMetadataSha256"],
+            ),
+        ];
+        for (key, served, derived) in expected {
+            if served != derived {
+                problems.push(format!(
+                    "the PyPI page gives {filename} {key} {served}, the file gives {derived}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Re-runs the PyPI processor on the release's files (their verified
+/// bytes): each derived core metadata object must be served as derived,
+/// and the project page (when served) must list what the files give.
+pub(crate) async fn check_pypi_release(
+    client: &RegistryClient,
+    path: &str,
+    manifest: &ReleaseManifest,
+    files: Vec<(ArtifactDescriptor, Bytes)>,
+    f: &mut Findings,
+) -> anyhow::Result<()> {
+    let owned = manifest.clone();
+    let derived = tokio::task::spawn_blocking(move || derive(&owned, &files)).await?;
+    let (facts, metadata) = match derived {
+        Ok(derived) => derived,
+        Err(error) => {
+            f.problem(format!(
+                "{path}: the files are not valid distributions: {error}"
+            ));
+            return Ok(());
+        }
+    };
+    for bytes in &metadata {
+        let object = format!("/objects/{}", Digest::of(bytes));
+        // A server that finds the object corrupt ends the response early:
+        // a finding about this object, not an unreachable registry.
+        match client.get(&object).await {
+            Ok(reply) => f.check(reply.status == 200 && reply.body == *bytes, || {
+                format!(
+                    "{path}: core metadata object {object} is missing or differs from the file's"
+                )
+            }),
+            Err(error) => f.problem(format!(
+                "{path}: core metadata object {object} could not be read: {error}"
+            )),
+        }
+    }
+    let page = format!(
+        "/pypi/{}/simple/{}/",
+        manifest.id.owner_domain(),
+        manifest.id.local_name()
+    );
+    let reply = client.get_accepting(&page, SIMPLE_JSON).await?;
+    if reply.status != 200 {
+        return Ok(());
+    }
+    let Ok(served) = serde_json::from_slice::<Value>(&reply.body) else {
+        f.problem(format!("{page}: not JSON"));
+        return Ok(());
+    };
+    f.check_all(
+        page_problems(&served, &facts)
+            .into_iter()
+            .map(|p| format!("{page}: {p}")),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_problems;
+    use serde_json::json;
+
+    #[test]
+    fn page_entries_that_differ_from_the_files_are_reported() {
+        let facts = json!({"files": [
+            {"filename": "a-1.0.tar.gz", "sha256": "aa", "size": 3, "coreMetadataSha256": "mm"},
+            {"filename": "a-1.0-py3-none-any.whl", "sha256": "bb", "size": 4,
+             "requiresPython": ">=3.8", "coreMetadataSha256": "nn"},
+        ]});
+        let honest = json!({"files": [
+            {"filename": "a-1.0.tar.gz", "hashes": {"sha256": "aa"}, "size": 3,
+             "core-metadata": {"sha256": "mm"}},
+            {"filename": "a-1.0-py3-none-any.whl", "hashes": {"sha256": "bb"}, "size": 4,
+             "requires-python": ">=3.8", "core-metadata": {"sha256": "nn"}},
+            {"filename": "a-0.9.tar.gz", "hashes": {"sha256": "cc"}, "size": 1},
+        ]});
+        assert!(page_problems(&honest, &facts).is_empty());
+        let mut lying = honest.clone();
+        lying["files"][1]["requires-python"] = json!(">=3.0");
+        lying["files"][1]["core-metadata"] = json!(false);
+        lying["files"][0] = json!({"filename": "other"});
+        let problems = page_problems(&lying, &facts);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("does not list a-1.0.tar.gz"));
+    }
+}
