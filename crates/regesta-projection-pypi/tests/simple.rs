@@ -1,5 +1,6 @@
-//! Snapshots of the Simple API documents, and the PEP 691 shape of the JSON
-//! ones. A change to any byte shows up as a snapshot diff; review it with
+//! Snapshots of the Simple API documents, and the JSON ones checked
+//! against a JSON Schema of PEP 691 (with PEP 592, 700 and 714) written from
+//! the PEPs' text (`tests/schemas/simple-api-v1.json`). A change to any byte shows up as a snapshot diff; review it with
 //! `cargo insta review` (or rerun with `INSTA_UPDATE=always`) and commit
 //! the `.snap` file only when the change is intended.
 #![expect(
@@ -84,4 +85,53 @@ fn project_index() {
     let names = ["app", "my-lib"];
     insta::assert_snapshot!("index_html", text(render_index(&names, Format::Html)));
     insta::assert_snapshot!("index_json", text(render_index(&names, Format::Json)));
+}
+
+/// The schema, compiled.
+fn schema() -> jsonschema::Validator {
+    let text = include_str!("schemas/simple-api-v1.json");
+    jsonschema::validator_for(&serde_json::from_str(text).unwrap()).unwrap()
+}
+
+fn errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect()
+}
+
+#[test]
+fn json_pages_follow_the_pep_691_schema() {
+    let validator = schema();
+    for bytes in [
+        render_project(&page(), Format::Json),
+        render_index(&["app", "my-lib"], Format::Json),
+        render_index(&[], Format::Json),
+        render_project(
+            &ProjectPage {
+                name: "empty".into(),
+                versions: Vec::new(),
+                files: Vec::new(),
+            },
+            Format::Json,
+        ),
+    ] {
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(errors(&validator, &value), Vec::<String>::new(), "{value}");
+    }
+    // The schema can fail: each of these breaks one rule.
+    let good: serde_json::Value =
+        serde_json::from_slice(&render_project(&page(), Format::Json)).unwrap();
+    let broken = [
+        ("/meta", serde_json::Value::Null),
+        ("/files/0/hashes/sha256", serde_json::json!("NOT HEX")),
+        ("/files/1/size", serde_json::json!(-1)),
+        ("/files/1/upload-time", serde_json::json!("yesterday")),
+        ("/name", serde_json::json!("My_Lib")),
+    ];
+    for (pointer, value) in broken {
+        let mut bad = good.clone();
+        *bad.pointer_mut(pointer).unwrap() = value;
+        assert!(!validator.is_valid(&bad), "{pointer}");
+    }
 }
