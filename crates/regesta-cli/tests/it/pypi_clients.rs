@@ -85,7 +85,7 @@ impl Python {
 
     /// `regesta publish` with `args` after the registry and key flags.
     fn publish(&self, domain: &str, args: &[&str]) {
-        ok(&self.try_publish(domain, args));
+        ok(&self.try_publish(domain, &[args, &["-q"]].concat()));
     }
 
     /// As [`Python::publish`], returning what happened.
@@ -93,7 +93,7 @@ impl Python {
         let key = self.registry.key(domain);
         Command::new(env!("CARGO_BIN_EXE_regesta"))
             .args(["publish", "--registry", &self.registry.base])
-            .args(["--auth-key", &key, "-q"])
+            .args(["--auth-key", &key])
             .args(args)
             .env("PATH", &self.path)
             // `uv build` otherwise looks for an interpreter that satisfies
@@ -244,6 +244,24 @@ fn publish_fixtures(python: &Python) -> PathBuf {
             "a.localhost",
             &[lib.to_str().unwrap(), "--domain", "a.localhost"],
         );
+    }
+
+    // A dry run shows the inferred id and both built files, sends nothing.
+    let dry = ok(&python.try_publish(
+        "a.localhost",
+        &[
+            lib.to_str().unwrap(),
+            "--domain",
+            "a.localhost",
+            "--dry-run",
+        ],
+    ));
+    for shown in [
+        "pypi:a.localhost/demo-lib",
+        "demo_lib-1.0-py3-none-any.whl",
+        "demo_lib-1.0.tar.gz",
+    ] {
+        assert!(dry.contains(shown), "{shown} in {dry}");
     }
 
     // 1.0.0 is 1.0 to pip and uv: refused, naming the release in the way.
