@@ -148,13 +148,26 @@ pub fn mutable_headers(etag: &str, last_modified: Option<Timestamp>) -> Headers 
     headers
 }
 
-/// Serves a mutable JSON view with 304 support.
-pub fn mutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &str) -> Response {
-    let headers = mutable_headers(etag, None);
+/// A document with validator `etag` and the full response's `headers`
+/// (content type, cache policy, the `ETag` itself): a 304 carrying those
+/// headers when `If-None-Match` matches, else a 200 (no body for HEAD).
+/// Every projection's conditional page goes through here.
+pub fn conditional(
+    method: &Method,
+    request: &HeaderMap,
+    body: Bytes,
+    headers: Headers,
+    etag: &str,
+) -> Response {
     if matches_if_none_match(request, etag) {
         return not_modified(&headers);
     }
     bytes_response(StatusCode::OK, body, headers, !is_head(method))
+}
+
+/// Serves a mutable JSON view with 304 support.
+pub fn mutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &str) -> Response {
+    conditional(method, request, body, mutable_headers(etag, None), etag)
 }
 
 /// Serves immutable canonical JSON (release envelopes, single events).
@@ -164,10 +177,7 @@ pub fn immutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &
         (CONTENT_TYPE, JSON_CANONICAL.to_owned()),
         (ETAG, etag.to_owned()),
     ];
-    if matches_if_none_match(request, etag) {
-        return not_modified(&headers);
-    }
-    bytes_response(StatusCode::OK, body, headers, !is_head(method))
+    conditional(method, request, body, headers, etag)
 }
 
 #[cfg(test)]

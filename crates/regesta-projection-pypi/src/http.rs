@@ -16,10 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::{ErrorCode, Registry};
-use regesta_http::response::{
-    bytes_response, http_date, is_head, matches_if_none_match, moved_permanently, not_modified,
-    redirect,
-};
+use regesta_http::response::{conditional, http_date, moved_permanently, redirect};
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId};
 
@@ -114,10 +111,7 @@ fn page(
     if let Some(time) = modified {
         response_headers.push((LAST_MODIFIED, http_date(time)));
     }
-    if matches_if_none_match(headers, etag) {
-        return not_modified(&response_headers);
-    }
-    bytes_response(StatusCode::OK, body, response_headers, !is_head(method))
+    conditional(method, headers, body, response_headers, etag)
 }
 
 /// The package id of `project` in `domain`'s index, when both are valid

@@ -20,8 +20,8 @@ use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::{CoreError, ErrorCode, Registry};
 use regesta_http::response::{
-    IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
-    not_modified_since, redirect,
+    IMMUTABLE, JSON_UTF8, bytes_response, conditional, http_date, is_head, matches_if_none_match,
+    not_modified, not_modified_since, redirect,
 };
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId, Timestamp, Version};
@@ -406,14 +406,12 @@ async fn dist_tags(
             (CONTENT_TYPE, JSON_UTF8.to_owned()),
             (ETAG, etag.clone()),
         ];
-        if matches_if_none_match(&headers, &etag) {
-            return Ok(not_modified(&response_headers));
-        }
-        Ok(bytes_response(
-            StatusCode::OK,
+        Ok(conditional(
+            &method,
+            &headers,
             body,
             response_headers,
-            !is_head(&method),
+            &etag,
         ))
     }
     .await;
