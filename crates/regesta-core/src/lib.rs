@@ -29,8 +29,8 @@ pub use ecosystem::{
 pub use error::{CoreError, ErrorCode};
 pub use package_view::{PackageView, ReleaseView};
 pub use project::{
-    ArtifactKind, NameMapping, NameRefusal, NativeManifest, PackedArtifact, ProjectError,
-    ProjectKind,
+    ArtifactKind, MAX_MANIFEST_BYTES, ManifestFile, NameMapping, NameRefusal, NativeManifest,
+    PackedArtifact, ProjectError, ProjectKind,
 };
 pub use publish::{FilePart, PublishRequest, Published};
 pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};

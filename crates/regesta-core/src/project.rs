@@ -101,6 +101,56 @@ pub enum ProjectError {
     Io(#[from] std::io::Error),
 }
 
+/// Largest native manifest `regesta publish` reads (`package.json`,
+/// `pyproject.toml`): real ones are a few KiB; this keeps a stray huge
+/// file from being loaded and parsed.
+pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// A native manifest file's text, read within [`MAX_MANIFEST_BYTES`], for
+/// an ecosystem to parse; its errors name the file.
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    /// Where it was read from.
+    pub path: std::path::PathBuf,
+    /// Its text (UTF-8, as both JSON and TOML require).
+    pub text: String,
+}
+
+impl ManifestFile {
+    /// `dir/name`, or `None` when `dir` has no such file.
+    ///
+    /// # Errors
+    /// Unreadable, larger than [`MAX_MANIFEST_BYTES`], or not UTF-8.
+    pub fn read(dir: &Path, name: &str) -> Result<Option<Self>, ProjectError> {
+        use std::io::Read as _;
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(MAX_MANIFEST_BYTES + 1)
+            .read_to_end(&mut bytes)?;
+        let file = Self {
+            path,
+            text: String::new(),
+        };
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(file.problem(format!("larger than {MAX_MANIFEST_BYTES} bytes")));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| file.problem("not UTF-8 text"))?;
+        Ok(Some(Self { text, ..file }))
+    }
+
+    /// A problem with this manifest, in words a publisher can act on.
+    pub fn problem(&self, problem: impl Into<String>) -> ProjectError {
+        ProjectError::Manifest {
+            path: self.path.display().to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// An ecosystem's project reader for `regesta publish`.
 pub trait ProjectKind: NameMapping {
     /// The ecosystem: the first part of the ids it infers.
@@ -131,4 +181,36 @@ pub trait ProjectKind: NameMapping {
     /// # Errors
     /// The tool is missing, fails, or produces no artifact.
     fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_MANIFEST_BYTES, ManifestFile, ProjectError};
+
+    #[test]
+    fn manifests_are_read_within_bounds_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            ManifestFile::read(dir.path(), "package.json")
+                .unwrap()
+                .is_none()
+        );
+        std::fs::write(dir.path().join("package.json"), "{}").unwrap();
+        let file = ManifestFile::read(dir.path(), "package.json")
+            .unwrap()
+            .unwrap();
+        assert_eq!(file.text, "{}");
+
+        let huge = vec![b' '; usize::try_from(MAX_MANIFEST_BYTES).unwrap() + 1];
+        std::fs::write(dir.path().join("pyproject.toml"), huge).unwrap();
+        let refused = ManifestFile::read(dir.path(), "pyproject.toml").unwrap_err();
+        assert!(
+            matches!(&refused, ProjectError::Manifest { path, problem }
+                if path.ends_with("pyproject.toml") && problem.starts_with("larger than")),
+            "{refused}"
+        );
+        std::fs::write(dir.path().join("pyproject.toml"), [0xff, 0xfe]).unwrap();
+        let refused = ManifestFile::read(dir.path(), "pyproject.toml").unwrap_err();
+        assert!(refused.to_string().ends_with("not UTF-8 text"), "{refused}");
+    }
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use regesta_core::project::{
-    ArtifactKind, NameMapping, NameRefusal, NativeManifest, PackedArtifact, ProjectError,
-    ProjectKind,
+    ArtifactKind, ManifestFile, NameMapping, NameRefusal, NativeManifest, PackedArtifact,
+    ProjectError, ProjectKind,
 };
 use regesta_protocol::PackageId;
 use serde_json::Value;
@@ -57,18 +57,13 @@ impl ProjectKind for NpmProject {
     }
 
     fn manifest(&self, dir: &Path) -> Result<Option<NativeManifest>, ProjectError> {
-        let path = dir.join("package.json");
-        if !path.is_file() {
+        let Some(file) = ManifestFile::read(dir, "package.json")? else {
             return Ok(None);
-        }
-        let problem = |problem: String| ProjectError::Manifest {
-            path: path.display().to_string(),
-            problem,
         };
-        let bytes = std::fs::read(&path)?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| problem(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(&file.text).map_err(|e| file.problem(e.to_string()))?;
         let Value::Object(map) = value else {
-            return Err(problem("must hold an object".into()));
+            return Err(file.problem("must hold an object"));
         };
         Ok(Some(NativeManifest {
             name: text(&map, "name"),

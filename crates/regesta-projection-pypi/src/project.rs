@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use regesta_core::project::{
-    ArtifactKind, NameMapping, NameRefusal, NativeManifest, PackedArtifact, ProjectError,
-    ProjectKind,
+    ArtifactKind, ManifestFile, NameMapping, NameRefusal, NativeManifest, PackedArtifact,
+    ProjectError, ProjectKind,
 };
 use regesta_protocol::PackageId;
 use serde::Deserialize;
@@ -29,9 +29,6 @@ pub const SDIST: ArtifactKind = ArtifactKind {
     format: "sdist",
     media_type: "application/gzip",
 };
-
-/// Largest `pyproject.toml` read.
-const MAX_PYPROJECT_BYTES: u64 = 1024 * 1024;
 
 /// The part of `pyproject.toml` a publish reads (PEP 621).
 #[derive(Debug, Deserialize)]
@@ -81,22 +78,14 @@ impl ProjectKind for PypiProject {
     }
 
     fn manifest(&self, dir: &Path) -> Result<Option<NativeManifest>, ProjectError> {
-        let path = dir.join("pyproject.toml");
-        if !path.is_file() {
+        let Some(file) = ManifestFile::read(dir, "pyproject.toml")? else {
             return Ok(None);
-        }
-        let problem = |problem: String| ProjectError::Manifest {
-            path: path.display().to_string(),
-            problem,
         };
-        if std::fs::metadata(&path)?.len() > MAX_PYPROJECT_BYTES {
-            return Err(problem(format!("larger than {MAX_PYPROJECT_BYTES} bytes")));
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let parsed: PyProject = toml::from_str(&text).map_err(|e| problem(e.to_string()))?;
+        let parsed: PyProject =
+            toml::from_str(&file.text).map_err(|e| file.problem(e.to_string()))?;
         let project = parsed
             .project
-            .ok_or_else(|| problem("no [project] table (PEP 621)".into()))?;
+            .ok_or_else(|| file.problem("no [project] table (PEP 621)"))?;
         Ok(Some(NativeManifest {
             name: project.name,
             version: project.version,
