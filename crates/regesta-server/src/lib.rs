@@ -79,7 +79,7 @@ pub fn projections(
     config: &Config,
 ) -> Result<Vec<Arc<dyn regesta_http::Projection>>, ConfigError> {
     let mut projections: Vec<Arc<dyn regesta_http::Projection>> = Vec::new();
-    if config.npm_projection {
+    if config.projections.npm {
         let fallback =
             config
                 .npm_upstream_fallback
@@ -101,7 +101,7 @@ pub fn projections(
         )?;
         projections.push(Arc::new(npm));
     }
-    if config.pypi_projection {
+    if config.projections.pypi {
         let pypi = regesta_projection_pypi::http::PypiProjection::new(
             registry.clone(),
             config.public_base(),

@@ -26,12 +26,27 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// The ecosystem projections a server mounts, each on by default and
+/// turned off by its own variable (`REGESTA_<ECOSYSTEM>_PROJECTION=false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projections {
+    /// The npm registry API (`REGESTA_NPM_PROJECTION`).
+    pub npm: bool,
+    /// The PyPI Simple API (`REGESTA_PYPI_PROJECTION`).
+    pub pypi: bool,
+}
+
+impl Default for Projections {
+    fn default() -> Self {
+        Self {
+            npm: true,
+            pypi: true,
+        }
+    }
+}
+
 /// Every setting of `regesta serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent on/off settings, each read from its own variable"
-)]
 pub struct Config {
     /// Listen address (`HOST`, default `127.0.0.1`).
     pub host: IpAddr,
@@ -77,10 +92,8 @@ pub struct Config {
     /// Public base URL of the npm projection (`REGESTA_NPM_PUBLIC_URL`);
     /// default `<public url>/npm`.
     pub npm_public_url: Option<String>,
-    /// Serve the npm projection (`REGESTA_NPM_PROJECTION`, default true).
-    pub npm_projection: bool,
-    /// Serve the PyPI Simple API (`REGESTA_PYPI_PROJECTION`, default true).
-    pub pypi_projection: bool,
+    /// Which ecosystem projections are served.
+    pub projections: Projections,
     /// Answer npm reads of packages not hosted here from an upstream npm
     /// registry (`REGESTA_NPM_UPSTREAM_FALLBACK`, default false).
     pub npm_upstream_fallback: bool,
@@ -144,8 +157,7 @@ impl Default for Config {
             timestamp_tolerance_ms: 600_000,
             public_url: None,
             npm_public_url: None,
-            npm_projection: true,
-            pypi_projection: true,
+            projections: Projections::default(),
             npm_upstream_fallback: false,
             npm_upstream_url: "https://registry.npmjs.org".to_owned(),
             npm_upstream_timeout_ms: 10_000,
@@ -279,10 +291,10 @@ impl Config {
             }
         }
         if let Some(v) = get("REGESTA_NPM_PROJECTION") {
-            config.npm_projection = boolean("REGESTA_NPM_PROJECTION", &v)?;
+            config.projections.npm = boolean("REGESTA_NPM_PROJECTION", &v)?;
         }
         if let Some(v) = get("REGESTA_PYPI_PROJECTION") {
-            config.pypi_projection = boolean("REGESTA_PYPI_PROJECTION", &v)?;
+            config.projections.pypi = boolean("REGESTA_PYPI_PROJECTION", &v)?;
         }
         load_npm_and_log(&mut config, &get)?;
         load_limits(&mut config, &get)?;
@@ -452,6 +464,34 @@ mod tests {
     fn defaults_apply_when_nothing_is_set() {
         assert_eq!(load(&[]).unwrap(), Config::default());
         assert_eq!(load(&[("PORT", "")]).unwrap().port, 4321);
+    }
+
+    #[test]
+    fn each_projection_is_turned_off_by_its_own_variable() {
+        assert_eq!(
+            load(&[]).unwrap().projections,
+            Projections {
+                npm: true,
+                pypi: true
+            }
+        );
+        let pypi_off = load(&[("REGESTA_PYPI_PROJECTION", "false")]).unwrap();
+        assert_eq!(
+            pypi_off.projections,
+            Projections {
+                npm: true,
+                pypi: false
+            }
+        );
+        let npm_off = load(&[("REGESTA_NPM_PROJECTION", "false")]).unwrap();
+        assert_eq!(
+            npm_off.projections,
+            Projections {
+                npm: false,
+                pypi: true
+            }
+        );
+        assert!(load(&[("REGESTA_PYPI_PROJECTION", "no")]).is_err());
     }
 
     #[test]
