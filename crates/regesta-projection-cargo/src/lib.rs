@@ -1,0 +1,16 @@
+//! The Rust ecosystem on Regesta's seam, built up in pieces. A crate is the
+//! Regesta package `cargo:<domain>/<name>`, and each owner domain is served
+//! as its own Cargo sparse registry. This crate holds what every later
+//! piece (the `.crate` processor, the index documents, `regesta publish`
+//! for a `Cargo.toml`) stands on, all pure:
+//!
+//! - [`names`]: crate names under crates.io's rules, their ids (lowercase
+//!   only), the key under which two names collide in one domain (`-` and
+//!   `_` alike, any case), and their sparse index paths;
+//! - [`versions`]: SemVer versions, stored in their one canonical spelling.
+
+pub mod names;
+pub mod versions;
+
+/// The ecosystem name: the first part of `cargo:<domain>/<name>`.
+pub const ECOSYSTEM: &str = "cargo";
