@@ -5,6 +5,7 @@
 //! still-untrusted input and returns typed outcomes (often the exact bytes
 //! to serve) or a [`CoreError`].
 
+pub mod archive;
 pub mod channels;
 pub mod documents;
 pub mod ecosystem;

@@ -4,7 +4,7 @@
 //! plain file or directory with a safe path, and `PKG-INFO` there names the
 //! file's project and version. Nothing is extracted.
 
-use std::io::Read as _;
+use regesta_core::archive::{Limits, WalkError, walk_tar_gz};
 
 use crate::filename::{DistFilename, DistKind};
 use crate::metadata::{CoreMetadata, MAX_METADATA_BYTES, MetadataError};
@@ -61,17 +61,17 @@ pub struct Sdist {
     pub files: usize,
 }
 
-fn archive_error(error: &std::io::Error) -> SdistError {
-    SdistError::Archive(error.to_string())
-}
-
-/// Whether `path` is `top` or a relative path under it that never climbs.
-fn under(path: &str, top: &str) -> bool {
-    let path = path.trim_end_matches('/');
-    let mut parts = path.split('/');
-    parts.next() == Some(top)
-        && !path.contains(['\\', '\0'])
-        && parts.all(|part| !part.is_empty() && part != "." && part != "..")
+impl From<WalkError> for SdistError {
+    fn from(error: WalkError) -> Self {
+        match error {
+            WalkError::Unreadable(detail) => Self::Archive(detail),
+            WalkError::TooManyEntries(_)
+            | WalkError::TooLarge(_)
+            | WalkError::KeptTooLarge { .. } => Self::TooLarge(error.to_string()),
+            WalkError::EntryPath(path) => Self::EntryPath(path),
+            WalkError::EntryKind(path) => Self::EntryKind(path),
+        }
+    }
 }
 
 /// Reads and checks the sdist `bytes` uploaded as `file`.
@@ -89,46 +89,16 @@ pub fn read(bytes: &[u8], file: &DistFilename) -> Result<Sdist, SdistError> {
     }
     // PEP 625: the top directory is the file name's stem, as spelled.
     let top = file.file.trim_end_matches(".tar.gz").to_owned();
-    let pkg_info = format!("{top}/PKG-INFO");
-    // One byte past the bound tells a full stream from a cut-off one.
-    let stream = flate2::read::GzDecoder::new(bytes).take(MAX_UNPACKED_BYTES + 1);
-    let mut archive = tar::Archive::new(stream);
-    let mut metadata_bytes = None;
-    let (mut entries, mut files) = (0_usize, 0_usize);
-    for entry in archive.entries().map_err(|e| archive_error(&e))? {
-        let mut entry = entry.map_err(|e| archive_error(&e))?;
-        entries += 1;
-        if entries > MAX_ENTRIES {
-            return Err(SdistError::TooLarge(format!("over {MAX_ENTRIES} entries")));
-        }
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if !under(&path, &top) {
-            return Err(SdistError::EntryPath(path));
-        }
-        match entry.header().entry_type() {
-            tar::EntryType::Directory => continue,
-            tar::EntryType::Regular | tar::EntryType::Continuous => files += 1,
-            _ => return Err(SdistError::EntryKind(path)),
-        }
-        if path == pkg_info {
-            if entry.size() > MAX_METADATA_BYTES as u64 {
-                return Err(SdistError::TooLarge(format!(
-                    "PKG-INFO is over {MAX_METADATA_BYTES} bytes"
-                )));
-            }
-            let mut kept = Vec::new();
-            entry
-                .read_to_end(&mut kept)
-                .map_err(|e| archive_error(&e))?;
-            metadata_bytes = Some(kept);
-        }
-    }
-    if archive.into_inner().limit() == 0 {
-        return Err(SdistError::TooLarge(format!(
-            "unpacks to over {MAX_UNPACKED_BYTES} bytes"
-        )));
-    }
-    let metadata_bytes = metadata_bytes.ok_or(SdistError::Missing(top))?;
+    let limits = Limits {
+        max_entries: MAX_ENTRIES,
+        max_unpacked: MAX_UNPACKED_BYTES,
+        max_kept: MAX_METADATA_BYTES as u64,
+    };
+    let mut walk = walk_tar_gz(bytes, &top, &["PKG-INFO"], limits)?;
+    let metadata_bytes = walk
+        .kept
+        .remove("PKG-INFO")
+        .ok_or(SdistError::Missing(top))?;
     let metadata = CoreMetadata::parse(&metadata_bytes)?;
     if let Some((name, version)) = metadata.differs_from(file) {
         return Err(SdistError::Mismatch { name, version });
@@ -136,6 +106,6 @@ pub fn read(bytes: &[u8], file: &DistFilename) -> Result<Sdist, SdistError> {
     Ok(Sdist {
         metadata_bytes,
         metadata,
-        files,
+        files: walk.files,
     })
 }
