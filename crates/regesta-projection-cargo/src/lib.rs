@@ -7,8 +7,13 @@
 //! - [`names`]: crate names under crates.io's rules, their ids (lowercase
 //!   only), the key under which two names collide in one domain (`-` and
 //!   `_` alike, any case), and their sparse index paths;
-//! - [`versions`]: SemVer versions, stored in their one canonical spelling.
+//! - [`versions`]: SemVer versions, and the key under which two releases
+//!   are one version;
+//! - [`crate_file`]: `.crate` files read from hostile bytes within fixed
+//!   bounds (one top directory, plain files only, a `Cargo.toml` naming the
+//!   release).
 
+pub mod crate_file;
 pub mod names;
 pub mod versions;
 
