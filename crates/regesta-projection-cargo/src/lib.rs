@@ -11,9 +11,12 @@
 //!   are one version;
 //! - [`crate_file`]: `.crate` files read from hostile bytes within fixed
 //!   bounds (one top directory, plain files only, a `Cargo.toml` naming the
-//!   release).
+//!   release);
+//! - [`entry`]: a version's sparse index line, derived from that
+//!   `Cargo.toml` as crates.io derives it.
 
 pub mod crate_file;
+pub mod entry;
 pub mod names;
 pub mod versions;
 
