@@ -127,13 +127,14 @@ fn is_new_syntax(values: &[String]) -> bool {
         .any(|v| v.starts_with("dep:") || v.contains("?/"))
 }
 
-/// The index line (one JSON object, no newline) of the `.crate` whose
-/// normalized `Cargo.toml` is `manifest` and sha256 `cksum`, published at
-/// `pubtime` (RFC 3339).
+/// The index entry of the `.crate` whose normalized `Cargo.toml` is
+/// `manifest` and sha256 `cksum`: every field but `pubtime`, which is the
+/// release's time and not the file's (so the processor, which must be a
+/// function of the bytes, can derive the rest).
 ///
 /// # Errors
 /// Not a manifest, or a dependency that cannot be published.
-pub fn index_entry(manifest: &str, cksum: &str, pubtime: &str) -> Result<Vec<u8>, EntryError> {
+pub fn index_entry(manifest: &str, cksum: &str) -> Result<Map<String, Value>, EntryError> {
     let m: Manifest =
         toml::from_str(manifest).map_err(|e| EntryError::Manifest(e.message().to_owned()))?;
     let mut deps = Vec::new();
@@ -170,23 +171,53 @@ pub fn index_entry(manifest: &str, cksum: &str, pubtime: &str) -> Result<Vec<u8>
         };
         split.insert(name, json!(values));
     }
-    let mut line = Map::new();
-    line.insert("name".into(), json!(m.package.name));
-    line.insert("vers".into(), json!(m.package.version));
-    line.insert("deps".into(), Value::Array(deps));
-    line.insert("cksum".into(), json!(cksum));
-    line.insert("features".into(), Value::Object(features));
-    line.insert("yanked".into(), json!(false));
-    line.insert("links".into(), json!(m.package.links));
+    let mut entry = Map::new();
+    entry.insert("name".into(), json!(m.package.name));
+    entry.insert("vers".into(), json!(m.package.version));
+    entry.insert("deps".into(), Value::Array(deps));
+    entry.insert("cksum".into(), json!(cksum));
+    entry.insert("features".into(), Value::Object(features));
+    entry.insert("yanked".into(), json!(false));
+    entry.insert("links".into(), json!(m.package.links));
     if !features2.is_empty() {
-        line.insert("v".into(), json!(2));
-        line.insert("features2".into(), Value::Object(features2));
+        entry.insert("v".into(), json!(2));
+        entry.insert("features2".into(), Value::Object(features2));
     }
     if let Some(rust_version) = m.package.rust_version {
-        line.insert("rust_version".into(), json!(rust_version));
+        entry.insert("rust_version".into(), json!(rust_version));
     }
-    line.insert("pubtime".into(), json!(pubtime));
-    serde_json::to_vec(&Value::Object(line)).map_err(|e| EntryError::Manifest(e.to_string()))
+    Ok(entry)
+}
+
+/// The fields of an index line, in crates.io's order.
+const LINE_ORDER: [&str; 11] = [
+    "name",
+    "vers",
+    "deps",
+    "cksum",
+    "features",
+    "yanked",
+    "links",
+    "v",
+    "features2",
+    "rust_version",
+    "pubtime",
+];
+
+/// The index line (one JSON object, no newline) of `entry` published at
+/// `pubtime` (RFC 3339), its fields in crates.io's order whatever order
+/// `entry` holds them in (stored facts are canonical JSON, keys sorted).
+pub fn index_line(entry: &Map<String, Value>, pubtime: &str) -> Vec<u8> {
+    let mut line = Map::new();
+    for key in LINE_ORDER {
+        if key == "pubtime" {
+            line.insert(key.into(), json!(pubtime));
+        } else if let Some(value) = entry.get(key) {
+            line.insert(key.into(), value.clone());
+        }
+    }
+    // Serializing a map of JSON values cannot fail.
+    serde_json::to_vec(&Value::Object(line)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -224,8 +255,8 @@ serde = ["dep:serde"]
 "#;
 
     fn entry(manifest: &str) -> Value {
-        serde_json::from_slice(&index_entry(manifest, "ab12", "2026-12-05T00:00:00Z").unwrap())
-            .unwrap()
+        let entry = index_entry(manifest, "ab12").unwrap();
+        serde_json::from_slice(&index_line(&entry, "2026-12-05T00:00:00Z")).unwrap()
     }
 
     #[test]
@@ -280,17 +311,17 @@ serde = ["dep:serde"]
         let path_only =
             "[package]\nname = \"a\"\nversion = \"0.1.0\"\n[dependencies.b]\npath = \"../b\"\n";
         assert!(matches!(
-            index_entry(path_only, "x", "t"),
+            index_entry(path_only, "x"),
             Err(EntryError::Dependency { name, .. }) if name == "b"
         ));
         let bad_req =
             "[package]\nname = \"a\"\nversion = \"0.1.0\"\n[dependencies]\nb = \"not a req\"\n";
         assert!(matches!(
-            index_entry(bad_req, "x", "t"),
+            index_entry(bad_req, "x"),
             Err(EntryError::Dependency { .. })
         ));
         assert!(matches!(
-            index_entry("[package", "x", "t"),
+            index_entry("[package", "x"),
             Err(EntryError::Manifest(_))
         ));
     }

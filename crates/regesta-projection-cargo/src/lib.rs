@@ -13,12 +13,17 @@
 //!   bounds (one top directory, plain files only, a `Cargo.toml` naming the
 //!   release);
 //! - [`entry`]: a version's sparse index line, derived from that
-//!   `Cargo.toml` as crates.io derives it.
+//!   `Cargo.toml` as crates.io derives it;
+//! - [`processor`]: the ecosystem seam's processor: one `.crate` per
+//!   release, its index entry the release's facts.
 
 pub mod crate_file;
 pub mod entry;
 pub mod names;
+pub mod processor;
 pub mod versions;
 
 /// The ecosystem name: the first part of `cargo:<domain>/<name>`.
 pub const ECOSYSTEM: &str = "cargo";
+
+pub use processor::CargoProcessor;

@@ -67,6 +67,9 @@ pub fn ecosystems() -> regesta_core::Ecosystems {
     regesta_core::Ecosystems::new()
         .with(std::sync::Arc::new(regesta_projection_npm::NpmProcessor))
         .with(std::sync::Arc::new(regesta_projection_pypi::PypiProcessor))
+        .with(std::sync::Arc::new(
+            regesta_projection_cargo::CargoProcessor,
+        ))
 }
 
 /// The ecosystem projections `config` turns on, over `registry`: the one

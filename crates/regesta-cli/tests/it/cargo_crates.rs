@@ -1,0 +1,125 @@
+//! `cargo:` releases through `regesta serve`: the Cargo processor checks
+//! the `.crate` the real `cargo package` writes before anything is stored,
+//! and refuses a second release of one version (build metadata aside).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::cli::{make_keys, stderr};
+use crate::support::{regesta, start_with};
+
+/// `cargo package` of a crate named `lib-a` at `version` in `dir`; the
+/// path of the `.crate`.
+fn package(dir: &Path, version: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"lib-a\"\nversion = \"{version}\"\nedition = \"2021\"\n\
+             description = \"a test crate\"\nlicense = \"MIT\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "pub fn a() -> u8 { 1 }\n").unwrap();
+    let output = Command::new("cargo")
+        .args([
+            "package",
+            "--no-verify",
+            "--allow-dirty",
+            "--offline",
+            "--quiet",
+        ])
+        .current_dir(dir)
+        .env("CARGO_HOME", dir.join("cargo-home"))
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    dir.join(format!("target/package/lib-a-{version}.crate"))
+}
+
+fn publish(base: &str, key: &Path, project: &Path, version: &str, file: &Path) -> Output {
+    regesta(&[
+        "publish",
+        project.to_str().unwrap(),
+        "--registry",
+        base,
+        "--auth-key",
+        key.to_str().unwrap(),
+        "--id",
+        "cargo:pkg.localhost/lib-a",
+        "--version",
+        version,
+        "--artifact",
+        file.to_str().unwrap(),
+        "--format",
+        "crate",
+        "--media-type",
+        "application/gzip",
+    ])
+}
+
+/// Runs everywhere the tests run: cargo is what runs them.
+#[tokio::test]
+async fn cargo_releases_are_checked_against_their_crate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = make_keys(tmp.path());
+    let key = keys.join("private-key.json");
+    let binding = keys.join("domain-binding.json");
+    let server = start_with(
+        &tmp.path().join("data"),
+        &[("REGESTA_DEV_BINDINGS", binding.to_str().unwrap())],
+    );
+    let project = tmp.path().join("lib-a");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("regesta.json"),
+        r#"{"source":{"include":["src"]}}"#,
+    )
+    .unwrap();
+    let status = |version: &str| {
+        let url = format!(
+            "{}/packages/cargo%3Apkg.localhost%2Flib-a/releases/{}",
+            server.base,
+            version.replace('+', "%2B")
+        );
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+
+    // Refused before anything is stored: not a .crate, and 0.1.0's crate
+    // offered as 0.2.0.
+    let first = package(&project, "0.1.0");
+    let junk = tmp.path().join("lib-a-0.2.0.crate");
+    std::fs::write(&junk, b"not a crate").unwrap();
+    let out = publish(&server.base, &key, &project, "0.2.0", &junk);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a readable .tar.gz"),
+        "{}",
+        stderr(&out)
+    );
+    let out = publish(&server.base, &key, &project, "0.2.0", &first);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("lib-a-0.2.0.crate"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status("0.2.0").await, 404);
+
+    // Accepted: the crate cargo packaged.
+    let out = publish(&server.base, &key, &project, "0.1.0", &first);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status("0.1.0").await, 200);
+
+    // 0.1.0+build is 0.1.0 to cargo: refused, naming the release in the way.
+    let again = package(&project, "0.1.0+build");
+    let out = publish(&server.base, &key, &project, "0.1.0+build", &again);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cargo:pkg.localhost/lib-a@0.1.0 is the same version as 0.1.0+build"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status("0.1.0+build").await, 404);
+}
