@@ -15,10 +15,16 @@
 //! - [`entry`]: a version's sparse index line, derived from that
 //!   `Cargo.toml` as crates.io derives it;
 //! - [`processor`]: the ecosystem seam's processor: one `.crate` per
-//!   release, its index entry the release's facts.
+//!   release, its index entry the release's facts;
+//! - [`documents`] and [`http`]: the sparse registry served per owner
+//!   domain (`/cargo/<domain>/index/`), index files rendered once per
+//!   package head from those facts, downloads redirected to the core
+//!   objects.
 
 pub mod crate_file;
+pub mod documents;
 pub mod entry;
+pub mod http;
 pub mod names;
 pub mod processor;
 pub mod versions;

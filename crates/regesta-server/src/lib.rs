@@ -111,6 +111,14 @@ pub fn projections(
         );
         projections.push(Arc::new(pypi));
     }
+    if config.projections.cargo {
+        let cargo = regesta_projection_cargo::http::CargoProjection::new(
+            registry.clone(),
+            config.public_base(),
+            format!("{}/cargo", config.public_base()),
+        );
+        projections.push(Arc::new(cargo));
+    }
     Ok(projections)
 }
 

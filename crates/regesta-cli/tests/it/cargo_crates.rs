@@ -1,6 +1,7 @@
 //! `cargo:` releases through `regesta serve`: the Cargo processor checks
 //! the `.crate` the real `cargo package` writes before anything is stored,
-//! and refuses a second release of one version (build metadata aside).
+//! and refuses a second release of one version (build metadata aside); the
+//! real cargo builds a consumer against the domain's sparse registry.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -122,4 +123,113 @@ async fn cargo_releases_are_checked_against_their_crate() {
         stderr(&out)
     );
     assert_eq!(status("0.1.0+build").await, 404);
+
+    sparse_index(&server.base, &first).await;
+    consumer_builds(tmp.path(), &server.base, &first);
+}
+
+/// `config.json`, the index file at Cargo's path (with validators), and
+/// the download redirect to the object holding the `.crate`.
+async fn sparse_index(base: &str, crate_file: &Path) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let index = format!("{base}/cargo/pkg.localhost/index");
+    let config: serde_json::Value = serde_json::from_slice(
+        &client
+            .get(format!("{index}/config.json"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let dl = format!("{base}/cargo/pkg.localhost/files/{{crate}}/{{version}}/download");
+    assert_eq!(config["dl"], dl.as_str());
+    let cksum = regesta_protocol::Digest::of(&std::fs::read(crate_file).unwrap()).hex();
+    let response = client
+        .get(format!("{index}/li/b-/lib-a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let text = response.text().await.unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["vers"], "0.1.0");
+    assert_eq!(lines[0]["cksum"], cksum.as_str());
+    let again = client
+        .get(format!("{index}/li/b-/lib-a"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    for missing in ["li/b-/nope", "xx/yy/lib-a", "3/l/lib-a"] {
+        let response = client
+            .get(format!("{index}/{missing}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{missing}");
+    }
+    let download = client
+        .get(format!(
+            "{base}/cargo/pkg.localhost/files/lib-a/0.1.0/download"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status().as_u16(), 302);
+    assert_eq!(
+        download.headers()["location"].to_str().unwrap(),
+        format!("{base}/objects/sha256:{cksum}")
+    );
+}
+
+/// The real cargo, with a throwaway `CARGO_HOME`, builds and runs a crate
+/// that depends on lib-a from the domain's registry, and locks its source
+/// and checksum.
+fn consumer_builds(root: &Path, base: &str, crate_file: &Path) {
+    let consumer = root.join("consumer");
+    std::fs::create_dir_all(consumer.join("src")).unwrap();
+    std::fs::create_dir_all(consumer.join(".cargo")).unwrap();
+    let index = format!("sparse+{base}/cargo/pkg.localhost/index/");
+    std::fs::write(
+        consumer.join(".cargo/config.toml"),
+        format!("[registries.pkg]\nindex = \"{index}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        consumer.join("Cargo.toml"),
+        "[package]\nname = \"consumer\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nlib-a = { version = \"0.1\", registry = \"pkg\" }\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        consumer.join("src/main.rs"),
+        "fn main() { println!(\"lib-a says {}\", lib_a::a()); }\n",
+    )
+    .unwrap();
+    let output = Command::new("cargo")
+        .args(["run", "--quiet"])
+        .current_dir(&consumer)
+        .env("CARGO_HOME", root.join("consumer-cargo-home"))
+        .env("CARGO_TARGET_DIR", consumer.join("target"))
+        .env_remove("RUSTC_WRAPPER")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "lib-a says 1\n");
+    let lock = std::fs::read_to_string(consumer.join("Cargo.lock")).unwrap();
+    let cksum = regesta_protocol::Digest::of(&std::fs::read(crate_file).unwrap()).hex();
+    assert!(lock.contains(&format!("source = \"{index}\"")), "{lock}");
+    assert!(lock.contains(&format!("checksum = \"{cksum}\"")), "{lock}");
 }

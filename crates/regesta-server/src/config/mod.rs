@@ -34,6 +34,8 @@ pub struct Projections {
     pub npm: bool,
     /// The PyPI Simple API (`REGESTA_PYPI_PROJECTION`).
     pub pypi: bool,
+    /// The Cargo sparse registries (`REGESTA_CARGO_PROJECTION`).
+    pub cargo: bool,
 }
 
 impl Default for Projections {
@@ -41,7 +43,25 @@ impl Default for Projections {
         Self {
             npm: true,
             pypi: true,
+            cargo: true,
         }
+    }
+}
+
+impl Projections {
+    /// The defaults, with each `REGESTA_<ECOSYSTEM>_PROJECTION` applied.
+    fn from_env(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut projections = Self::default();
+        for (name, on) in [
+            ("REGESTA_NPM_PROJECTION", &mut projections.npm),
+            ("REGESTA_PYPI_PROJECTION", &mut projections.pypi),
+            ("REGESTA_CARGO_PROJECTION", &mut projections.cargo),
+        ] {
+            if let Some(v) = get(name) {
+                *on = boolean(name, &v)?;
+            }
+        }
+        Ok(projections)
     }
 }
 
@@ -290,12 +310,7 @@ impl Config {
                 *slot = Some(v.trim_end_matches('/').to_owned());
             }
         }
-        if let Some(v) = get("REGESTA_NPM_PROJECTION") {
-            config.projections.npm = boolean("REGESTA_NPM_PROJECTION", &v)?;
-        }
-        if let Some(v) = get("REGESTA_PYPI_PROJECTION") {
-            config.projections.pypi = boolean("REGESTA_PYPI_PROJECTION", &v)?;
-        }
+        config.projections = Projections::from_env(&get)?;
         load_npm_and_log(&mut config, &get)?;
         load_limits(&mut config, &get)?;
         load_storage(&mut config, &get)?;
@@ -468,30 +483,29 @@ mod tests {
 
     #[test]
     fn each_projection_is_turned_off_by_its_own_variable() {
-        assert_eq!(
-            load(&[]).unwrap().projections,
-            Projections {
-                npm: true,
-                pypi: true
-            }
-        );
-        let pypi_off = load(&[("REGESTA_PYPI_PROJECTION", "false")]).unwrap();
-        assert_eq!(
-            pypi_off.projections,
-            Projections {
-                npm: true,
-                pypi: false
-            }
-        );
-        let npm_off = load(&[("REGESTA_NPM_PROJECTION", "false")]).unwrap();
-        assert_eq!(
-            npm_off.projections,
-            Projections {
-                npm: false,
-                pypi: true
-            }
-        );
-        assert!(load(&[("REGESTA_PYPI_PROJECTION", "no")]).is_err());
+        let all = Projections {
+            npm: true,
+            pypi: true,
+            cargo: true,
+        };
+        assert_eq!(load(&[]).unwrap().projections, all);
+        for (name, off) in [
+            ("REGESTA_NPM_PROJECTION", Projections { npm: false, ..all }),
+            (
+                "REGESTA_PYPI_PROJECTION",
+                Projections { pypi: false, ..all },
+            ),
+            (
+                "REGESTA_CARGO_PROJECTION",
+                Projections {
+                    cargo: false,
+                    ..all
+                },
+            ),
+        ] {
+            assert_eq!(load(&[(name, "false")]).unwrap().projections, off, "{name}");
+            assert!(load(&[(name, "no")]).is_err(), "{name}");
+        }
     }
 
     #[test]
