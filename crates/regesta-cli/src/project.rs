@@ -55,6 +55,7 @@ fn read_json5(path: &Path) -> anyhow::Result<Option<Map<String, Value>>> {
 const KINDS: &[&dyn ProjectKind] = &[
     &regesta_projection_npm::NpmProject,
     &regesta_projection_pypi::PypiProject,
+    &regesta_projection_cargo::CargoProject,
 ];
 
 /// The source paths archived when neither `regesta.json` nor an ecosystem

@@ -19,7 +19,9 @@
 //! - [`documents`] and [`http`]: the sparse registry served per owner
 //!   domain (`/cargo/<domain>/index/`), index files rendered once per
 //!   package head from those facts, downloads redirected to the core
-//!   objects.
+//!   objects;
+//! - [`project`]: `regesta publish` for a `Cargo.toml` crate (packaged with
+//!   `cargo package`) and for `.crate` files built elsewhere.
 
 pub mod crate_file;
 pub mod documents;
@@ -27,9 +29,11 @@ pub mod entry;
 pub mod http;
 pub mod names;
 pub mod processor;
+pub mod project;
 pub mod versions;
 
 /// The ecosystem name: the first part of `cargo:<domain>/<name>`.
 pub const ECOSYSTEM: &str = "cargo";
 
 pub use processor::CargoProcessor;
+pub use project::CargoProject;

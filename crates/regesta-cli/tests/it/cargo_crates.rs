@@ -108,8 +108,18 @@ async fn cargo_releases_are_checked_against_their_crate() {
     );
     assert_eq!(status("0.2.0").await, 404);
 
-    // Accepted: the crate cargo packaged.
-    let out = publish(&server.base, &key, &project, "0.1.0", &first);
+    // Accepted: regesta publish in the crate's directory runs cargo
+    // package itself and infers cargo:<domain>/lib-a.
+    let out = regesta(&[
+        "publish",
+        project.to_str().unwrap(),
+        "--domain",
+        "pkg.localhost",
+        "--registry",
+        &server.base,
+        "--auth-key",
+        key.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(status("0.1.0").await, 200);
 
@@ -124,13 +134,14 @@ async fn cargo_releases_are_checked_against_their_crate() {
     );
     assert_eq!(status("0.1.0+build").await, 404);
 
-    sparse_index(&server.base, &first).await;
-    consumer_builds(tmp.path(), &server.base, &first);
+    let cksum = sparse_index(&server.base).await;
+    consumer_builds(tmp.path(), &server.base, &cksum);
 }
 
 /// `config.json`, the index file at Cargo's path (with validators), and
-/// the download redirect to the object holding the `.crate`.
-async fn sparse_index(base: &str, crate_file: &Path) {
+/// the download redirect to the object holding the `.crate`, whose bytes
+/// hash to the line's `cksum` (returned).
+async fn sparse_index(base: &str) -> String {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -149,7 +160,6 @@ async fn sparse_index(base: &str, crate_file: &Path) {
     .unwrap();
     let dl = format!("{base}/cargo/pkg.localhost/files/{{crate}}/{{version}}/download");
     assert_eq!(config["dl"], dl.as_str());
-    let cksum = regesta_protocol::Digest::of(&std::fs::read(crate_file).unwrap()).hex();
     let response = client
         .get(format!("{index}/li/b-/lib-a"))
         .send()
@@ -164,7 +174,7 @@ async fn sparse_index(base: &str, crate_file: &Path) {
         .collect();
     assert_eq!(lines.len(), 1, "{text}");
     assert_eq!(lines[0]["vers"], "0.1.0");
-    assert_eq!(lines[0]["cksum"], cksum.as_str());
+    let cksum = lines[0]["cksum"].as_str().unwrap().to_owned();
     let again = client
         .get(format!("{index}/li/b-/lib-a"))
         .header("if-none-match", &etag)
@@ -188,16 +198,24 @@ async fn sparse_index(base: &str, crate_file: &Path) {
         .await
         .unwrap();
     assert_eq!(download.status().as_u16(), 302);
-    assert_eq!(
-        download.headers()["location"].to_str().unwrap(),
-        format!("{base}/objects/sha256:{cksum}")
-    );
+    let location = download.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("{base}/objects/sha256:{cksum}"));
+    let bytes = client
+        .get(location)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(regesta_protocol::Digest::of(&bytes).hex(), cksum);
+    cksum
 }
 
 /// The real cargo, with a throwaway `CARGO_HOME`, builds and runs a crate
 /// that depends on lib-a from the domain's registry, and locks its source
 /// and checksum.
-fn consumer_builds(root: &Path, base: &str, crate_file: &Path) {
+fn consumer_builds(root: &Path, base: &str, cksum: &str) {
     let consumer = root.join("consumer");
     std::fs::create_dir_all(consumer.join("src")).unwrap();
     std::fs::create_dir_all(consumer.join(".cargo")).unwrap();
@@ -229,7 +247,6 @@ fn consumer_builds(root: &Path, base: &str, crate_file: &Path) {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "lib-a says 1\n");
     let lock = std::fs::read_to_string(consumer.join("Cargo.lock")).unwrap();
-    let cksum = regesta_protocol::Digest::of(&std::fs::read(crate_file).unwrap()).hex();
     assert!(lock.contains(&format!("source = \"{index}\"")), "{lock}");
     assert!(lock.contains(&format!("checksum = \"{cksum}\"")), "{lock}");
 }
