@@ -8,9 +8,8 @@
 
 use bytes::Bytes;
 use regesta_client::http::RegistryClient;
-use regesta_core::{ArtifactBytes, ArtifactProcessor as _};
 use regesta_projection_pypi::processor::PypiProcessor;
-use regesta_protocol::{ArtifactDescriptor, Digest, ReleaseConfig, ReleaseManifest};
+use regesta_protocol::{ArtifactDescriptor, Digest, ReleaseManifest};
 use serde_json::Value;
 
 use crate::verify::Findings;
@@ -26,23 +25,7 @@ fn derive(
     manifest: &ReleaseManifest,
     files: &[(ArtifactDescriptor, Bytes)],
 ) -> Result<Derived, String> {
-    let config = ReleaseConfig::from_json(serde_json::json!({
-        "id": manifest.id.as_str(),
-        "version": manifest.version.as_str(),
-        "source": { "include": ["regesta.json"] },
-    }))
-    .map_err(|e| e.to_string())?;
-    let views: Vec<ArtifactBytes<'_>> = files
-        .iter()
-        .map(|(a, bytes)| ArtifactBytes {
-            role: a.role.as_str(),
-            filename: a.filename.as_ref().map(regesta_protocol::Text::as_str),
-            media_type: a.media_type.as_str(),
-            bytes,
-        })
-        .collect();
-    let processed = PypiProcessor
-        .process(&config, &manifest.version, &views)
+    let processed = regesta_core::ecosystem::reprocess(&PypiProcessor, manifest, files)
         .map_err(|e| e.message().to_owned())?;
     let facts = processed
         .facts

@@ -166,3 +166,34 @@ impl Ecosystems {
         self.processors.get(ecosystem).cloned()
     }
 }
+
+/// Runs `processor` again on a published release: the manifest's artifact
+/// descriptors with their (verified) bytes. What a processor derives is not
+/// signed, so verifiers and migrations recompute it this way. The release
+/// config itself is not kept (only its digest); processors read its id and
+/// version, which the manifest carries.
+///
+/// # Errors
+/// The artifacts no longer process (or the manifest's id makes no config).
+pub fn reprocess(
+    processor: &dyn ArtifactProcessor,
+    manifest: &regesta_protocol::ReleaseManifest,
+    artifacts: &[(regesta_protocol::ArtifactDescriptor, Bytes)],
+) -> Result<Processed, ArtifactRefusal> {
+    let config = ReleaseConfig::from_json(serde_json::json!({
+        "id": manifest.id.as_str(),
+        "version": manifest.version.as_str(),
+        "source": { "include": ["regesta.json"] },
+    }))
+    .map_err(|e| ArtifactRefusal::caused_by("the manifest's id and version make no config", e))?;
+    let views: Vec<ArtifactBytes<'_>> = artifacts
+        .iter()
+        .map(|(a, bytes)| ArtifactBytes {
+            role: a.role.as_str(),
+            filename: a.filename.as_ref().map(regesta_protocol::Text::as_str),
+            media_type: a.media_type.as_str(),
+            bytes,
+        })
+        .collect();
+    processor.process(&config, &manifest.version, &views)
+}

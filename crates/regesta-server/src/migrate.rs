@@ -14,9 +14,9 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use regesta_core::{ArtifactBytes, Ecosystems};
+use regesta_core::Ecosystems;
 use regesta_protocol::json::parse_strict;
-use regesta_protocol::{EventBody, ObjectDescriptor, ReleaseConfig, ReleaseManifest, SealedEvent};
+use regesta_protocol::{EventBody, ObjectDescriptor, ReleaseManifest, SealedEvent};
 use regesta_store::{BlobStore, ChannelCommit, PublishCommit, RegistryDb, StoredEvent};
 
 /// Why a migration stopped.
@@ -84,26 +84,9 @@ async fn derive(
             .ok_or_else(|| inconsistent(format!("source object {} is missing", artifact.digest)))?;
         artifacts.push((artifact.clone(), bytes));
     }
-    // The processors read the id and version; the rest of the signed config
-    // is not kept (only its digest), and nothing derived depends on it.
-    let config = ReleaseConfig::from_json(serde_json::json!({
-        "id": manifest.id.as_str(),
-        "version": manifest.version.as_str(),
-        "source": { "include": ["regesta.json"] },
-    }))
-    .map_err(|e| inconsistent(format!("{}: {e}", manifest.id)))?;
-    let version = manifest.version.clone();
+    let owned = manifest.clone();
     let processed = tokio::task::spawn_blocking(move || {
-        let views: Vec<ArtifactBytes<'_>> = artifacts
-            .iter()
-            .map(|(a, bytes)| ArtifactBytes {
-                role: a.role.as_str(),
-                filename: a.filename.as_ref().map(regesta_protocol::Text::as_str),
-                media_type: a.media_type.as_str(),
-                bytes,
-            })
-            .collect();
-        processor.process(&config, &version, &views)
+        regesta_core::ecosystem::reprocess(processor.as_ref(), &owned, &artifacts)
     })
     .await
     .map_err(|e| inconsistent(format!("processing stopped: {e}")))?
