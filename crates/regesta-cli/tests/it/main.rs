@@ -21,6 +21,7 @@ mod package_managers;
 mod publishing;
 mod pypi;
 mod pypi_clients;
+mod pypi_routes;
 mod rate_limits;
 mod replicas;
 mod slow_clients;

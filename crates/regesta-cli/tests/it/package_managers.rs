@@ -7,23 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::npm_clients::{Registry, consumer, run};
-use crate::support::ok;
+use crate::support::{ok, tools_dir};
 
 /// Where `scripts/install-test-clients` put the clients.
 fn tools() -> PathBuf {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "test-only location of installed clients, not configuration"
-    )]
-    let configured = std::env::var_os("REGESTA_TOOLS_DIR").map(PathBuf::from);
-    let dir = configured.unwrap_or_else(|| {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "test-only default cache location"
-        )]
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
-        home.join(".cache/regesta/tools")
-    });
+    let dir = tools_dir();
     assert!(
         dir.join("bin/pnpm").is_file(),
         "package-manager clients missing in {}: run scripts/install-test-clients",

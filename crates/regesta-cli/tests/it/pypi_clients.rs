@@ -8,24 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::npm_clients::Registry;
-use crate::support::ok;
+use crate::support::{ok, tools_dir};
 
 /// The directory holding the pinned `pip`, `uv` and their Python.
 fn python_tools() -> PathBuf {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "test-only location of installed clients, not configuration"
-    )]
-    let configured = std::env::var_os("REGESTA_TOOLS_DIR").map(PathBuf::from);
-    let dir = configured.unwrap_or_else(|| {
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "test-only default cache location"
-        )]
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
-        home.join(".cache/regesta/tools")
-    });
-    let bin = dir.join("python/bin");
+    let bin = tools_dir().join("python/bin");
     assert!(
         bin.join("uv").exists() && bin.join("pip").exists(),
         "pip and uv are missing from {}: run scripts/install-test-clients",
@@ -77,6 +64,21 @@ impl Python {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+    }
+
+    /// The PEP 691 JSON page of `project` on `domain`, which must exist.
+    fn project_page(&self, domain: &str, project: &str) -> serde_json::Value {
+        let url = format!("{}{project}/", self.index(domain));
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("accept", "application/vnd.pypi.simple.v1+json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+        })
     }
 
     fn index(&self, domain: &str) -> String {
@@ -195,17 +197,7 @@ fn sha256(path: &Path) -> String {
 /// The SHA-256 the PEP 691 JSON page of `project` on `domain` lists for
 /// its `version` wheel.
 fn wheel_sha256(python: &Python, domain: &str, project: &str, version: &str) -> String {
-    let url = format!("{}{project}/", python.index(domain));
-    let page: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let response = reqwest::Client::new()
-            .get(url)
-            .header("accept", "application/vnd.pypi.simple.v1+json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-    });
+    let page = python.project_page(domain, project);
     let prefix = format!("{}-{version}-", project.replace('-', "_"));
     let file = page["files"]
         .as_array()
@@ -313,6 +305,13 @@ fn publish_fixtures(python: &Python) -> PathBuf {
     wheel
 }
 
+/// demo-app 1.0 and demo-lib 1.0 are what `venv` imports: 2.0's
+/// Requires-Python excludes it.
+fn installed_app_and_lib_1(venv: &Path) {
+    assert_eq!(Python::imported(venv, "demo_app"), "1.0");
+    assert_eq!(Python::imported(venv, "demo_lib"), "1.0", "Requires-Python");
+}
+
 /// pip resolves across both domains' indexes from PEP 658 metadata alone,
 /// then installs with hashes required.
 fn pip_installs(python: &Python, app_wheel: &Path) {
@@ -338,12 +337,7 @@ fn pip_installs(python: &Python, app_wheel: &Path) {
 
     let venv = python.venv("pip");
     ok(&python.pip_install(&venv, &["demo-app"]));
-    assert_eq!(Python::imported(&venv, "demo_app"), "1.0");
-    assert_eq!(
-        Python::imported(&venv, "demo_lib"),
-        "1.0",
-        "Requires-Python"
-    );
+    installed_app_and_lib_1(&venv);
 
     let requirements = python.registry.root.join("requirements.txt");
     let pinned = |lib_hash: &str| {
@@ -375,12 +369,7 @@ fn pip_installs(python: &Python, app_wheel: &Path) {
 fn uv_installs(python: &Python) {
     let venv = python.venv("uv-pip");
     ok(&python.uv_pip_install(&venv, &["demo-app"]));
-    assert_eq!(Python::imported(&venv, "demo_app"), "1.0");
-    assert_eq!(
-        Python::imported(&venv, "demo_lib"),
-        "1.0",
-        "Requires-Python"
-    );
+    installed_app_and_lib_1(&venv);
 
     let consumer = python.registry.root.join("uv-project");
     std::fs::create_dir_all(&consumer).unwrap();
@@ -467,125 +456,6 @@ fn refuse_tampered(python: &Python) {
     std::fs::write(&object, original).unwrap();
 }
 
-/// One request without following redirects: status, headers, body.
-async fn fetch(
-    method: reqwest::Method,
-    url: &str,
-    headers: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut request = client.request(method, url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.bytes().await.unwrap().to_vec())
-}
-
-fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> &'h str {
-    headers
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
-        .to_str()
-        .unwrap()
-}
-
-/// The Simple API's routes as the PEPs describe them: slash and name
-/// redirects, content negotiation, validators, HEAD, and the file and
-/// PEP 658 metadata redirects to content-addressed objects.
-async fn simple_routes(python: &Python) {
-    use reqwest::Method;
-    let index = python.index("a.localhost");
-    let json = ("accept", "application/vnd.pypi.simple.v1+json");
-    let (status, headers, _) = fetch(Method::GET, index.trim_end_matches('/'), &[]).await;
-    assert_eq!((status, header(&headers, "location")), (301, "simple/"));
-    let (status, headers, _) = fetch(Method::GET, &format!("{index}Demo_Lib"), &[]).await;
-    assert_eq!((status, header(&headers, "location")), (301, "demo-lib/"));
-    let (status, headers, _) = fetch(Method::GET, &format!("{index}Demo.Lib/"), &[]).await;
-    assert_eq!(
-        (status, header(&headers, "location")),
-        (301, "../demo-lib/")
-    );
-
-    let (status, headers, body) = fetch(Method::GET, &index, &[json]).await;
-    assert_eq!(status, 200);
-    assert_eq!(header(&headers, "content-type"), json.1);
-    let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let names: Vec<&str> = listed["projects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|project| project["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["demo-lib", "demo-spare"], "only a.localhost's");
-    let (status, _, body) = fetch(Method::GET, &index, &[("accept", "application/xml")]).await;
-    assert_eq!(status, 406, "{}", String::from_utf8_lossy(&body));
-    let missing = format!("{index}no-such-project/");
-    assert_eq!(fetch(Method::GET, &missing, &[]).await.0, 404);
-
-    let page = format!("{index}demo-lib/");
-    let html_accept = ("accept", "application/vnd.pypi.simple.v1+html");
-    let (status, headers, body) = fetch(Method::GET, &page, &[html_accept]).await;
-    assert_eq!(status, 200);
-    assert_eq!(header(&headers, "content-type"), html_accept.1);
-    let html = String::from_utf8(body).unwrap();
-    assert!(html.contains("data-requires-python=\"&gt;=4\""), "{html}");
-    assert!(html.contains("data-dist-info-metadata=\"sha256="), "{html}");
-    let (status, headers, body) = fetch(Method::GET, &page, &[json]).await;
-    assert_eq!(status, 200);
-    let etag = header(&headers, "etag").to_owned();
-    assert_eq!(header(&headers, "vary"), "Accept");
-    let (status, _, empty) = fetch(Method::GET, &page, &[json, ("if-none-match", &etag)]).await;
-    assert_eq!((status, empty.len()), (304, 0));
-    let html_etag = [html_accept, ("if-none-match", etag.as_str())];
-    let (status, _, _) = fetch(Method::GET, &page, &html_etag).await;
-    assert_eq!(status, 200, "one validator per format");
-    let (status, headers, empty) = fetch(Method::HEAD, &page, &[json]).await;
-    assert_eq!((status, empty.len()), (200, 0));
-    assert_eq!(header(&headers, "etag"), etag);
-
-    let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let mut versions: Vec<&str> = listed["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    versions.sort_unstable();
-    assert_eq!(versions, ["1.0", "2.0"], "1.0.0 was refused");
-    let wheel = listed["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|file| file["filename"] == "demo_lib-1.0-py3-none-any.whl")
-        .unwrap();
-    let url = format!("{page}{}", wheel["url"].as_str().unwrap());
-    let (status, headers, _) = fetch(Method::GET, &url, &[]).await;
-    assert_eq!(status, 302);
-    let hash = wheel["hashes"]["sha256"].as_str().unwrap();
-    let object = format!("{}/objects/sha256:{hash}", python.registry.base);
-    assert_eq!(header(&headers, "location"), object);
-    let (status, headers, _) = fetch(Method::GET, &format!("{url}.metadata"), &[]).await;
-    assert_eq!(status, 302);
-    let metadata = header(&headers, "location").to_owned();
-    let expected = wheel["core-metadata"]["sha256"].as_str().unwrap();
-    assert!(metadata.ends_with(expected), "{metadata}");
-    let (status, _, body) = fetch(Method::GET, &metadata, &[]).await;
-    assert_eq!(status, 200);
-    let text = String::from_utf8(body).unwrap();
-    assert!(
-        text.contains("Name: demo-lib\n") && text.contains("Version: 1.0\n"),
-        "{text}"
-    );
-    let other = url.replace("1.0-py3", "9.9-py3");
-    assert_eq!(fetch(Method::GET, &other, &[]).await.0, 404);
-}
-
 /// `regesta verify` re-runs the PyPI processor: a release passes, and a
 /// core metadata object swapped on disk (new dependencies pip would act on)
 /// is reported. `verify-package`, `verify-log` and `mirror` take PyPI
@@ -626,16 +496,7 @@ fn verify_rederives(python: &Python) {
         &[extra.to_str().unwrap(), "--domain", "b.localhost"],
     );
     // Not verified first: the server keeps objects it served in memory.
-    let url = format!("{}demo-extra/", python.index("b.localhost"));
-    let page: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let response = reqwest::Client::new()
-            .get(url)
-            .header("accept", "application/vnd.pypi.simple.v1+json")
-            .send()
-            .await
-            .unwrap();
-        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-    });
+    let page = python.project_page("b.localhost", "demo-extra");
     let hex = page["files"][0]["core-metadata"]["sha256"]
         .as_str()
         .unwrap();
@@ -669,7 +530,10 @@ fn pip_and_uv_install_across_domains_and_refuse_tampered_files() {
     pip_installs(&python, &app_wheel);
     uv_installs(&python);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(simple_routes(&python));
+    runtime.block_on(crate::pypi_routes::simple_routes(
+        &python.registry.base,
+        &python.index("a.localhost"),
+    ));
     refuse_tampered(&python);
     verify_rederives(&python);
 }

@@ -79,6 +79,25 @@ pub(crate) fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
     }
 }
 
+/// Where `scripts/install-test-clients` puts the package-manager clients:
+/// `REGESTA_TOOLS_DIR`, else the user's cache.
+pub(crate) fn tools_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only location of installed clients, not configuration"
+    )]
+    let configured = std::env::var_os("REGESTA_TOOLS_DIR").map(PathBuf::from);
+    configured.unwrap_or_else(|| {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "test-only default cache location"
+        )]
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
+        home.join(".cache/regesta/tools")
+    })
+}
+
 /// Runs the `regesta` binary with `args` (never picking up a registry from
 /// the caller's environment).
 pub(crate) fn regesta(args: &[&str]) -> Output {
