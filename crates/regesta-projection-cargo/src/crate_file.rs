@@ -9,6 +9,7 @@
 use regesta_core::archive::{Limits, WalkError, walk_tar_gz};
 use serde::Deserialize;
 
+use crate::entry::Package;
 use crate::names::CrateName;
 use crate::versions::CrateVersion;
 
@@ -65,18 +66,10 @@ impl From<WalkError> for CrateError {
     }
 }
 
+/// Only `[package]` is checked here; the index entry reads the rest.
 #[derive(Debug, Deserialize)]
 struct Manifest {
     package: Option<Package>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct Package {
-    name: String,
-    version: String,
-    links: Option<String>,
-    rust_version: Option<String>,
 }
 
 /// What a `.crate` is, once accepted.

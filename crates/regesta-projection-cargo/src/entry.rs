@@ -31,36 +31,53 @@ pub enum EntryError {
 #[serde(rename_all = "kebab-case")]
 struct Manifest {
     package: Package,
+    #[serde(flatten)]
+    deps: Tables,
     #[serde(default)]
-    dependencies: BTreeMap<String, Dep>,
-    #[serde(default)]
-    dev_dependencies: BTreeMap<String, Dep>,
-    #[serde(default)]
-    build_dependencies: BTreeMap<String, Dep>,
-    #[serde(default)]
-    target: BTreeMap<String, Target>,
+    target: BTreeMap<String, Tables>,
     #[serde(default)]
     features: BTreeMap<String, Vec<String>>,
 }
 
+/// `[package]`: what the index line (and the `.crate` check) reads.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Package {
-    name: String,
-    version: String,
-    links: Option<String>,
-    rust_version: Option<String>,
+pub(crate) struct Package {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) links: Option<String>,
+    pub(crate) rust_version: Option<String>,
 }
 
+/// The three dependency tables, at the top level or under
+/// `[target.<cfg>]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Target {
+struct Tables {
     #[serde(default)]
     dependencies: BTreeMap<String, Dep>,
     #[serde(default)]
     dev_dependencies: BTreeMap<String, Dep>,
     #[serde(default)]
     build_dependencies: BTreeMap<String, Dep>,
+}
+
+impl Tables {
+    /// Every dependency with its index kind, for `target` (`None`: all).
+    fn entries(&self, target: Option<&str>) -> Result<Vec<Value>, EntryError> {
+        let tables = [
+            ("normal", &self.dependencies),
+            ("dev", &self.dev_dependencies),
+            ("build", &self.build_dependencies),
+        ];
+        let mut deps = Vec::new();
+        for (kind, table) in tables {
+            for (name, dep) in table {
+                deps.push(dependency(name, dep, kind, target)?);
+            }
+        }
+        Ok(deps)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,28 +154,9 @@ fn is_new_syntax(values: &[String]) -> bool {
 pub fn index_entry(manifest: &str, cksum: &str) -> Result<Map<String, Value>, EntryError> {
     let m: Manifest =
         toml::from_str(manifest).map_err(|e| EntryError::Manifest(e.message().to_owned()))?;
-    let mut deps = Vec::new();
-    let tables = [
-        ("normal", &m.dependencies),
-        ("dev", &m.dev_dependencies),
-        ("build", &m.build_dependencies),
-    ];
-    for (kind, table) in tables {
-        for (name, dep) in table {
-            deps.push(dependency(name, dep, kind, None)?);
-        }
-    }
+    let mut deps = m.deps.entries(None)?;
     for (cfg, target) in &m.target {
-        let tables = [
-            ("normal", &target.dependencies),
-            ("dev", &target.dev_dependencies),
-            ("build", &target.build_dependencies),
-        ];
-        for (kind, table) in tables {
-            for (name, dep) in table {
-                deps.push(dependency(name, dep, kind, Some(cfg))?);
-            }
-        }
+        deps.extend(target.entries(Some(cfg))?);
     }
     // crates.io lists dependencies by name.
     deps.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
