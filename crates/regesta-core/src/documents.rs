@@ -96,3 +96,56 @@ impl Registry {
         })
     }
 }
+
+/// In a rendered table of sorted lines of space-separated fields (a
+/// projection's download table), the fields after `key` on the line whose
+/// first fields are `key`. A binary search over the bytes: each probe reads
+/// the one line around its midpoint, so a download does not scan the
+/// table. Fields hold no spaces, so byte order of lines is the order of
+/// their field tuples. A damaged table is a miss, never a panic.
+pub fn sorted_line<'a>(table: &'a [u8], key: &[&str]) -> Option<std::str::Split<'a, char>> {
+    use std::cmp::Ordering;
+    let (mut low, mut high) = (0, table.len());
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let start = table[low..middle]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(low, |i| low + i + 1);
+        let end = table[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(table.len(), |i| start + i);
+        let line = std::str::from_utf8(&table[start..end]).ok()?;
+        let mut fields = line.split(' ');
+        let mut order = Ordering::Equal;
+        for wanted in key {
+            order = fields.next()?.cmp(wanted);
+            if order != Ordering::Equal {
+                break;
+            }
+        }
+        match order {
+            Ordering::Less => low = end + 1,
+            Ordering::Greater => high = start,
+            Ordering::Equal => return Some(fields),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorted_line;
+
+    #[test]
+    fn lines_are_found_by_their_leading_fields() {
+        let table = b"a 1 x\na 2 y\nb 1 z\n";
+        let rest = |key: &[&str]| sorted_line(table, key).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(rest(&["a", "2"]), Some(vec!["y"]));
+        assert_eq!(rest(&["b", "1"]), Some(vec!["z"]));
+        assert_eq!(rest(&["a", "3"]), None);
+        assert_eq!(rest(&["c"]), None);
+        assert_eq!(sorted_line(&[0xff, b' '], &["a"]).map(|_| ()), None);
+    }
+}

@@ -3,9 +3,8 @@
 //! from the index entry the processor stored with each release and the
 //! release's time (`pubtime`). No manifest or object is read.
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
+use regesta_core::documents::sorted_line;
 use regesta_core::{CoreError, ErrorCode, PackageDocuments, PackageRecord, Registry, RenderFuture};
 use regesta_protocol::{PackageId, Timestamp};
 use serde_json::Value;
@@ -14,7 +13,8 @@ use crate::entry::index_line;
 
 /// The view-cache kind of a crate's index file.
 pub const INDEX: &str = "cargo-index";
-/// The view-cache kind of the download table: `<version> <cksum>` lines.
+/// The view-cache kind of the download table: `<version> <cksum>` lines,
+/// sorted.
 pub const FILES: &str = "cargo-files";
 
 /// `pubtime` as crates.io writes it: RFC 3339 to the second, UTC.
@@ -28,7 +28,8 @@ fn pubtime(at: Timestamp) -> String {
 
 /// The index file and download table of a crate's record.
 pub fn render(record: &PackageRecord) -> (String, String) {
-    let (mut index, mut files) = (String::new(), String::new());
+    let mut index = String::new();
+    let mut files = Vec::new();
     for release in &record.releases {
         let facts: Option<Value> = release
             .facts
@@ -45,19 +46,15 @@ pub fn render(record: &PackageRecord) -> (String, String) {
         index.push_str(&String::from_utf8_lossy(&line));
         index.push('\n');
         let cksum = entry.get("cksum").and_then(Value::as_str).unwrap_or("");
-        // Writing to a String cannot fail.
-        let _ = writeln!(files, "{} {cksum}", release.version);
+        files.push(format!("{} {cksum}\n", release.version));
     }
-    (index, files)
+    files.sort_unstable();
+    (index, files.concat())
 }
 
-/// The download table's checksum of `version`.
+/// The download table's checksum of `version` (a binary search).
 pub fn cksum<'a>(files: &'a [u8], version: &str) -> Option<&'a str> {
-    std::str::from_utf8(files).ok()?.lines().find_map(|line| {
-        line.split_once(' ')
-            .filter(|(v, _)| *v == version)
-            .map(|(_, c)| c)
-    })
+    sorted_line(files, &[version])?.next()
 }
 
 /// The sparse index documents of Cargo crates.

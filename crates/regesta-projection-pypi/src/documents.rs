@@ -4,6 +4,7 @@
 //! processor stored with each release (no manifest or object is read).
 
 use bytes::Bytes;
+use regesta_core::documents::sorted_line;
 use regesta_core::{CoreError, ErrorCode, PackageDocuments, PackageRecord, Registry, RenderFuture};
 use regesta_protocol::{PackageId, Timestamp};
 use serde_json::Value;
@@ -89,37 +90,15 @@ pub fn project_page(id: &PackageId, record: &PackageRecord) -> (ProjectPage, Str
 }
 
 /// What the file table says about `filename` of `version`: its sha256 and
-/// its core metadata's, both hex. A binary search over the table's bytes:
-/// each probe reads the one line around its midpoint.
+/// its core metadata's, both hex (a binary search, not a scan).
 pub fn lookup<'a>(
     table: &'a [u8],
     version: &str,
     filename: &str,
 ) -> Option<(&'a str, Option<&'a str>)> {
-    let (mut low, mut high) = (0, table.len());
-    while low < high {
-        let middle = low + (high - low) / 2;
-        let start = table[low..middle]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(low, |i| low + i + 1);
-        let end = table[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(table.len(), |i| start + i);
-        let line = std::str::from_utf8(&table[start..end]).ok()?;
-        let mut parts = line.split(' ');
-        let (f, v) = (parts.next()?, parts.next()?);
-        match (f, v).cmp(&(filename, version)) {
-            std::cmp::Ordering::Less => low = end + 1,
-            std::cmp::Ordering::Greater => high = start,
-            std::cmp::Ordering::Equal => {
-                let (sha, meta) = (parts.next()?, parts.next()?);
-                return Some((sha, (meta != "-").then_some(meta)));
-            }
-        }
-    }
-    None
+    let mut rest = sorted_line(table, &[filename, version])?;
+    let (sha, meta) = (rest.next()?, rest.next()?);
+    Some((sha, (meta != "-").then_some(meta)))
 }
 
 /// The Simple API documents of PyPI projects.
