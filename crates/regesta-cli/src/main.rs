@@ -28,6 +28,7 @@ mod printer;
 mod project;
 mod serve;
 mod verify;
+mod verify_cargo;
 mod verify_npm;
 mod verify_pypi;
 mod write;

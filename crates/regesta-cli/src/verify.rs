@@ -175,6 +175,54 @@ async fn check_object(
     Ok(Some(reply.body))
 }
 
+/// Fetches and checks a release's artifacts, then re-derives what its
+/// ecosystem's processor derives from them (npm per install file; PyPI
+/// and Cargo from the release's files together, once all verified).
+async fn check_artifacts(
+    client: &RegistryClient,
+    path: &str,
+    manifest: &ReleaseManifest,
+    published: regesta_protocol::Timestamp,
+    f: &mut Findings,
+) -> anyhow::Result<()> {
+    // Files of ecosystems whose processor takes the release's files
+    // together (PyPI, Cargo), checked once all verified.
+    let mut files = Vec::new();
+    for artifact in &manifest.artifacts {
+        let artifact_descriptor = ObjectDescriptor {
+            digest: artifact.digest,
+            media_type: artifact.media_type.clone(),
+            size: artifact.size,
+        };
+        let bytes = check_object(client, &artifact_descriptor, f).await?;
+        let Some(bytes) = bytes.filter(|b| Digest::of(b) == artifact.digest) else {
+            continue;
+        };
+        if manifest.ecosystem == "npm" && artifact.role.as_str() == "install" {
+            crate::verify_npm::check_npm_release(client, path, manifest, artifact, bytes, f)
+                .await?;
+        } else {
+            files.push((artifact.clone(), bytes));
+        }
+    }
+    // A file that failed its digest check is already reported.
+    if files.len() == manifest.artifacts.len() {
+        match manifest.ecosystem.as_str() {
+            "pypi" => {
+                crate::verify_pypi::check_pypi_release(client, path, manifest, files, f).await?;
+            }
+            "cargo" => {
+                crate::verify_cargo::check_cargo_release(
+                    client, path, manifest, published, files, f,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Checks one release end to end.
 pub(crate) async fn check_release(
     client: &RegistryClient,
@@ -219,29 +267,7 @@ pub(crate) async fn check_release(
         });
     }
     check_object(client, &manifest.source, f).await?;
-    let mut pypi_files = Vec::new();
-    for artifact in &manifest.artifacts {
-        let artifact_descriptor = ObjectDescriptor {
-            digest: artifact.digest,
-            media_type: artifact.media_type.clone(),
-            size: artifact.size,
-        };
-        let bytes = check_object(client, &artifact_descriptor, f).await?;
-        let Some(bytes) = bytes.filter(|b| Digest::of(b) == artifact.digest) else {
-            continue;
-        };
-        if manifest.ecosystem == "npm" && artifact.role.as_str() == "install" {
-            crate::verify_npm::check_npm_release(client, &path, &manifest, artifact, bytes, f)
-                .await?;
-        } else if manifest.ecosystem == "pypi" {
-            pypi_files.push((artifact.clone(), bytes));
-        }
-    }
-    // Every file of a PyPI release is a distribution, processed together;
-    // one that failed its digest check is already reported.
-    if manifest.ecosystem == "pypi" && pypi_files.len() == manifest.artifacts.len() {
-        crate::verify_pypi::check_pypi_release(client, &path, &manifest, pypi_files, f).await?;
-    }
+    check_artifacts(client, &path, &manifest, event.event.timestamp, f).await?;
     match &event.event.body {
         EventBody::ReleasePublished {
             package,

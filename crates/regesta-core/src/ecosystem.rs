@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use regesta_protocol::{ReleaseConfig, Version};
+use regesta_protocol::{PackageId, ReleaseConfig, Version};
 use serde_json::{Map, Value};
 
 /// Why an ecosystem refused a release's artifacts: a message a publisher can
@@ -132,6 +132,16 @@ pub trait ArtifactProcessor: Send + Sync + 'static {
     /// versions are compared as written.
     fn version_key(&self, version: &Version) -> Option<String> {
         let _ = version;
+        None
+    }
+
+    /// The key under which the package's name must be unique among the
+    /// packages of its namespace, when the ecosystem's clients take two
+    /// names for one (Cargo: `foo-bar` and `foo_bar`). It names the whole
+    /// id (`cargo:some.dev/foo_bar`), so keys of two namespaces never meet.
+    /// `None`, the default: ids are compared as written.
+    fn name_key(&self, id: &PackageId) -> Option<String> {
+        let _ = id;
         None
     }
 }

@@ -47,6 +47,16 @@ pub enum CoreError {
         /// The published version it equals.
         existing: Version,
     },
+    /// 409 `package_name_conflict`: the ecosystem's clients take the
+    /// package's name for the name of another package of its namespace
+    /// (Cargo: `foo-bar` and `foo_bar`).
+    #[error("Package name conflict: {package} is the same name as {existing} to its clients")]
+    PackageNameConflict {
+        /// The package being published.
+        package: PackageId,
+        /// The package whose name it equals.
+        existing: PackageId,
+    },
     /// 404 with a specific code.
     #[error("{message}")]
     NotFound {

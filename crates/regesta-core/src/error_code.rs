@@ -45,6 +45,9 @@ pub enum ErrorCode {
     WriteAuthorizationReplayed,
     /// 409.
     PackageChannelConflict,
+    /// 409: another package of the namespace has the same name to the
+    /// ecosystem's clients (a Regesta extension; v0 has no such rule).
+    PackageNameConflict,
     /// 413.
     RequestTooLarge,
     /// 429.
@@ -81,6 +84,7 @@ impl ErrorCode {
             Self::ReleaseAlreadyExists => "release_already_exists",
             Self::WriteAuthorizationReplayed => "write_authorization_replayed",
             Self::PackageChannelConflict => "package_channel_conflict",
+            Self::PackageNameConflict => "package_name_conflict",
             Self::RequestTooLarge => "request_too_large",
             Self::RateLimited => "rate_limited",
             Self::InternalServerError => "internal_server_error",
@@ -110,7 +114,8 @@ impl ErrorCode {
             Self::RequestTimeout => 408,
             Self::ReleaseAlreadyExists
             | Self::WriteAuthorizationReplayed
-            | Self::PackageChannelConflict => 409,
+            | Self::PackageChannelConflict
+            | Self::PackageNameConflict => 409,
             Self::RequestTooLarge => 413,
             Self::RateLimited => 429,
             Self::InternalServerError => 500,
@@ -153,6 +158,7 @@ mod tests {
             ErrorCode::ReleaseAlreadyExists,
             ErrorCode::WriteAuthorizationReplayed,
             ErrorCode::PackageChannelConflict,
+            ErrorCode::PackageNameConflict,
             ErrorCode::RequestTooLarge,
             ErrorCode::RateLimited,
             ErrorCode::InternalServerError,

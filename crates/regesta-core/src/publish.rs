@@ -152,10 +152,7 @@ impl Registry {
             package: config.id.clone(),
             version: version.clone(),
         };
-        if self.db.release(&config.id, &version).await?.is_some() {
-            return Err(exists());
-        }
-        let version_key = self.refuse_equivalent(&config.id, &version).await?;
+        let (version_key, name_key) = self.refuse_conflicts(&config.id, &version).await?;
         let manifest = build_manifest(
             &config,
             version.clone(),
@@ -205,10 +202,15 @@ impl Registry {
                 objects,
                 facts: processed.facts.clone(),
                 version_key,
+                name_key,
             })
             .await
             .map_err(|e| match e {
                 StoreError::ReleaseExists => exists(),
+                StoreError::NameTaken(existing) => CoreError::PackageNameConflict {
+                    package: config.id.clone(),
+                    existing,
+                },
                 StoreError::Replayed => CoreError::Replayed(proof.payload_digest),
                 other => other.into(),
             })?;
@@ -218,6 +220,26 @@ impl Registry {
             manifest,
             manifest_descriptor,
         })
+    }
+
+    /// Refuses, before any object is written, a publish that a commit
+    /// would refuse: the version exists, an equivalent one does, or another
+    /// package holds the name. The keys to commit with (the commit still
+    /// decides races).
+    async fn refuse_conflicts(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<(Option<String>, Option<String>), CoreError> {
+        if self.db.release(id, version).await?.is_some() {
+            return Err(CoreError::ReleaseExists {
+                package: id.clone(),
+                version: version.clone(),
+            });
+        }
+        let version_key = self.refuse_equivalent(id, version).await?;
+        let name_key = self.refuse_name_conflict(id).await?;
+        Ok((version_key, name_key))
     }
 
     /// The version's key in its ecosystem (see
@@ -250,6 +272,28 @@ impl Registry {
             });
         }
         Ok(Some(key))
+    }
+
+    /// The package name's key in its ecosystem (see
+    /// [`crate::ArtifactProcessor::name_key`]), after refusing the publish
+    /// when another package of the namespace holds it. The store's commit
+    /// still decides races; this names the package in the way before any
+    /// object is written.
+    async fn refuse_name_conflict(&self, id: &PackageId) -> Result<Option<String>, CoreError> {
+        let Some(key) = self
+            .ecosystems
+            .processor(id.ecosystem())
+            .and_then(|processor| processor.name_key(id))
+        else {
+            return Ok(None);
+        };
+        match self.db.package_named(&key).await? {
+            Some(existing) if existing != *id => Err(CoreError::PackageNameConflict {
+                package: id.clone(),
+                existing,
+            }),
+            _ => Ok(Some(key)),
+        }
     }
 
     /// Runs the package's ecosystem processor, if one is registered, on the

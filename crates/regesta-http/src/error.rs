@@ -87,6 +87,9 @@ impl From<CoreError> for ApiError {
             CoreError::ReleaseExists { .. } | CoreError::EquivalentRelease { .. } => {
                 Self::new(ErrorCode::ReleaseAlreadyExists, error.to_string())
             }
+            CoreError::PackageNameConflict { .. } => {
+                Self::new(ErrorCode::PackageNameConflict, error.to_string())
+            }
             CoreError::ChannelConflict { .. } => {
                 Self::new(ErrorCode::PackageChannelConflict, error.to_string())
             }

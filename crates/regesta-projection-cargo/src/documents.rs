@@ -18,7 +18,7 @@ pub const INDEX: &str = "cargo-index";
 pub const FILES: &str = "cargo-files";
 
 /// `pubtime` as crates.io writes it: RFC 3339 to the second, UTC.
-fn pubtime(at: Timestamp) -> String {
+pub fn pubtime(at: Timestamp) -> String {
     let text = at.to_string();
     match text.split_once('.') {
         Some((seconds, _)) => format!("{seconds}Z"),

@@ -88,21 +88,30 @@ async fn config(State(state): State<CargoProjection>, params: RawPathParams) -> 
     if PackageId::parse(&format!("{ECOSYSTEM}:{domain}/x")).is_err() {
         return not_found().into_response();
     }
-    let base = format!("{}/{domain}", state.inner.cargo_base);
-    let body = serde_json::json!({
-        "dl": format!("{base}/files/{{crate}}/{{version}}/download"),
-        "api": base,
-    });
+    let body = config_json(&state.inner.cargo_base, &domain);
     let headers = vec![
         (CACHE_CONTROL, "max-age=300".to_owned()),
         (CONTENT_TYPE, JSON_UTF8.to_owned()),
     ];
     regesta_http::response::bytes_response(
         axum::http::StatusCode::OK,
-        bytes::Bytes::from(body.to_string()),
+        bytes::Bytes::from(body),
         headers,
         true,
     )
+}
+
+/// The `config.json` of `domain`'s registry served under `cargo_base`:
+/// `dl` is the download route (cargo fills in `{crate}` and `{version}`),
+/// `api` where a web API would be (publishing goes through Regesta's
+/// signed API, not cargo's).
+pub fn config_json(cargo_base: &str, domain: &str) -> String {
+    let base = format!("{cargo_base}/{domain}");
+    serde_json::json!({
+        "dl": format!("{base}/files/{{crate}}/{{version}}/download"),
+        "api": base,
+    })
+    .to_string()
 }
 
 /// `1/a`, `2/ab`, `3/a/abc`.

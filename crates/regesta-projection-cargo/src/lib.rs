@@ -1,8 +1,8 @@
-//! The Rust ecosystem on Regesta's seam, built up in pieces. A crate is the
-//! Regesta package `cargo:<domain>/<name>`, and each owner domain is served
-//! as its own Cargo sparse registry. This crate holds what every later
-//! piece (the `.crate` processor, the index documents, `regesta publish`
-//! for a `Cargo.toml`) stands on, all pure:
+//! The Rust ecosystem on Regesta's seam. A crate is the Regesta package
+//! `cargo:<domain>/<name>`, and each owner domain is served as its own
+//! Cargo sparse registry, which the unmodified cargo resolves, checksums
+//! and builds from. The pieces, pure but for the HTTP routes and the
+//! `cargo package` run:
 //!
 //! - [`names`]: crate names under crates.io's rules, their ids (lowercase
 //!   only), the key under which two names collide in one domain (`-` and
@@ -15,7 +15,8 @@
 //! - [`entry`]: a version's sparse index line, derived from that
 //!   `Cargo.toml` as crates.io derives it;
 //! - [`processor`]: the ecosystem seam's processor: one `.crate` per
-//!   release, its index entry the release's facts;
+//!   release, its index entry the release's facts, SemVer's build metadata
+//!   aside in the version key and `-`/`_` alike in the name key;
 //! - [`documents`] and [`http`]: the sparse registry served per owner
 //!   domain (`/cargo/<domain>/index/`), index files rendered once per
 //!   package head from those facts, downloads redirected to the core

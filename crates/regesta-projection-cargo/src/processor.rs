@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use regesta_core::{ArtifactBytes, ArtifactProcessor, ArtifactRefusal, Processed};
-use regesta_protocol::{Digest, ReleaseConfig, Version};
+use regesta_protocol::{Digest, PackageId, ReleaseConfig, Version};
 use serde_json::json;
 
 use crate::ECOSYSTEM;
@@ -31,6 +31,15 @@ impl ArtifactProcessor for CargoProcessor {
 
     fn version_key(&self, version: &Version) -> Option<String> {
         CrateVersion::parse(version.as_str()).ok().map(|v| v.key())
+    }
+
+    fn name_key(&self, id: &PackageId) -> Option<String> {
+        let name = CrateName::parse(id.local_name()).ok()?;
+        Some(format!(
+            "{ECOSYSTEM}:{}/{}",
+            id.owner_domain(),
+            name.collision_key()
+        ))
     }
 
     fn process(

@@ -26,14 +26,62 @@ pub const CRATE: ArtifactKind = ArtifactKind {
 #[derive(Debug, Deserialize)]
 struct CargoToml {
     package: Option<PackageTable>,
+    workspace: Option<WorkspaceTable>,
 }
 
 #[derive(Debug, Deserialize)]
 struct PackageTable {
     name: Option<String>,
-    /// A string, or `{ workspace = true }` (then not known here).
+    /// A string, or `{ workspace = true }` (inherited from the workspace
+    /// root's `[workspace.package]`).
     version: Option<toml::Value>,
     description: Option<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkspaceTable {
+    package: Option<toml::Table>,
+}
+
+/// How many directories above a crate its workspace root is looked for:
+/// cargo itself stops at the filesystem root; a bound keeps a hostile
+/// tree from making the walk long.
+const MAX_WORKSPACE_DEPTH: usize = 64;
+
+/// A `[package]` field: its string, or, for `{ workspace = true }`, the
+/// workspace root's `[workspace.package]` one.
+fn field(
+    value: Option<toml::Value>,
+    key: &str,
+    workspace: &mut dyn FnMut() -> Result<Option<toml::Table>, ProjectError>,
+) -> Result<Option<String>, ProjectError> {
+    match value {
+        Some(toml::Value::String(text)) => Ok(Some(text)),
+        Some(toml::Value::Table(table))
+            if table.get("workspace").and_then(toml::Value::as_bool) == Some(true) =>
+        {
+            Ok(workspace()?
+                .and_then(|package| package.get(key).and_then(|v| v.as_str().map(str::to_owned))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The `[workspace.package]` table of the nearest `Cargo.toml` above `dir`
+/// that has a `[workspace]`, as cargo finds a member's workspace root.
+fn workspace_package(dir: &Path) -> Result<Option<toml::Table>, ProjectError> {
+    let start = std::fs::canonicalize(dir)?;
+    for above in start.ancestors().skip(1).take(MAX_WORKSPACE_DEPTH) {
+        let Some(file) = ManifestFile::read(above, "Cargo.toml")? else {
+            continue;
+        };
+        let parsed: CargoToml =
+            toml::from_str(&file.text).map_err(|e| file.problem(e.message().to_owned()))?;
+        if let Some(workspace) = parsed.workspace {
+            return Ok(workspace.package);
+        }
+    }
+    Ok(None)
 }
 
 /// The Rust ecosystem's names and project reader.
@@ -79,11 +127,18 @@ impl ProjectKind for CargoProject {
         let package = parsed
             .package
             .ok_or_else(|| file.problem("no [package] table (a workspace root is not a crate)"))?;
-        let text = |value: Option<toml::Value>| value.and_then(|v| v.as_str().map(str::to_owned));
+        // Read once, and only when a field is inherited.
+        let mut root: Option<Option<toml::Table>> = None;
+        let mut workspace = || -> Result<Option<toml::Table>, ProjectError> {
+            if root.is_none() {
+                root = Some(workspace_package(dir)?);
+            }
+            Ok(root.clone().flatten())
+        };
         Ok(Some(NativeManifest {
             name: package.name,
-            version: text(package.version),
-            description: text(package.description),
+            version: field(package.version, "version", &mut workspace)?,
+            description: field(package.description, "description", &mut workspace)?,
         }))
     }
 
@@ -186,16 +241,38 @@ mod tests {
         let manifest = CargoProject.manifest(dir.path()).unwrap().unwrap();
         assert_eq!(manifest.name.as_deref(), Some("lib-a"));
         assert_eq!(manifest.version.as_deref(), Some("0.1.0"));
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            "[package]\nname = \"lib-a\"\nversion.workspace = true\n",
-        )
-        .unwrap();
-        assert_eq!(
-            CargoProject.manifest(dir.path()).unwrap().unwrap().version,
-            None
-        );
         std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\n").unwrap();
         assert!(CargoProject.manifest(dir.path()).is_err());
+    }
+
+    #[test]
+    fn inherited_fields_come_from_the_workspace_root() {
+        let root = tempfile::tempdir().unwrap();
+        let member = root.path().join("crates/lib-a");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(
+            member.join("Cargo.toml"),
+            "[package]\nname = \"lib-a\"\nversion.workspace = true\n\
+             description = { workspace = true }\n",
+        )
+        .unwrap();
+        // No workspace root above: not known, so publish asks for --version.
+        let manifest = CargoProject.manifest(&member).unwrap().unwrap();
+        assert_eq!(manifest.version, None);
+        // A Cargo.toml without [workspace] in between is not the root.
+        std::fs::write(
+            root.path().join("crates/Cargo.toml"),
+            "[package]\nname = \"x\"\nversion = \"9.9.9\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.package]\n\
+             version = \"1.2.3\"\ndescription = \"shared\"\n",
+        )
+        .unwrap();
+        let manifest = CargoProject.manifest(&member).unwrap().unwrap();
+        assert_eq!(manifest.version.as_deref(), Some("1.2.3"));
+        assert_eq!(manifest.description.as_deref(), Some("shared"));
     }
 }

@@ -100,6 +100,7 @@ impl Bench {
                 objects: Vec::new(),
                 facts: None,
                 version_key: None,
+                name_key: None,
             })
             .await
             .unwrap();

@@ -215,6 +215,10 @@ async fn copy_event(ends: &Ends<'_>, event: &StoredEvent) -> Result<u64, Migrate
                     objects,
                     facts: record.facts,
                     version_key,
+                    name_key: ends
+                        .ecosystems
+                        .processor(package.ecosystem())
+                        .and_then(|p| p.name_key(package)),
                 })
                 .await?;
             Ok(copied)

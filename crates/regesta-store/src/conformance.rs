@@ -62,6 +62,7 @@ pub fn sample_publish(package: &str, version: &str, millis: i64) -> PublishCommi
         ],
         facts: Some(Bytes::from(format!("{{\"facts\":\"{tag}\"}}"))),
         version_key: None,
+        name_key: None,
     }
 }
 
@@ -99,6 +100,7 @@ where
     publish_is_atomic_and_readable(open().await.as_ref()).await;
     duplicate_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
     equivalent_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
+    name_key_is_held_by_one_package(open().await.as_ref()).await;
     replayed_authorization_is_rejected(open().await.as_ref()).await;
     channel_moves_are_compare_and_swap(open().await.as_ref()).await;
     events_page_in_sequence_order(open().await.as_ref()).await;
@@ -325,6 +327,31 @@ async fn duplicate_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) 
     assert_eq!(db.stats().await.unwrap(), before);
     assert!(db.event(&again.event_id).await.unwrap().is_none());
     assert!(db.object(&again.objects[0].digest).await.unwrap().is_none());
+}
+
+async fn name_key_is_held_by_one_package(db: &dyn RegistryDb) {
+    let named = |package: &str, version: &str, key: &str| PublishCommit {
+        name_key: Some(key.to_owned()),
+        ..sample_publish(package, version, 0)
+    };
+    db.commit_publish(&named("a-b", "1.0.0", "x:a_b"))
+        .await
+        .unwrap();
+    // The holder publishes again under its key.
+    db.commit_publish(&named("a-b", "2.0.0", "x:a_b"))
+        .await
+        .unwrap();
+    let before = db.stats().await.unwrap();
+    let other = named("a_b", "1.0.0", "x:a_b");
+    match db.commit_publish(&other).await {
+        Err(StoreError::NameTaken(holder)) => assert_eq!(holder, pkg("a-b")),
+        outcome => panic!("a taken name key committed: {outcome:?}"),
+    }
+    assert_eq!(db.stats().await.unwrap(), before);
+    assert!(db.event(&other.event_id).await.unwrap().is_none());
+    assert!(db.package(&other.package).await.unwrap().is_none());
+    assert_eq!(db.package_named("x:a_b").await.unwrap(), Some(pkg("a-b")));
+    assert_eq!(db.package_named("x:c").await.unwrap(), None);
 }
 
 async fn equivalent_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) {

@@ -9,6 +9,10 @@ pub enum StoreError {
     /// The version is already published for this package.
     #[error("release already exists")]
     ReleaseExists,
+    /// Another package holds the publish's name key (its id is the
+    /// payload).
+    #[error("package name taken by {0}")]
+    NameTaken(regesta_protocol::PackageId),
     /// The write authorization's payload digest was used before.
     #[error("write authorization replayed")]
     Replayed,

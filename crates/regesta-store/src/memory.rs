@@ -32,6 +32,7 @@ struct State {
     replay: HashSet<Digest>,
     /// `(package, version key)` of every release committed with a key.
     version_keys: HashSet<(PackageId, String)>,
+    name_keys: HashMap<String, PackageId>,
     objects: BTreeMap<Digest, ObjectDescriptor>,
     log_tiles: HashMap<(u8, u64), Bytes>,
     log_checkpoints: Vec<LogCheckpoint>,
@@ -191,6 +192,14 @@ impl RegistryDb for MemoryDb {
         if c.payload_digest.is_some_and(|d| s.replay.contains(&d)) {
             return Err(StoreError::Replayed);
         }
+        if let Some(holder) = c.name_key.as_ref().and_then(|k| s.name_keys.get(k))
+            && *holder != c.package
+        {
+            return Err(StoreError::NameTaken(holder.clone()));
+        }
+        if let Some(name_key) = &c.name_key {
+            s.name_keys.insert(name_key.clone(), c.package.clone());
+        }
         if let Some(d) = c.payload_digest {
             s.replay.insert(d);
         }
@@ -280,6 +289,10 @@ impl RegistryDb for MemoryDb {
         ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         ids.truncate(limit);
         Ok(ids.into())
+    }
+
+    async fn package_named(&self, name_key: &str) -> Result<Option<PackageId>> {
+        Ok(self.lock()?.name_keys.get(name_key).cloned())
     }
 
     async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {

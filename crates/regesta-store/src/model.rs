@@ -56,6 +56,11 @@ pub struct PublishCommit {
     /// The commit is refused ([`crate::StoreError::ReleaseExists`]) when the
     /// package already has a release with the same key.
     pub version_key: Option<String>,
+    /// The package name's key in its ecosystem when two names can be one
+    /// package to its clients (Cargo: `foo-bar` and `foo_bar`). The commit
+    /// is refused ([`crate::StoreError::NameTaken`]) when another package
+    /// already holds the key.
+    pub name_key: Option<String>,
 }
 
 /// A channel move or deletion, committed atomically with its event.

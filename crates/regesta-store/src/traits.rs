@@ -45,6 +45,10 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
     /// reader.
     async fn package_ids(&self, prefix: &str, limit: usize) -> Result<Arc<[PackageId]>>;
 
+    /// The package that holds `name_key` (see
+    /// [`PublishCommit::name_key`]), if one does.
+    async fn package_named(&self, name_key: &str) -> Result<Option<PackageId>>;
+
     /// One release.
     async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>>;
 

@@ -8,19 +8,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::npm_clients::{Registry, package};
-use crate::support::{Server, ok, regesta, start_with, start_witness};
+use crate::support::{Server, get, ok, regesta, start_with, start_witness};
 
 const ORIGIN: &str = "registry.test/log/v1";
-
-fn get(url: &str) -> (u16, String) {
-    let url = url.to_owned();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(async move {
-            let reply = reqwest::get(&url).await.unwrap();
-            (reply.status().as_u16(), reply.text().await.unwrap())
-        })
-}
 
 /// The checkpoint's size (second line), once it reaches `size`.
 fn wait_for_size(base: &str, size: u64, within: Duration) -> String {

@@ -5,6 +5,7 @@
     reason = "test helpers panic on failure by design"
 )]
 
+mod cargo_clients;
 mod cargo_crates;
 mod cli;
 mod concurrency;

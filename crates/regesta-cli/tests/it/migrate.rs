@@ -10,10 +10,7 @@ use crate::npm_clients::{Registry, package};
 use crate::support::{ok, regesta, start_with};
 
 fn get(url: &str) -> String {
-    let url = url.to_owned();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(async move { reqwest::get(&url).await.unwrap().text().await.unwrap() })
+    crate::support::get(url).1
 }
 
 /// The checkpoint once it reaches `size`.

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::npm_clients::{Registry, package};
-use crate::support::{regesta, start_with};
+use crate::support::{get, regesta, start_with};
 
 /// The PostgreSQL server `scripts/test` starts, with a new database.
 fn database() -> String {
@@ -24,16 +24,6 @@ fn database() -> String {
     });
     let (base, _) = url.rsplit_once('/').unwrap();
     format!("{base}/{name}")
-}
-
-fn get(url: &str) -> (u16, String) {
-    let url = url.to_owned();
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(async move {
-            let reply = reqwest::get(&url).await.unwrap();
-            (reply.status().as_u16(), reply.text().await.unwrap())
-        })
 }
 
 /// Publishes `lib` through every base at once; returns how many succeeded.

@@ -108,6 +108,17 @@ pub(crate) fn regesta(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run regesta: {e}"))
 }
 
+/// A blocking GET: the status and the body as text.
+pub(crate) fn get(url: &str) -> (u16, String) {
+    let url = url.to_owned();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let reply = reqwest::get(&url).await.unwrap();
+            (reply.status().as_u16(), reply.text().await.unwrap())
+        })
+}
+
 /// The stdout of a command that must have succeeded (its output otherwise).
 pub(crate) fn ok(output: &Output) -> String {
     assert!(

@@ -120,6 +120,7 @@ impl Fixture {
                 objects: Vec::new(),
                 facts: Some(Bytes::from(facts)),
                 version_key: None,
+                name_key: None,
             })
             .await
             .unwrap();

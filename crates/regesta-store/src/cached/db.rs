@@ -209,6 +209,10 @@ impl RegistryDb for CachedDb {
         self.inner.package(id).await
     }
 
+    async fn package_named(&self, name_key: &str) -> Result<Option<PackageId>> {
+        self.inner.package_named(name_key).await
+    }
+
     async fn package_head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>> {
         self.head(id).await
     }

@@ -60,6 +60,9 @@ macro_rules! sql_adapter {
                         .await
                         .map_err(conflict(|| StoreError::ReleaseExists))?;
                 }
+                if let Some(name_key) = &c.name_key {
+                    claim_name(tx, name_key, &c.package).await?;
+                }
                 let seq = append(
                     tx,
                     Append {
@@ -90,6 +93,35 @@ macro_rules! sql_adapter {
                 bump(tx, "objects", new_objects).await?;
                 bump(tx, "releases", 1).await?;
                 Ok(seq)
+            }
+
+            /// Claims `name_key` for `package` inside the publish's
+            /// transaction: a no-op when the package holds it already,
+            /// [`StoreError::NameTaken`] when another package does. The
+            /// insert waits for a concurrent claim of the same key, so of
+            /// two racing first publishes only one holds it.
+            async fn claim_name(tx: &mut Tx, name_key: &str, package: &PackageId) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO package_keys (name_key, package) VALUES ($1, $2)
+                     ON CONFLICT (name_key) DO NOTHING",
+                )
+                .bind(name_key)
+                .bind(package.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err(backend)?;
+                let holder = fetch_opt(
+                    &mut **tx,
+                    sqlx::query("SELECT package AS id FROM package_keys WHERE name_key = $1").bind(name_key),
+                    package_id_row,
+                )
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a claimed package name key is missing".into()))?;
+                if holder == *package {
+                    Ok(())
+                } else {
+                    Err(StoreError::NameTaken(holder))
+                }
             }
 
             fn head_query(id: &PackageId) -> DbQuery<'_> {
@@ -155,6 +187,16 @@ macro_rules! sql_adapter {
                     .await?;
                     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
                     Ok(ids.into())
+                }
+
+                async fn package_named(&self, name_key: &str) -> Result<Option<PackageId>> {
+                    let mut conn = self.read_pool().acquire().await.map_err(backend)?;
+                    fetch_opt(
+                        &mut conn,
+                        sqlx::query("SELECT package AS id FROM package_keys WHERE name_key = $1").bind(name_key),
+                        package_id_row,
+                    )
+                    .await
                 }
 
                 async fn package(&self, id: &PackageId) -> Result<Option<PackageRecord>> {

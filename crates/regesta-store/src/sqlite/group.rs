@@ -79,6 +79,7 @@ impl GroupCommit {
 fn shared(error: &StoreError) -> StoreError {
     match error {
         StoreError::ReleaseExists => StoreError::ReleaseExists,
+        StoreError::NameTaken(holder) => StoreError::NameTaken(holder.clone()),
         StoreError::Replayed => StoreError::Replayed,
         StoreError::StaleChannel => StoreError::StaleChannel,
         StoreError::StaleLog => StoreError::StaleLog,
