@@ -56,6 +56,7 @@ const KINDS: &[&dyn ProjectKind] = &[
     &regesta_projection_npm::NpmProject,
     &regesta_projection_pypi::PypiProject,
     &regesta_projection_cargo::CargoProject,
+    &regesta_projection_go::GoProject,
 ];
 
 /// The source paths archived when neither `regesta.json` nor an ecosystem
@@ -117,7 +118,7 @@ pub(crate) fn load(
         .context(
             "no version: set it in the project's manifest or regesta.json, or pass --version",
         )?;
-    Version::parse(&version)?;
+    let parsed_version = Version::parse(&version)?;
     config.insert("version".into(), json!(version));
     if !config.contains_key("provenance") {
         config.insert("provenance".into(), json!({"level": "source-attached"}));
@@ -152,7 +153,7 @@ pub(crate) fn load(
             .map(artifact_upload)
             .collect::<anyhow::Result<Vec<_>>>()?
     } else if let Some((kind, _)) = native {
-        kind.pack(dir, &|step| printer.step(step))?
+        kind.pack(dir, &parsed_version, &|step| printer.step(step))?
             .into_iter()
             .map(|packed| ArtifactUpload {
                 filename: packed.filename,

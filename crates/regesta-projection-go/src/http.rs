@@ -1,0 +1,223 @@
+//! The GOPROXY protocol over HTTP, mounted by the server under `/go` and
+//! at the root of hosts whose first label is `go`: `<module>/@v/list`,
+//! `<module>/@v/<version>.info`, `.mod`, `.zip` and `<module>/@latest`,
+//! with paths and versions `!`-escaped as the go command sends them.
+//! Lists and info are the bytes rendered once per module head; `.mod` and
+//! `.zip` redirect to the core objects, which the go command follows and
+//! checks against `go.sum` and the checksum database. Anything unknown is
+//! a short text 404, which the go command reads as "no such module" (it
+//! probes parent paths of every import this way).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use regesta_core::{CoreError, Registry};
+use regesta_http::ApiError;
+use regesta_http::response::{
+    IMMUTABLE, JSON_UTF8, bytes_response, conditional, http_date, is_head, redirect,
+};
+use regesta_protocol::{Digest, PackageId};
+
+use crate::documents::{FILES, GoDocuments, LATEST, LIST, file, info};
+use crate::paths::{ModulePath, unescape};
+use crate::versions::ModuleVersion;
+
+/// The Go projection of one registry: its routes and the state they share.
+#[derive(Debug, Clone)]
+pub struct GoProjection {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    documents: GoDocuments,
+    /// Where the core API is served (downloads redirect there).
+    public_base: String,
+}
+
+impl GoProjection {
+    /// The projection of `registry`; `.mod` and `.zip` redirect to objects
+    /// under `public_base`.
+    pub fn new(registry: Registry, public_base: String) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                documents: GoDocuments,
+                public_base,
+            }),
+        }
+    }
+}
+
+impl regesta_http::Projection for GoProjection {
+    fn ecosystem(&self) -> &'static str {
+        crate::ECOSYSTEM
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
+            .route("/{*path}", get(proxy))
+            .with_state(self.clone())
+    }
+}
+
+/// What a proxy path asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Request {
+    List,
+    Latest,
+    Info(String),
+    Mod(String),
+    Zip(String),
+}
+
+/// Splits a proxy path into the escaped module path and the request.
+fn parse(path: &str) -> Option<(&str, Request)> {
+    if let Some(module) = path.strip_suffix("/@latest") {
+        return Some((module, Request::Latest));
+    }
+    let (module, file) = path.rsplit_once("/@v/")?;
+    if file == "list" {
+        return Some((module, Request::List));
+    }
+    let (version, extension) = file.rsplit_once('.')?;
+    let version = unescape(version)?;
+    let request = match extension {
+        "info" => Request::Info(version),
+        "mod" => Request::Mod(version),
+        "zip" => Request::Zip(version),
+        _ => return None,
+    };
+    Some((module, request))
+}
+
+/// A short text answer, as Go module proxies give for what they lack.
+fn text(status: StatusCode, message: String) -> Response {
+    let headers = vec![
+        (CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+        (CACHE_CONTROL, "no-cache".to_owned()),
+    ];
+    bytes_response(status, bytes::Bytes::from(message + "\n"), headers, true)
+}
+
+fn not_found(what: &str) -> Response {
+    text(StatusCode::NOT_FOUND, format!("not found: {what}"))
+}
+
+async fn proxy(
+    State(state): State<GoProjection>,
+    Path(path): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let Some((escaped, request)) = parse(&path) else {
+        return not_found(&path);
+    };
+    let Some(module) = unescape(escaped).and_then(|p| ModulePath::parse(&p).ok()) else {
+        return not_found(escaped);
+    };
+    let Ok(id) = module.package_id() else {
+        return not_found(module.as_str());
+    };
+    match serve(&state.inner, &id, &module, request, &method, &headers).await {
+        Ok(response) => response,
+        Err(CoreError::NotFound { .. }) => not_found(module.as_str()),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+async fn serve(
+    inner: &Inner,
+    id: &PackageId,
+    module: &ModulePath,
+    request: Request,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, CoreError> {
+    let document = |kind| inner.registry.package_document(id, kind, &inner.documents);
+    let (kind, content_type) = match &request {
+        Request::List => (LIST, "text/plain; charset=utf-8"),
+        Request::Latest => (LATEST, JSON_UTF8),
+        Request::Info(v) | Request::Mod(v) | Request::Zip(v) => {
+            let missing = || not_found(&format!("{module}@{v}"));
+            if ModuleVersion::parse(v, module).is_err() {
+                return Ok(missing());
+            }
+            let files = document(FILES).await?.bytes;
+            let Some((zip, go_mod, time)) = file(&files, v) else {
+                return Ok(missing());
+            };
+            let object = |hex: &str| {
+                Digest::parse_hex(hex).map_or_else(
+                    |_| missing(),
+                    |d| redirect(&format!("{}/objects/{d}", inner.public_base)),
+                )
+            };
+            return Ok(match request {
+                Request::Mod(_) => object(go_mod),
+                Request::Zip(_) => object(zip),
+                _ => {
+                    let headers = vec![
+                        (CONTENT_TYPE, JSON_UTF8.to_owned()),
+                        (CACHE_CONTROL, IMMUTABLE.to_owned()),
+                    ];
+                    let body = bytes::Bytes::from(info(v, time));
+                    bytes_response(StatusCode::OK, body, headers, !is_head(method))
+                }
+            });
+        }
+    };
+    let document = document(kind).await?;
+    let etag = format!("W/\"regesta.{kind}:{}\"", document.head);
+    let response_headers = vec![
+        (CACHE_CONTROL, "no-cache".to_owned()),
+        (CONTENT_TYPE, content_type.to_owned()),
+        (ETAG, etag.clone()),
+        (LAST_MODIFIED, http_date(document.time)),
+    ];
+    Ok(conditional(
+        method,
+        headers,
+        document.bytes,
+        response_headers,
+        &etag,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Request, parse};
+
+    #[test]
+    fn proxy_paths_are_split_as_the_go_command_builds_them() {
+        assert_eq!(
+            parse("acme.dev/greet/@v/list"),
+            Some(("acme.dev/greet", Request::List))
+        );
+        assert_eq!(
+            parse("acme.dev/!greet/v2/@v/v2.0.0-!r!c1.info"),
+            Some(("acme.dev/!greet/v2", Request::Info("v2.0.0-RC1".into())))
+        );
+        assert_eq!(
+            parse("acme.dev/greet/@v/v1.0.0.zip"),
+            Some(("acme.dev/greet", Request::Zip("v1.0.0".into())))
+        );
+        assert_eq!(
+            parse("acme.dev/greet/@latest"),
+            Some(("acme.dev/greet", Request::Latest))
+        );
+        for bad in [
+            "acme.dev/greet",
+            "acme.dev/greet/@v/v1.0.0.tar",
+            "acme.dev/greet/@v/V1.0.0.mod",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}
