@@ -29,6 +29,7 @@ mod project;
 mod serve;
 mod verify;
 mod verify_cargo;
+mod verify_go;
 mod verify_npm;
 mod verify_pypi;
 mod write;

@@ -211,6 +211,9 @@ async fn check_artifacts(
             "pypi" => {
                 crate::verify_pypi::check_pypi_release(client, path, manifest, files, f).await?;
             }
+            "go" => {
+                crate::verify_go::check_go_release(client, path, manifest, files, f).await?;
+            }
             "cargo" => {
                 crate::verify_cargo::check_cargo_release(
                     client, path, manifest, published, files, f,
@@ -524,6 +527,7 @@ pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Res
     if let Some(log) = crate::log_check::fetch_log(&client, None).await? {
         f.check_all(crate::log_check::entry_problems(&log, &events));
     }
+    crate::verify_go::check_sumdb_log(&client, &events, &mut f).await?;
     Ok(f.finish(
         &format!("{} ({} events)", client.base(), events.len()),
         printer,

@@ -23,6 +23,7 @@ use regesta_http::response::{
 };
 use regesta_protocol::{Digest, PackageId};
 
+use crate::checksum_db::ChecksumDb;
 use crate::documents::{FILES, GoDocuments, LATEST, LIST, file, info};
 use crate::paths::{ModulePath, unescape};
 use crate::versions::ModuleVersion;
@@ -39,17 +40,22 @@ struct Inner {
     documents: GoDocuments,
     /// Where the core API is served (downloads redirect there).
     public_base: String,
+    /// The checksum database, when one is configured.
+    sumdb: Option<ChecksumDb>,
 }
 
 impl GoProjection {
     /// The projection of `registry`; `.mod` and `.zip` redirect to objects
-    /// under `public_base`.
-    pub fn new(registry: Registry, public_base: String) -> Self {
+    /// under `public_base`; `sumdb`, when given, is served under
+    /// `sumdb/<name>/` (which is how the go command reaches it through
+    /// `GOPROXY`) with its verifier key at `sumdb-key`.
+    pub fn new(registry: Registry, public_base: String, sumdb: Option<ChecksumDb>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 registry,
                 documents: GoDocuments,
                 public_base,
+                sumdb,
             }),
         }
     }
@@ -116,6 +122,9 @@ async fn proxy(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
+    if path == "sumdb-key" || path.starts_with("sumdb/") {
+        return checksum_db(&state.inner, &path).await;
+    }
     let Some((escaped, request)) = parse(&path) else {
         return not_found(&path);
     };
@@ -130,6 +139,26 @@ async fn proxy(
         Err(CoreError::NotFound { .. }) => not_found(module.as_str()),
         Err(error) => ApiError::from(error).into_response(),
     }
+}
+
+/// `sumdb-key` and `sumdb/<name>/…`.
+async fn checksum_db(inner: &Inner, path: &str) -> Response {
+    let Some(db) = &inner.sumdb else {
+        return not_found(path);
+    };
+    if path == "sumdb-key" {
+        return text(StatusCode::OK, db.verifier_key());
+    }
+    let rest = path
+        .strip_prefix("sumdb/")
+        .and_then(|p| p.strip_prefix(db.name()))
+        .and_then(|p| p.strip_prefix('/'));
+    let Some(rest) = rest else {
+        return not_found(path);
+    };
+    db.serve(&inner.registry, rest)
+        .await
+        .unwrap_or_else(|error| ApiError::from(error).into_response())
 }
 
 async fn serve(

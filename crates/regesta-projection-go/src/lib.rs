@@ -15,8 +15,12 @@
 //! - [`documents`] and [`http`]: the GOPROXY protocol, lists rendered once
 //!   per module head, `.mod` and `.zip` redirected to the core objects;
 //! - [`project`]: `regesta publish` for a directory with a `go.mod`, the
-//!   module zip built by Go's rules without a VCS.
+//!   module zip built by Go's rules without a VCS;
+//! - [`sumdb`]: Go's checksum database as a tree derived from Regesta's
+//!   log, in the formats of Go's sumdb server; [`checksum_db`] keeps it
+//!   current in memory and serves it.
 
+pub mod checksum_db;
 pub mod documents;
 pub mod gomod;
 pub mod http;
@@ -24,6 +28,7 @@ pub mod module_zip;
 pub mod paths;
 pub mod processor;
 pub mod project;
+pub mod sumdb;
 pub mod versions;
 
 /// The ecosystem key: the first part of `go:` package ids.

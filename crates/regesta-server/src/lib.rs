@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod dev;
+mod go_sumdb;
 pub use regesta_http::error;
 pub use regesta_store::files;
 pub mod http;
@@ -81,6 +82,7 @@ pub fn ecosystems() -> regesta_core::Ecosystems {
 pub fn projections(
     registry: &Registry,
     config: &Config,
+    go_sumdb: Option<regesta_tlog::NoteSigner>,
 ) -> Result<Vec<Arc<dyn regesta_http::Projection>>, ConfigError> {
     let mut projections: Vec<Arc<dyn regesta_http::Projection>> = Vec::new();
     if config.projections.npm {
@@ -121,8 +123,12 @@ pub fn projections(
         projections.push(Arc::new(cargo));
     }
     if config.projections.go {
-        let go =
-            regesta_projection_go::http::GoProjection::new(registry.clone(), config.public_base());
+        let sumdb = go_sumdb.map(regesta_projection_go::checksum_db::ChecksumDb::new);
+        let go = regesta_projection_go::http::GoProjection::new(
+            registry.clone(),
+            config.public_base(),
+            sumdb,
+        );
         projections.push(Arc::new(go));
     }
     Ok(projections)
@@ -289,7 +295,8 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
         config.log_lease_ms,
         witnessing.clone(),
     ));
-    let state = AppState::new(registry, config)
+    let go_sumdb = go_sumdb::at_start(&config).map_err(StartError::Config)?;
+    let state = AppState::with_go_sumdb(registry, config, go_sumdb)
         .map_err(|e| StartError::Config(e.to_string()))?
         .with_log(log, witnessing.is_some());
     let app = router(state, dev.as_ref());

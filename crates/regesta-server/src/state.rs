@@ -36,7 +36,20 @@ impl AppState {
     /// # Errors
     /// A projection cannot be set up (the npm upstream client).
     pub fn new(registry: Registry, config: Config) -> Result<Self, ConfigError> {
-        let projections = crate::projections(&registry, &config)?;
+        Self::with_go_sumdb(registry, config, None)
+    }
+
+    /// As [`AppState::new`], the Go projection also serving the checksum
+    /// database `go_sumdb` signs.
+    ///
+    /// # Errors
+    /// A projection cannot be set up (the npm upstream client).
+    pub fn with_go_sumdb(
+        registry: Registry,
+        config: Config,
+        go_sumdb: Option<regesta_tlog::NoteSigner>,
+    ) -> Result<Self, ConfigError> {
+        let projections = crate::projections(&registry, &config, go_sumdb)?;
         let ip_limits = config.ip_write_rate().map(crate::ratelimit::IpLimits::new);
         Ok(Self {
             inner: Arc::new(Inner {

@@ -63,9 +63,16 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Projection crates (one per ecosystem, `regesta-projection-<ecosystem>`)
-/// may depend on protocol, core and the shared HTTP vocabulary only: never
-/// on each other, never on the transport.
-const PROJECTION_ALLOWED: &[&str] = &["regesta-protocol", "regesta-core", "regesta-http"];
+/// may depend on protocol, core, the shared HTTP vocabulary and the pure
+/// Merkle log code (for ecosystems whose clients verify a log of their own,
+/// Go's checksum database) only: never on each other, never on the
+/// transport.
+const PROJECTION_ALLOWED: &[&str] = &[
+    "regesta-protocol",
+    "regesta-core",
+    "regesta-http",
+    "regesta-tlog",
+];
 
 /// The crates that wire ecosystems in (the server mounts them, the CLI
 /// publishes and verifies with them, the bench generator publishes through

@@ -3,8 +3,10 @@
 //! directory with a `go.mod` (no VCS), `go get`, `go run`, `go mod verify`,
 //! a v2 module beside its v1, `@latest`, go.sum lines equal to the hashes
 //! Regesta derives, a tampered zip refused on its checksum, and hostile
-//! zips refused at publish. The checksum database comes with a later step;
-//! here `GOSUMDB=off` and go.sum carry the checks.
+//! zips refused at publish; and the checksum database derived from
+//! Regesta's log, which the go command checks every download against
+//! (`GOSUMDB` set to the registry's key): a sumdb signed by another key is
+//! refused, and a forked log makes go report its "SECURITY ERROR".
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,10 +18,22 @@ use regesta_projection_go::versions::ModuleVersion;
 use crate::npm_clients::Registry;
 use crate::support::{get, ok, tools_dir};
 
-/// The registry and the go toolchain the scripts install.
+/// The registry, the go toolchain the scripts install, and the `GOSUMDB`
+/// value the go command is given.
 struct Go {
     registry: Registry,
-    go: PathBuf,
+    toolchain: PathBuf,
+    gosumdb: String,
+}
+
+/// `GOSUMDB` for `base`'s checksum database: its served verifier key and
+/// its URL.
+fn gosumdb(base: &str) -> String {
+    let (status, key) = get(&format!("{base}/go/sumdb-key"));
+    assert_eq!(status, 200, "{key}");
+    let key = key.trim();
+    let name = key.split('+').next().unwrap();
+    format!("{key} {base}/go/sumdb/{name}")
 }
 
 fn write(dir: &Path, files: &[(&str, &str)]) {
@@ -61,13 +75,18 @@ impl Go {
     /// The go command in `dir` with a throwaway GOPATH under `home`,
     /// pointed at the proxy only.
     fn go(&self, dir: &Path, home: &Path, args: &[&str]) -> Output {
-        Command::new(&self.go)
+        self.go_at(&self.registry.base, &self.gosumdb, dir, home, args)
+    }
+
+    /// As [`Go::go`], against the proxy at `base` with `gosumdb`.
+    fn go_at(&self, base: &str, gosumdb: &str, dir: &Path, home: &Path, args: &[&str]) -> Output {
+        Command::new(&self.toolchain)
             .args(args)
             .current_dir(dir)
             .env_clear()
             .env(
                 "PATH",
-                std::env::join_paths([self.go.parent().unwrap()]).unwrap(),
+                std::env::join_paths([self.toolchain.parent().unwrap()]).unwrap(),
             )
             .env("HOME", home)
             .env("GOPATH", home.join("gopath"))
@@ -75,8 +94,8 @@ impl Go {
             .env("GOCACHE", home.join("gocache"))
             .env("GOENV", "off")
             .env("GOTOOLCHAIN", "local")
-            .env("GOPROXY", format!("{}/go", self.registry.base))
-            .env("GOSUMDB", "off")
+            .env("GOPROXY", format!("{base}/go"))
+            .env("GOSUMDB", gosumdb)
             .env("GONOSUMDB", "")
             .env("GOPRIVATE", "")
             .env("GOFLAGS", "-mod=mod")
@@ -88,7 +107,8 @@ impl Go {
     /// The module zip the proxy serves (following its redirect), and the
     /// `h1:` hash Regesta's reader gives it.
     fn zip_hash(&self, path: &str, version: &str) -> String {
-        let url = format!("{}/go/{path}/@v/{version}.zip", self.registry.base);
+        let base = &self.registry.base;
+        let url = format!("{base}/go/{path}/@v/{version}.zip");
         let bytes = tokio::runtime::Runtime::new()
             .unwrap()
             .block_on(async { reqwest::get(url).await.unwrap().bytes().await.unwrap() });
@@ -223,6 +243,14 @@ fn consumer_builds(go: &Go) {
     ok(&go.go(&dir, &home, &["build", "-o", "consumer", "."]));
     assert!(ok(&go.go(&dir, &home, &["mod", "verify"])).contains("all modules verified"));
     let sum = std::fs::read_to_string(dir.join("go.sum")).unwrap();
+    let name = go.gosumdb.split('+').next().unwrap();
+    let paths = go.registry.request_paths();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with(&format!("/go/sumdb/{name}/lookup/"))),
+        "the go command never asked the checksum database: {paths:?}"
+    );
     for (path, version) in [
         ("a.localhost/greet", "v1.0.0"),
         ("a.localhost/greet", "v1.1.0"),
@@ -236,7 +264,95 @@ fn consumer_builds(go: &Go) {
             module_zip::go_mod_hash(info.as_bytes())
         );
         assert!(sum.contains(&mod_line), "{mod_line} not in\n{sum}");
+        // The checksum database's record is those two lines.
+        let (status, lookup) = get(&format!(
+            "{}/go/sumdb/{name}/lookup/{path}@{version}",
+            go.registry.base
+        ));
+        assert_eq!(status, 200, "{lookup}");
+        let record: Vec<&str> = lookup.lines().skip(1).take(2).collect();
+        let record = format!(
+            "{}
+",
+            record.join(
+                "
+"
+            )
+        );
+        assert_eq!(record, format!("{line}{mod_line}"));
     }
+}
+
+/// A checksum database key other than the registry's: the go command
+/// refuses the signed tree and installs nothing.
+fn foreign_key_is_refused(go: &Go) {
+    let name = go.gosumdb.split('+').next().unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let other = regesta_tlog::NoteSigner::new(name, regesta_tlog::note::ALG_ED25519, key)
+        .unwrap()
+        .verifier_key();
+    let impostor = format!("{other} {}/go/sumdb/{name}", go.registry.base);
+    let home = go.registry.root.join("foreign-home");
+    let dir = go.registry.root.join("foreign");
+    write(
+        &dir,
+        &[("go.mod", "module example.com/foreign\n\ngo 1.22\n")],
+    );
+    let out = go.go_at(
+        &go.registry.base,
+        &impostor,
+        &dir,
+        &home,
+        &["get", "a.localhost/greet@v1.1.0"],
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("verifying"), "{text}");
+    assert!(!dir.join("go.sum").exists(), "go.sum written: {text}");
+}
+
+/// A second registry signing with the same checksum database key and name
+/// but another history: the go command, which saw the first tree, reports
+/// the fork as the server misbehaving.
+fn forked_log_is_detected(go: &Go) {
+    let name = go.gosumdb.split('+').next().unwrap();
+    let key_file = go.registry.data.join("go-sumdb-key");
+    let fork_root = go.registry.root.join("fork-registry");
+    std::fs::create_dir_all(&fork_root).unwrap();
+    let fork = Go {
+        registry: Registry::start_with(
+            &fork_root,
+            &[
+                ("REGESTA_GO_SUMDB_KEY_FILE", key_file.to_str().unwrap()),
+                ("REGESTA_GO_SUMDB_NAME", name),
+            ],
+        ),
+        toolchain: go.toolchain.clone(),
+        gosumdb: go.gosumdb.clone(),
+    };
+    let forked = fork_root.join("forked");
+    for patch in 0..6 {
+        module(&forked, "a.localhost/forked", "fork");
+        ok(&fork.publish(&forked, &format!("v1.0.{patch}")));
+    }
+    // The consumer's module cache holds the first registry's latest tree.
+    let home = go.registry.root.join("go-home");
+    let dir = go.registry.root.join("consumer");
+    let gosumdb = format!(
+        "{} {}/go/sumdb/{name}",
+        go.gosumdb.split(' ').next().unwrap(),
+        fork.registry.base
+    );
+    let out = go.go_at(
+        &fork.registry.base,
+        &gosumdb,
+        &dir,
+        &home,
+        &["get", "a.localhost/forked@v1.0.0"],
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("SECURITY ERROR"), "{text}");
 }
 
 /// spare's zip object swapped on disk for another zip of the same module
@@ -339,13 +455,17 @@ fn the_go_command_gets_builds_and_verifies_modules() {
         go_bin.display()
     );
     let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::start(tmp.path());
     let go = Go {
-        registry: Registry::start(tmp.path()),
-        go: go_bin,
+        gosumdb: gosumdb(&registry.base),
+        registry,
+        toolchain: go_bin,
     };
     publish_fixtures(&go);
     proxy_routes(&go);
     tampered_zip_is_refused(&go);
     consumer_builds(&go);
+    foreign_key_is_refused(&go);
+    forked_log_is_detected(&go);
     verify_and_mirror(&go);
 }

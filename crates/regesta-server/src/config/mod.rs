@@ -140,6 +140,13 @@ pub struct Config {
     /// (`REGESTA_LOG_KEY_FILE`); default `<data dir>/log-key`, created on
     /// first start when missing.
     pub log_key_file: Option<PathBuf>,
+    /// Go checksum database name (`REGESTA_GO_SUMDB_NAME`); default the
+    /// public host.
+    pub go_sumdb_name: Option<String>,
+    /// Go checksum database signing key in Go's `PRIVATE+KEY+…` text
+    /// (`REGESTA_GO_SUMDB_KEY_FILE`); default `<data dir>/go-sumdb-key`,
+    /// created on first start when missing.
+    pub go_sumdb_key_file: Option<PathBuf>,
     /// How long the sequencer lease lasts without renewal
     /// (`REGESTA_LOG_LEASE_MS`, default 2 s): the bound on a failover.
     pub log_lease_ms: u64,
@@ -192,6 +199,8 @@ impl Default for Config {
             npm_upstream_max_bytes: 64 * 1024 * 1024,
             log_origin: None,
             log_key_file: None,
+            go_sumdb_name: None,
+            go_sumdb_key_file: None,
             log_lease_ms: 2_000,
             log_witnesses: None,
             log_witness_quorum: None,
@@ -278,6 +287,12 @@ fn load_npm_and_log(
     }
     if let Some(v) = get("REGESTA_LOG_KEY_FILE") {
         config.log_key_file = Some(PathBuf::from(v));
+    }
+    if let Some(v) = get("REGESTA_GO_SUMDB_KEY_FILE") {
+        config.go_sumdb_key_file = Some(PathBuf::from(v));
+    }
+    if let Some(v) = get("REGESTA_GO_SUMDB_NAME") {
+        config.go_sumdb_name = Some(v);
     }
     if let Some(v) = get("REGESTA_NPM_UPSTREAM_URL") {
         config.npm_upstream_url = upstream_url(&v)?;
@@ -410,6 +425,23 @@ impl Config {
                 .trim_end_matches('/');
             format!("{host}/log")
         })
+    }
+
+    /// The Go checksum database's name: `REGESTA_GO_SUMDB_NAME`, else the
+    /// public host (`registry.example`, `127.0.0.1:4321`).
+    pub fn go_sumdb_name(&self) -> String {
+        self.go_sumdb_name.clone().unwrap_or_else(|| {
+            let base = self.public_base();
+            let rest = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
+            rest.split('/').next().unwrap_or(rest).to_owned()
+        })
+    }
+
+    /// Where the Go checksum database's signing key lives.
+    pub fn go_sumdb_key_path(&self) -> PathBuf {
+        self.go_sumdb_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("go-sumdb-key"))
     }
 
     /// Where the checkpoint signing key lives.

@@ -1,0 +1,344 @@
+//! Go releases, re-derived: the server opens each module zip at publish
+//! time and keeps its `h1:` hashes (the release's `go.sum` lines) and its
+//! `.mod` file outside the publisher's signature. A verifier re-runs the
+//! same processor on the fetched zip and requires the served `.mod` object
+//! to be the derived one and, when the registry serves a Go checksum
+//! database, its record of the release to be those `go.sum` lines, in the
+//! tree its signed note commits to (an inclusion proof over its tiles).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use regesta_client::http::RegistryClient;
+use regesta_projection_go::paths::escape;
+use regesta_projection_go::processor::GoProcessor;
+use regesta_projection_go::sumdb::record;
+use regesta_protocol::{ArtifactDescriptor, Digest, ReleaseManifest};
+use regesta_tlog::hash::{Hash, leaf_hash};
+use regesta_tlog::tile::{TileHashes, decode_hashes};
+use regesta_tlog::tree::{inclusion_proof, verify_inclusion};
+use regesta_tlog::{Note, NoteVerifier, TlogError};
+use serde_json::Value;
+
+use crate::verify::Findings;
+
+/// What the processor derives: the record text and the `.mod` bytes.
+fn derive(
+    manifest: &ReleaseManifest,
+    files: &[(ArtifactDescriptor, Bytes)],
+) -> Result<(String, Bytes), String> {
+    let processed = regesta_core::ecosystem::reprocess(&GoProcessor, manifest, files)
+        .map_err(|e| e.message().to_owned())?;
+    let facts: Value = processed
+        .facts
+        .as_deref()
+        .and_then(|f| serde_json::from_slice(f).ok())
+        .unwrap_or(Value::Null);
+    let hash = |key: &str| facts.get(key).and_then(Value::as_str).unwrap_or_default();
+    let text = record(
+        manifest.id.name(),
+        manifest.version.as_str(),
+        hash("zipHash"),
+        hash("modHash"),
+    );
+    let go_mod = processed
+        .derived
+        .into_iter()
+        .next()
+        .map(|d| d.bytes)
+        .unwrap_or_default();
+    Ok((text, go_mod))
+}
+
+/// A lookup response: record id, record text, signed tree note.
+fn parse_lookup(body: &[u8]) -> Option<(u64, String, &[u8])> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (id, rest) = text.split_once('\n')?;
+    let (record, _) = rest.split_once("\n\n")?;
+    let note_start = id.len() + 1 + record.len() + 2;
+    Some((
+        id.parse().ok()?,
+        format!("{record}\n"),
+        body.get(note_start..)?,
+    ))
+}
+
+/// The tree size and root a signed tree note commits to.
+fn tree_of(note: &Note) -> Option<(u64, Hash)> {
+    let mut lines = note.text.lines();
+    if lines.next()? != regesta_projection_go::sumdb::TREE_ORIGIN {
+        return None;
+    }
+    let size = lines.next()?.parse().ok()?;
+    let root = Hash::from_base64(lines.next()?).ok()?;
+    Some((size, root))
+}
+
+/// The inclusion proof of `id` in the tree of `size`, read from the
+/// database's tiles under `base`: the proof is computed over a tile cache,
+/// and the tiles it misses are fetched until it completes.
+async fn proof_from_tiles(
+    client: &RegistryClient,
+    base: &str,
+    id: u64,
+    size: u64,
+) -> anyhow::Result<Vec<Hash>> {
+    let mut tiles: HashMap<(u8, u64), Vec<Hash>> = HashMap::new();
+    for _ in 0..64 {
+        let missing = std::cell::RefCell::new(None);
+        let reader = TileHashes::new(|level: u8, index: u64| {
+            tiles.get(&(level, index)).cloned().ok_or_else(|| {
+                *missing.borrow_mut() = Some((level, index));
+                TlogError::MissingHash { level, index }
+            })
+        });
+        match inclusion_proof(&reader, id, size) {
+            Ok(proof) => return Ok(proof),
+            Err(error) => {
+                let Some((level, index)) = missing.take() else {
+                    return Err(error.into());
+                };
+                let count = size >> (8 * u32::from(level));
+                let width = count.saturating_sub(index * 256).min(256);
+                let path = tile_path(base, Some(level), index, width);
+                let reply = client.get(&path).await?;
+                anyhow::ensure!(reply.status == 200, "{path}: status {}", reply.status);
+                tiles.insert((level, index), decode_hashes(&reply.body)?);
+            }
+        }
+    }
+    anyhow::bail!("the inclusion proof needs more tiles than a tree can have")
+}
+
+/// The path of a tile of the database at `base`: hash tile `level`, or
+/// data (`None`), index `index`, `width` entries.
+fn tile_path(base: &str, level: Option<u8>, index: u64, width: u64) -> String {
+    let level = level.map_or_else(|| "data".to_owned(), |l| l.to_string());
+    let partial = if width < 256 {
+        format!(".p/{width}")
+    } else {
+        String::new()
+    };
+    format!("{base}/tile/8/{level}/{}{partial}", encode_index(index))
+}
+
+/// `N` as tile paths write it (`x001/234`).
+fn encode_index(n: u64) -> String {
+    let mut groups = vec![format!("{:03}", n % 1000)];
+    let mut rest = n / 1000;
+    while rest > 0 {
+        groups.push(format!("x{:03}", rest % 1000));
+        rest /= 1000;
+    }
+    groups.reverse();
+    groups.join("/")
+}
+
+/// Re-runs the Go processor on the release's module zip (its verified
+/// bytes) and checks the derived `.mod` object and the checksum database.
+pub(crate) async fn check_go_release(
+    client: &RegistryClient,
+    path: &str,
+    manifest: &ReleaseManifest,
+    files: Vec<(ArtifactDescriptor, Bytes)>,
+    f: &mut Findings,
+) -> anyhow::Result<()> {
+    let owned = manifest.clone();
+    let derived = tokio::task::spawn_blocking(move || derive(&owned, &files)).await?;
+    let (text, go_mod) = match derived {
+        Ok(derived) => derived,
+        Err(error) => {
+            f.problem(format!(
+                "{path}: the file is not a valid module zip: {error}"
+            ));
+            return Ok(());
+        }
+    };
+    let object = format!("/objects/{}", Digest::of(&go_mod));
+    match client.get(&object).await {
+        Ok(reply) => f.check(reply.status == 200 && reply.body == go_mod, || {
+            format!("{path}: .mod object {object} is missing or differs from the zip's")
+        }),
+        Err(error) => f.problem(format!("{path}: .mod object {object}: {error}")),
+    }
+    let key = client.get("/go/sumdb-key").await?;
+    if key.status != 200 {
+        return Ok(());
+    }
+    let Ok(verifier) = NoteVerifier::from_text(String::from_utf8_lossy(&key.body).trim()) else {
+        f.problem("/go/sumdb-key: not a note verifier key".to_owned());
+        return Ok(());
+    };
+    let base = format!("/go/sumdb/{}", verifier.name());
+    let lookup = format!(
+        "{base}/lookup/{}@{}",
+        escape(manifest.id.name()),
+        escape(manifest.version.as_str())
+    );
+    let reply = client.get(&lookup).await?;
+    let Some((id, served, note)) = (reply.status == 200)
+        .then(|| parse_lookup(&reply.body))
+        .flatten()
+    else {
+        f.problem(format!("{lookup}: no record (status {})", reply.status));
+        return Ok(());
+    };
+    f.check(served == text, || {
+        format!("{lookup}: the record differs from the zip's go.sum lines: served {served:?}, derived {text:?}")
+    });
+    let tree = Note::parse(note)
+        .ok()
+        .filter(|n| n.verify(std::slice::from_ref(&verifier)).is_ok())
+        .and_then(|n| tree_of(&n));
+    let Some((size, root)) = tree else {
+        f.problem(format!(
+            "{lookup}: the tree note is not signed by the database's key"
+        ));
+        return Ok(());
+    };
+    let proof = proof_from_tiles(client, &base, id, size).await;
+    let included = proof.is_ok_and(|proof| {
+        verify_inclusion(&leaf_hash(text.as_bytes()), id, size, &proof, &root).is_ok()
+    });
+    f.check(included, || {
+        format!("{lookup}: record {id} is not in the signed tree of size {size}")
+    });
+    Ok(())
+}
+
+/// The records of a data tile: `(id, text)` in order (Go's
+/// `tlog.FormatRecord` blocks: id line, record lines, blank line).
+fn data_records(body: &str) -> Option<Vec<(u64, String)>> {
+    let mut records = Vec::new();
+    let mut lines = body.split_inclusive('\n');
+    while let Some(id) = lines.next() {
+        let id = id.strip_suffix('\n')?.parse().ok()?;
+        let mut text = String::new();
+        loop {
+            let line = lines.next()?;
+            if line == "\n" {
+                break;
+            }
+            text.push_str(line);
+        }
+        records.push((id, text));
+    }
+    Some(records)
+}
+
+/// The (path, version) a record is about: the first two fields of its
+/// first line.
+fn record_subject(text: &str) -> Option<(&str, &str)> {
+    let mut fields = text.lines().next()?.split(' ');
+    Some((fields.next()?, fields.next()?))
+}
+
+/// `verify-log` for the Go checksum database: rebuilds its whole tree from
+/// the records its data tiles serve, requires them to be the Go releases of
+/// the Regesta log in log order, and the rebuilt root to be the one its
+/// signed latest note commits to.
+pub(crate) async fn check_sumdb_log(
+    client: &RegistryClient,
+    events: &[regesta_protocol::SealedEvent],
+    f: &mut Findings,
+) -> anyhow::Result<()> {
+    use regesta_projection_go::paths::ModulePath;
+    use regesta_projection_go::versions::ModuleVersion;
+    let key = client.get("/go/sumdb-key").await?;
+    if key.status != 200 {
+        return Ok(());
+    }
+    let Ok(verifier) = NoteVerifier::from_text(String::from_utf8_lossy(&key.body).trim()) else {
+        f.problem("/go/sumdb-key: not a note verifier key".to_owned());
+        return Ok(());
+    };
+    let releases: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|event| match &event.event.body {
+            regesta_protocol::EventBody::ReleasePublished {
+                package, version, ..
+            } => {
+                let module = ModulePath::from_id(package).ok()?;
+                ModuleVersion::parse(version.as_str(), &module).ok()?;
+                Some((module.as_str().to_owned(), version.as_str().to_owned()))
+            }
+            _ => None,
+        })
+        .collect();
+    let base = format!("/go/sumdb/{}", verifier.name());
+    let latest = client.get(&format!("{base}/latest")).await?;
+    let tree = Note::parse(&latest.body)
+        .ok()
+        .filter(|n| n.verify(std::slice::from_ref(&verifier)).is_ok())
+        .and_then(|n| tree_of(&n));
+    let Some((size, root)) = tree else {
+        f.problem(format!(
+            "{base}/latest: not a tree note signed by the database's key"
+        ));
+        return Ok(());
+    };
+    f.check(size == releases.len() as u64, || {
+        format!(
+            "{base}: the tree holds {size} records, the log {} Go releases",
+            releases.len()
+        )
+    });
+    let mut tree = regesta_projection_go::sumdb::SumTree::default();
+    for index in 0..size.div_ceil(256) {
+        let width = (size - index * 256).min(256);
+        let path = tile_path(&base, None, index, width);
+        let reply = client.get(&path).await?;
+        let records = (reply.status == 200)
+            .then(|| data_records(&String::from_utf8_lossy(&reply.body)))
+            .flatten();
+        let Some(records) = records else {
+            f.problem(format!("{path}: not a data tile (status {})", reply.status));
+            return Ok(());
+        };
+        for (id, text) in records {
+            let expected = releases.get(usize::try_from(id).unwrap_or(usize::MAX));
+            let subject = record_subject(&text);
+            f.check(
+                id == tree.size()
+                    && expected.is_some_and(|(p, v)| subject == Some((p.as_str(), v.as_str()))),
+                || format!("{path}: record {id} is not the log's Go release {expected:?}"),
+            );
+            let (p, v) = subject.unwrap_or_default();
+            let (p, v) = (p.to_owned(), v.to_owned());
+            tree.push(&p, &v, text);
+        }
+    }
+    f.check(
+        tree.size() == size && tree.root(size).ok() == Some(root),
+        || {
+            format!(
+                "{base}: the tree rebuilt from the data tiles is not the signed tree of size {size}"
+            )
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{data_records, parse_lookup};
+
+    #[test]
+    fn data_tiles_split_into_records() {
+        let body = "0\na v1 h1:x\na v1/go.mod h1:y\n\n1\nb v2 h1:z\nb v2/go.mod h1:w\n\n";
+        let records = data_records(body).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1], (1, "b v2 h1:z\nb v2/go.mod h1:w\n".to_owned()));
+        assert_eq!(data_records("0\nno end\n"), None);
+    }
+
+    #[test]
+    fn lookups_split_into_id_record_and_note() {
+        let body = b"7\na v1 h1:x\na v1/go.mod h1:y\n\ngo.sum database tree\n8\nroot\n\n- sig\n";
+        let (id, record, note) = parse_lookup(body).unwrap();
+        assert_eq!(id, 7);
+        assert_eq!(record, "a v1 h1:x\na v1/go.mod h1:y\n");
+        assert!(note.starts_with(b"go.sum database tree\n"));
+        assert_eq!(parse_lookup(b"x\n"), None);
+    }
+}
