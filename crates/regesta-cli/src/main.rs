@@ -27,6 +27,7 @@ mod mirror_log;
 mod printer;
 mod project;
 mod serve;
+mod sumdb_check;
 mod verify;
 mod verify_cargo;
 mod verify_go;

@@ -47,7 +47,7 @@ pub(crate) async fn fetch(client: &RegistryClient, path: &str) -> anyhow::Result
 }
 
 /// Writes `bytes` to `path` atomically and durably (the server's helper).
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     regesta_server::files::write_atomic(path, bytes, false)
         .with_context(|| format!("writing {}", path.display()))
 }
@@ -360,7 +360,11 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         ));
     }
     inventory.save(dir, client.base(), &[])?;
-    let logged = keep_log(&client, dir, &inventory).await?;
+    let events = mirrored_events(dir, &inventory)?;
+    let logged = keep_log(&client, dir, &events).await?;
+    if let Some(size) = crate::sumdb_check::keep(&client, dir, &events).await? {
+        printer.detail(&format!("kept the Go checksum database at size {size}"));
+    }
     spinner.finish_and_clear();
     if let Some(size) = logged {
         printer.detail(&format!("kept the transparency log at size {size}"));
@@ -380,19 +384,13 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
 async fn keep_log(
     client: &RegistryClient,
     dir: &Path,
-    inventory: &Inventory,
+    events: &[SealedEvent],
 ) -> anyhow::Result<Option<u64>> {
     let pinned = std::fs::read_to_string(dir.join("log/key")).ok();
     let Some(log) = crate::log_check::fetch_log(client, pinned.as_deref()).await? else {
         return Ok(None);
     };
-    let mut events = Vec::with_capacity(inventory.events.len());
-    for id in &inventory.events {
-        let bytes = std::fs::read(event_path(dir, id))?;
-        let value = parse_strict(&bytes, bytes.len())?;
-        events.push(SealedEvent::from_json(&value)?);
-    }
-    let problems = crate::log_check::entry_problems(&log, &events);
+    let problems = crate::log_check::entry_problems(&log, events);
     if let Some(first) = problems.first() {
         bail!("refusing the registry's transparency log: {first}");
     }
@@ -408,6 +406,20 @@ async fn keep_log(
     write_atomic(&dir.join("log/checkpoint"), log.note.as_bytes())?;
     crate::mirror_log::prune_tiles(dir, &tiles)?;
     Ok(Some(log.checkpoint.size))
+}
+
+/// The mirrored events, in log order, read back from the mirror.
+///
+/// # Errors
+/// An event file is missing or damaged.
+fn mirrored_events(dir: &Path, inventory: &Inventory) -> anyhow::Result<Vec<SealedEvent>> {
+    let mut events = Vec::with_capacity(inventory.events.len());
+    for id in &inventory.events {
+        let bytes = std::fs::read(event_path(dir, id))?;
+        let value = parse_strict(&bytes, bytes.len())?;
+        events.push(SealedEvent::from_json(&value)?);
+    }
+    Ok(events)
 }
 
 /// Files of one kind in a mirror, by name, with their bytes.

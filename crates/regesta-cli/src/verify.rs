@@ -31,6 +31,11 @@ impl Findings {
         self.problems.push(text);
     }
 
+    /// The problems found, for a caller that reports them itself.
+    pub(crate) fn into_problems(self) -> Vec<String> {
+        self.problems
+    }
+
     pub(crate) fn check(&mut self, ok: bool, text: impl FnOnce() -> String) {
         self.checked += 1;
         if !ok {
@@ -527,7 +532,7 @@ pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Res
     if let Some(log) = crate::log_check::fetch_log(&client, None).await? {
         f.check_all(crate::log_check::entry_problems(&log, &events));
     }
-    crate::verify_go::check_sumdb_log(&client, &events, &mut f).await?;
+    crate::sumdb_check::check_log(&client, &events, &mut f).await?;
     Ok(f.finish(
         &format!("{} ({} events)", client.base(), events.len()),
         printer,

@@ -64,7 +64,7 @@ fn parse_lookup(body: &[u8]) -> Option<(u64, String, &[u8])> {
 }
 
 /// The tree size and root a signed tree note commits to.
-fn tree_of(note: &Note) -> Option<(u64, Hash)> {
+pub(crate) fn tree_of(note: &Note) -> Option<(u64, Hash)> {
     let mut lines = note.text.lines();
     if lines.next()? != regesta_projection_go::sumdb::TREE_ORIGIN {
         return None;
@@ -112,7 +112,7 @@ async fn proof_from_tiles(
 
 /// The path of a tile of the database at `base`: hash tile `level`, or
 /// data (`None`), index `index`, `width` entries.
-fn tile_path(base: &str, level: Option<u8>, index: u64, width: u64) -> String {
+pub(crate) fn tile_path(base: &str, level: Option<u8>, index: u64, width: u64) -> String {
     let level = level.map_or_else(|| "data".to_owned(), |l| l.to_string());
     let partial = if width < 256 {
         format!(".p/{width}")
@@ -206,131 +206,9 @@ pub(crate) async fn check_go_release(
     Ok(())
 }
 
-/// The records of a data tile: `(id, text)` in order (Go's
-/// `tlog.FormatRecord` blocks: id line, record lines, blank line).
-fn data_records(body: &str) -> Option<Vec<(u64, String)>> {
-    let mut records = Vec::new();
-    let mut lines = body.split_inclusive('\n');
-    while let Some(id) = lines.next() {
-        let id = id.strip_suffix('\n')?.parse().ok()?;
-        let mut text = String::new();
-        loop {
-            let line = lines.next()?;
-            if line == "\n" {
-                break;
-            }
-            text.push_str(line);
-        }
-        records.push((id, text));
-    }
-    Some(records)
-}
-
-/// The (path, version) a record is about: the first two fields of its
-/// first line.
-fn record_subject(text: &str) -> Option<(&str, &str)> {
-    let mut fields = text.lines().next()?.split(' ');
-    Some((fields.next()?, fields.next()?))
-}
-
-/// `verify-log` for the Go checksum database: rebuilds its whole tree from
-/// the records its data tiles serve, requires them to be the Go releases of
-/// the Regesta log in log order, and the rebuilt root to be the one its
-/// signed latest note commits to.
-pub(crate) async fn check_sumdb_log(
-    client: &RegistryClient,
-    events: &[regesta_protocol::SealedEvent],
-    f: &mut Findings,
-) -> anyhow::Result<()> {
-    use regesta_projection_go::paths::ModulePath;
-    use regesta_projection_go::versions::ModuleVersion;
-    let key = client.get("/go/sumdb-key").await?;
-    if key.status != 200 {
-        return Ok(());
-    }
-    let Ok(verifier) = NoteVerifier::from_text(String::from_utf8_lossy(&key.body).trim()) else {
-        f.problem("/go/sumdb-key: not a note verifier key".to_owned());
-        return Ok(());
-    };
-    let releases: Vec<(String, String)> = events
-        .iter()
-        .filter_map(|event| match &event.event.body {
-            regesta_protocol::EventBody::ReleasePublished {
-                package, version, ..
-            } => {
-                let module = ModulePath::from_id(package).ok()?;
-                ModuleVersion::parse(version.as_str(), &module).ok()?;
-                Some((module.as_str().to_owned(), version.as_str().to_owned()))
-            }
-            _ => None,
-        })
-        .collect();
-    let base = format!("/go/sumdb/{}", verifier.name());
-    let latest = client.get(&format!("{base}/latest")).await?;
-    let tree = Note::parse(&latest.body)
-        .ok()
-        .filter(|n| n.verify(std::slice::from_ref(&verifier)).is_ok())
-        .and_then(|n| tree_of(&n));
-    let Some((size, root)) = tree else {
-        f.problem(format!(
-            "{base}/latest: not a tree note signed by the database's key"
-        ));
-        return Ok(());
-    };
-    f.check(size == releases.len() as u64, || {
-        format!(
-            "{base}: the tree holds {size} records, the log {} Go releases",
-            releases.len()
-        )
-    });
-    let mut tree = regesta_projection_go::sumdb::SumTree::default();
-    for index in 0..size.div_ceil(256) {
-        let width = (size - index * 256).min(256);
-        let path = tile_path(&base, None, index, width);
-        let reply = client.get(&path).await?;
-        let records = (reply.status == 200)
-            .then(|| data_records(&String::from_utf8_lossy(&reply.body)))
-            .flatten();
-        let Some(records) = records else {
-            f.problem(format!("{path}: not a data tile (status {})", reply.status));
-            return Ok(());
-        };
-        for (id, text) in records {
-            let expected = releases.get(usize::try_from(id).unwrap_or(usize::MAX));
-            let subject = record_subject(&text);
-            f.check(
-                id == tree.size()
-                    && expected.is_some_and(|(p, v)| subject == Some((p.as_str(), v.as_str()))),
-                || format!("{path}: record {id} is not the log's Go release {expected:?}"),
-            );
-            let (p, v) = subject.unwrap_or_default();
-            let (p, v) = (p.to_owned(), v.to_owned());
-            tree.push(&p, &v, text);
-        }
-    }
-    f.check(
-        tree.size() == size && tree.root(size).ok() == Some(root),
-        || {
-            format!(
-                "{base}: the tree rebuilt from the data tiles is not the signed tree of size {size}"
-            )
-        },
-    );
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{data_records, parse_lookup};
-
-    #[test]
-    fn data_tiles_split_into_records() {
-        let body = "0\na v1 h1:x\na v1/go.mod h1:y\n\n1\nb v2 h1:z\nb v2/go.mod h1:w\n\n";
-        let records = data_records(body).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[1], (1, "b v2 h1:z\nb v2/go.mod h1:w\n".to_owned()));
-        assert_eq!(data_records("0\nno end\n"), None);
-    }
+    use super::parse_lookup;
 
     #[test]
     fn lookups_split_into_id_record_and_note() {

@@ -163,6 +163,46 @@ impl SumTree {
         }
     }
 
+    /// Every tile of the tree at its current size, by its path below the
+    /// database (`tile/8/0/000`, `tile/8/data/001.p/7`): full tiles and the
+    /// partial right edge of each level, what a mirror keeps.
+    pub fn tiles(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let size = self.size();
+        let mut levels: Vec<(Option<u8>, u64)> = vec![(None, size)];
+        for level in 0_u8.. {
+            let count = size >> (u32::from(level) * u32::from(HEIGHT));
+            if count == 0 || level > 7 {
+                break;
+            }
+            levels.push((Some(level), count));
+        }
+        for (level, count) in levels {
+            for index in 0..count.div_ceil(WIDTH) {
+                let width = (count - index * WIDTH).min(WIDTH);
+                let tile = regesta_tlog::Tile {
+                    level: Some(level.unwrap_or(0)),
+                    index,
+                    width: u16::try_from(width).unwrap_or(256),
+                };
+                // tlog-tiles' path, with Go's height and data names.
+                let c2sp = tile.path();
+                let rest = c2sp.strip_prefix("tile/").unwrap_or(&c2sp);
+                let rest = rest.split_once('/').map_or(rest, |(_, r)| r);
+                let name = level.map_or_else(|| "data".to_owned(), |l| l.to_string());
+                let request = TileRequest {
+                    level,
+                    index,
+                    width: tile.width,
+                };
+                if let Some(bytes) = self.tile(request) {
+                    out.push((format!("tile/{HEIGHT}/{name}/{rest}"), bytes));
+                }
+            }
+        }
+        out
+    }
+
     /// The signed tree note at the current size (Go's `tlog.FormatTree`
     /// text, signed by `signer`).
     ///
@@ -253,6 +293,25 @@ mod tests {
             assert_eq!(parse_tile(bad), None, "{bad}");
         }
 
+        let tiles = tree.tiles();
+        let paths: Vec<&str> = tiles.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "tile/8/data/000",
+                "tile/8/data/001.p/44",
+                "tile/8/0/000",
+                "tile/8/0/001.p/44",
+                "tile/8/1/000.p/1"
+            ]
+        );
+        for (path, bytes) in &tiles {
+            assert_eq!(
+                tree.tile(parse_tile(path).unwrap()).as_ref(),
+                Some(bytes),
+                "{path}"
+            );
+        }
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         let signer = NoteSigner::new("sum.example", regesta_tlog::note::ALG_ED25519, key).unwrap();
         let note = tree.signed(&signer).unwrap();

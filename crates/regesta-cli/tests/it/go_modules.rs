@@ -426,7 +426,8 @@ fn tampered_zip_is_refused(go: &Go) {
     std::fs::write(&object, original).unwrap();
 }
 
-/// `regesta verify`, `verify-log` and `mirror` take Go releases.
+/// `regesta verify`, `verify-log` and `mirror` take Go releases; the
+/// mirror keeps the checksum database, its latest note the served one.
 fn verify_and_mirror(go: &Go) {
     let mirror = go.registry.root.join("mirror");
     for args in [
@@ -443,6 +444,13 @@ fn verify_and_mirror(go: &Go) {
             .output()
             .unwrap());
     }
+    let name = go.gosumdb.split('+').next().unwrap();
+    let kept = std::fs::read_to_string(mirror.join("go-sumdb/latest")).unwrap();
+    let (_, served) = get(&format!("{}/go/sumdb/{name}/latest", go.registry.base));
+    assert_eq!(kept, served);
+    assert!(kept.starts_with("go.sum database tree\n4\n"), "{kept}");
+    assert!(mirror.join("go-sumdb/tile/8/0/000.p/4").is_file());
+    assert!(mirror.join("go-sumdb/tile/8/data/000.p/4").is_file());
 }
 
 #[test]

@@ -1,0 +1,234 @@
+//! The Go checksum database as a whole: fetched, rebuilt from its data
+//! tiles and held against Regesta's log (`verify-log`), and kept by
+//! mirrors under `go-sumdb/` once it checks out.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use regesta_client::http::RegistryClient;
+use regesta_projection_go::paths::ModulePath;
+use regesta_projection_go::sumdb::SumTree;
+use regesta_projection_go::versions::ModuleVersion;
+use regesta_protocol::{EventBody, SealedEvent};
+use regesta_tlog::{Note, NoteVerifier};
+
+use crate::verify::Findings;
+use crate::verify_go::{tile_path, tree_of};
+
+/// The records of a data tile: `(id, text)` in order (Go's
+/// `tlog.FormatRecord` blocks: id line, record lines, blank line).
+fn data_records(body: &str) -> Option<Vec<(u64, String)>> {
+    let mut records = Vec::new();
+    let mut lines = body.split_inclusive('\n');
+    while let Some(id) = lines.next() {
+        let id = id.strip_suffix('\n')?.parse().ok()?;
+        let mut text = String::new();
+        loop {
+            let line = lines.next()?;
+            if line == "\n" {
+                break;
+            }
+            text.push_str(line);
+        }
+        records.push((id, text));
+    }
+    Some(records)
+}
+
+/// The (path, version) a record is about: the first two fields of its
+/// first line.
+fn record_subject(text: &str) -> Option<(&str, &str)> {
+    let mut fields = text.lines().next()?.split(' ');
+    Some((fields.next()?, fields.next()?))
+}
+
+/// A registry's Go checksum database as fetched and rebuilt: its key, its
+/// signed latest note, the tree rebuilt from its data tiles, and what is
+/// wrong with it (nothing, for an honest registry).
+pub(crate) struct FetchedSumdb {
+    /// The verifier key (`<name>+<hash>+<key>`).
+    pub(crate) key: String,
+    /// The signed latest tree note.
+    pub(crate) note: Bytes,
+    /// The tree rebuilt from the data tiles.
+    pub(crate) tree: SumTree,
+    /// Problems found.
+    pub(crate) problems: Vec<String>,
+}
+
+/// Fetches the registry's Go checksum database (`None` when it serves
+/// none) and rebuilds its whole tree from the records its data tiles
+/// serve: they must be the Go releases of `events` in log order, the
+/// rebuilt root the one its signed latest note commits to, and its key
+/// `pinned` when one is.
+///
+/// # Errors
+/// The registry could not be reached.
+pub(crate) async fn fetch(
+    client: &RegistryClient,
+    events: &[SealedEvent],
+    pinned: Option<&str>,
+) -> anyhow::Result<Option<FetchedSumdb>> {
+    let key = client.get("/go/sumdb-key").await?;
+    if key.status != 200 {
+        return Ok(None);
+    }
+    let key_text = String::from_utf8_lossy(&key.body).trim().to_owned();
+    let mut f = Findings::default();
+    if let Some(pinned) = pinned
+        && pinned.trim() != key_text
+    {
+        f.problem(format!(
+            "/go/sumdb-key: {key_text} is not the pinned key {}",
+            pinned.trim()
+        ));
+    }
+    let Ok(verifier) = NoteVerifier::from_text(&key_text) else {
+        f.problem("/go/sumdb-key: not a note verifier key".to_owned());
+        return Ok(Some(FetchedSumdb {
+            key: key_text,
+            note: Bytes::new(),
+            tree: SumTree::default(),
+            problems: f.into_problems(),
+        }));
+    };
+    let releases: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|event| match &event.event.body {
+            EventBody::ReleasePublished {
+                package, version, ..
+            } => {
+                let module = ModulePath::from_id(package).ok()?;
+                ModuleVersion::parse(version.as_str(), &module).ok()?;
+                Some((module.as_str().to_owned(), version.as_str().to_owned()))
+            }
+            _ => None,
+        })
+        .collect();
+    let base = format!("/go/sumdb/{}", verifier.name());
+    let latest = client.get(&format!("{base}/latest")).await?;
+    let tree = Note::parse(&latest.body)
+        .ok()
+        .filter(|n| n.verify(std::slice::from_ref(&verifier)).is_ok())
+        .and_then(|n| tree_of(&n));
+    let done = |f: Findings, tree: SumTree| {
+        Ok(Some(FetchedSumdb {
+            key: key_text.clone(),
+            note: latest.body.clone(),
+            tree,
+            problems: f.into_problems(),
+        }))
+    };
+    let Some((size, root)) = tree else {
+        f.problem(format!(
+            "{base}/latest: not a tree note signed by the database's key"
+        ));
+        return done(f, SumTree::default());
+    };
+    f.check(size == releases.len() as u64, || {
+        format!(
+            "{base}: the tree holds {size} records, the log {} Go releases",
+            releases.len()
+        )
+    });
+    let mut tree = SumTree::default();
+    for index in 0..size.div_ceil(256) {
+        let width = (size - index * 256).min(256);
+        let path = tile_path(&base, None, index, width);
+        let reply = client.get(&path).await?;
+        let records = (reply.status == 200)
+            .then(|| data_records(&String::from_utf8_lossy(&reply.body)))
+            .flatten();
+        let Some(records) = records else {
+            f.problem(format!("{path}: not a data tile (status {})", reply.status));
+            return done(f, tree);
+        };
+        for (id, text) in records {
+            let expected = releases.get(usize::try_from(id).unwrap_or(usize::MAX));
+            let subject = record_subject(&text);
+            f.check(
+                id == tree.size()
+                    && expected.is_some_and(|(p, v)| subject == Some((p.as_str(), v.as_str()))),
+                || format!("{path}: record {id} is not the log's Go release {expected:?}"),
+            );
+            let (p, v) = subject.unwrap_or_default();
+            let (p, v) = (p.to_owned(), v.to_owned());
+            tree.push(&p, &v, text);
+        }
+    }
+    f.check(
+        tree.size() == size && tree.root(size).ok() == Some(root),
+        || {
+            format!(
+                "{base}: the tree rebuilt from the data tiles is not the signed tree of size {size}"
+            )
+        },
+    );
+    done(f, tree)
+}
+
+/// `verify-log`'s check of the database: its problems, if it serves one.
+///
+/// # Errors
+/// The registry could not be reached.
+pub(crate) async fn check_log(
+    client: &RegistryClient,
+    events: &[SealedEvent],
+    f: &mut Findings,
+) -> anyhow::Result<()> {
+    if let Some(fetched) = fetch(client, events, None).await? {
+        f.check_all(fetched.problems);
+    }
+    Ok(())
+}
+
+/// Keeps the database in the mirror at `dir` (`go-sumdb/key`, `latest`
+/// and every tile of its size), after [`fetch`] found nothing wrong; the
+/// key is pinned by the first mirror run. Tiles of an earlier size that
+/// the current one does not have are removed. `None` when the registry
+/// serves no database.
+///
+/// # Errors
+/// A problem with the database, or the mirror cannot be written.
+pub(crate) async fn keep(
+    client: &RegistryClient,
+    dir: &Path,
+    events: &[SealedEvent],
+) -> anyhow::Result<Option<u64>> {
+    let root = dir.join("go-sumdb");
+    let pinned = std::fs::read_to_string(root.join("key")).ok();
+    let Some(fetched) = fetch(client, events, pinned.as_deref()).await? else {
+        return Ok(None);
+    };
+    if let Some(first) = fetched.problems.first() {
+        anyhow::bail!("refusing the registry's Go checksum database: {first}");
+    }
+    let tiles = fetched.tree.tiles();
+    for (name, bytes) in &tiles {
+        crate::mirror::write_atomic(&root.join(name), bytes)?;
+    }
+    let keep: std::collections::BTreeSet<String> = tiles.into_iter().map(|(n, _)| n).collect();
+    for (name, _) in crate::mirror::files(dir, "go-sumdb/tile")? {
+        let relative = format!("tile/{name}");
+        if !keep.contains(&relative) {
+            std::fs::remove_file(root.join(&relative))?;
+        }
+    }
+    crate::mirror::write_atomic(&root.join("key"), format!("{}\n", fetched.key).as_bytes())?;
+    crate::mirror::write_atomic(&root.join("latest"), &fetched.note)?;
+    Ok(Some(fetched.tree.size()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_records;
+
+    #[test]
+    fn data_tiles_split_into_records() {
+        let body = "0\na v1 h1:x\na v1/go.mod h1:y\n\n1\nb v2 h1:z\nb v2/go.mod h1:w\n\n";
+        let records = data_records(body).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1], (1, "b v2 h1:z\nb v2/go.mod h1:w\n".to_owned()));
+        assert_eq!(data_records("0\nno end\n"), None);
+    }
+}
