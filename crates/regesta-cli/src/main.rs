@@ -382,7 +382,10 @@ struct WitnessArgs {
     /// Its cosigning key (created, mode 0600, when missing).
     #[arg(long, value_name = "FILE")]
     key_file: PathBuf,
-    /// A log verifier key it witnesses (repeatable).
+    /// A log it witnesses (repeatable): its verifier key, whose name is
+    /// the checkpoints' origin, or `KEY ORIGIN` for a log whose origin
+    /// line is not its key's name (a Go checksum database:
+    /// `<key> go.sum database tree`).
     #[arg(long = "log", value_name = "KEY", required = true)]
     logs: Vec<String>,
     /// Where it keeps the latest cosigned checkpoint per log

@@ -18,7 +18,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use regesta_tlog::note::ALG_COSIGNATURE_V1;
-use regesta_tlog::witness::{Refusal, add_checkpoint};
+use regesta_tlog::witness::{Refusal, WitnessedLog, add_checkpoint};
 use regesta_tlog::{Hash, NoteSigner, NoteVerifier};
 
 /// Largest request accepted (a checkpoint with its signatures and proof).
@@ -32,7 +32,9 @@ pub struct WitnessConfig {
     /// Its cosigning key (Go `PRIVATE+KEY+…` text, type 0x04), created when
     /// missing.
     pub key_file: PathBuf,
-    /// The log verifier keys it accepts (their names are the origins).
+    /// The logs it accepts: verifier keys (their names are the origins),
+    /// each optionally followed by a space and another origin (Go's
+    /// checksum databases: `<key> go.sum database tree`).
     pub logs: Vec<String>,
     /// Where it keeps the latest cosigned checkpoint per origin.
     pub state_file: PathBuf,
@@ -40,7 +42,7 @@ pub struct WitnessConfig {
 
 struct Witness {
     signer: NoteSigner,
-    logs: Vec<NoteVerifier>,
+    logs: Vec<WitnessedLog>,
     state_file: PathBuf,
     latest: Mutex<BTreeMap<String, (u64, String)>>,
 }
@@ -78,7 +80,7 @@ pub enum WitnessError {
 ///
 /// # Errors
 /// Unreadable or malformed key or log keys.
-pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), WitnessError> {
+pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<WitnessedLog>), WitnessError> {
     let key_file = |source| WitnessError::KeyFile {
         path: config.key_file.display().to_string(),
         source,
@@ -102,7 +104,7 @@ pub fn load(config: &WitnessConfig) -> Result<(NoteSigner, Vec<NoteVerifier>), W
     let logs = config
         .logs
         .iter()
-        .map(|k| NoteVerifier::from_text(k).map_err(key(&format!("log key {k}"))))
+        .map(|k| WitnessedLog::parse(k).map_err(key(&format!("log key {k}"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((signer, logs))
 }

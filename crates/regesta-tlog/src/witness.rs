@@ -118,15 +118,59 @@ pub struct Cosigned {
     pub lines: String,
 }
 
-/// Decides one `add-checkpoint` request. `logs` are the trusted log keys
-/// (their names are origins); `latest(origin)` is the last checkpoint the
-/// witness cosigned for it.
+/// A log a witness cosigns: the origin line of its checkpoints and the key
+/// that signs them. For C2SP logs the origin is the key's name; Go's
+/// checksum databases sign `go.sum database tree` notes with a key named
+/// after the database.
+#[derive(Debug, Clone)]
+pub struct WitnessedLog {
+    /// The checkpoints' first line.
+    pub origin: String,
+    /// The log's key.
+    pub key: NoteVerifier,
+}
+
+impl From<NoteVerifier> for WitnessedLog {
+    fn from(key: NoteVerifier) -> Self {
+        Self {
+            origin: key.name().to_owned(),
+            key,
+        }
+    }
+}
+
+impl WitnessedLog {
+    /// Parses `KEY` (the origin is its name) or `KEY ORIGIN` (the origin
+    /// may hold spaces: `… go.sum database tree`).
+    ///
+    /// # Errors
+    /// A malformed key or an empty origin.
+    pub fn parse(text: &str) -> Result<Self> {
+        let text = text.trim();
+        match text.split_once(' ') {
+            None => Ok(NoteVerifier::from_text(text)?.into()),
+            Some((key, origin)) => {
+                let origin = origin.trim();
+                if origin.is_empty() {
+                    return Err(bad("empty origin"));
+                }
+                Ok(Self {
+                    origin: origin.to_owned(),
+                    key: NoteVerifier::from_text(key)?,
+                })
+            }
+        }
+    }
+}
+
+/// Decides one `add-checkpoint` request. `logs` are the trusted logs;
+/// `latest(origin)` is the last checkpoint the witness cosigned for it.
 ///
 /// # Errors
 /// The protocol's refusal.
 pub fn add_checkpoint(
     body: &[u8],
-    logs: &[NoteVerifier],
+    logs: &[WitnessedLog],
     latest: impl Fn(&str) -> Option<(u64, Hash)>,
     witness: &NoteSigner,
     now: u64,
@@ -138,8 +182,8 @@ pub fn add_checkpoint(
         Checkpoint::parse(&note.text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
     let keys: Vec<NoteVerifier> = logs
         .iter()
-        .filter(|k| k.name() == checkpoint.origin)
-        .cloned()
+        .filter(|l| l.origin == checkpoint.origin)
+        .map(|l| l.key.clone())
         .collect();
     if keys.is_empty() {
         return Err(Refusal::UnknownLog);

@@ -59,7 +59,7 @@ fn witnesses_cosign_only_consistent_checkpoints() {
         SigningKey::from_bytes(&[3; 32]),
     )
     .unwrap();
-    let logs = [log.verifier()];
+    let logs = [log.verifier().into()];
     let t = tree(10);
     let root = |n| tree_hash(&t, n).unwrap();
     let request = |old: u64, new: u64, note: String| {
@@ -171,7 +171,7 @@ fn unknown_logs_and_malformed_requests_are_refused() {
     };
     let refused = add_checkpoint(
         foreign.encode().as_bytes(),
-        &[log.verifier()],
+        &[log.verifier().into()],
         |_| None,
         &witness,
         0,

@@ -16,7 +16,7 @@ use regesta_projection_go::paths::ModulePath;
 use regesta_projection_go::versions::ModuleVersion;
 
 use crate::npm_clients::Registry;
-use crate::support::{get, ok, tools_dir};
+use crate::support::{get, ok, start_witness, tools_dir};
 
 /// The registry, the go toolchain the scripts install, and the `GOSUMDB`
 /// value the go command is given.
@@ -283,6 +283,53 @@ fn consumer_builds(go: &Go) {
     }
 }
 
+/// `regesta witness`, told the database's key and its `go.sum database
+/// tree` origin, cosigns the database's signed tree note like any C2SP
+/// checkpoint; without the origin it does not know the log.
+fn witness_cosigns_the_tree(go: &Go) {
+    let name = go.gosumdb.split('+').next().unwrap();
+    let key = go.gosumdb.split(' ').next().unwrap();
+    let (_, note) = get(&format!("{}/go/sumdb/{name}/latest", go.registry.base));
+    let body = regesta_tlog::witness::AddCheckpoint {
+        old_size: 0,
+        proof: Vec::new(),
+        checkpoint: note.clone(),
+    }
+    .encode();
+    let post = |base: &str| {
+        let (url, body) = (format!("{base}/add-checkpoint"), body.clone());
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let reply = reqwest::Client::new()
+                    .post(url)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (reply.status().as_u16(), reply.text().await.unwrap())
+            })
+    };
+    let dir = go.registry.root.join("witness");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = format!("{key} go.sum database tree");
+    let (witness, witness_key) = start_witness(&dir, "witness.test/go", &log);
+    let (status, line) = post(&witness.base);
+    assert_eq!(status, 200, "{line}");
+    let cosigned = regesta_tlog::Note::parse(format!("{note}{line}").as_bytes()).unwrap();
+    let verifier = regesta_tlog::NoteVerifier::from_text(&witness_key).unwrap();
+    cosigned.verify(&[verifier]).unwrap();
+    drop(witness);
+    let other = go.registry.root.join("witness-by-name");
+    std::fs::create_dir_all(&other).unwrap();
+    let (by_name, _) = start_witness(&other, "witness.test/plain", key);
+    assert_eq!(
+        post(&by_name.base).0,
+        404,
+        "a witness cosigned an unknown origin"
+    );
+}
+
 /// A checksum database key other than the registry's: the go command
 /// refuses the signed tree and installs nothing.
 fn foreign_key_is_refused(go: &Go) {
@@ -474,6 +521,7 @@ fn the_go_command_gets_builds_and_verifies_modules() {
     tampered_zip_is_refused(&go);
     consumer_builds(&go);
     foreign_key_is_refused(&go);
+    witness_cosigns_the_tree(&go);
     forked_log_is_detected(&go);
     verify_and_mirror(&go);
 }
