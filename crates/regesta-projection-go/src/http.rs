@@ -19,7 +19,7 @@ use axum::routing::get;
 use regesta_core::{CoreError, Registry};
 use regesta_http::ApiError;
 use regesta_http::response::{
-    IMMUTABLE, JSON_UTF8, bytes_response, conditional, http_date, is_head, redirect,
+    IMMUTABLE, JSON_UTF8, bytes_response, conditional, http_date, redirect,
 };
 use regesta_protocol::{Digest, PackageId};
 
@@ -192,12 +192,15 @@ async fn serve(
                 Request::Mod(_) => object(go_mod),
                 Request::Zip(_) => object(zip),
                 _ => {
-                    let headers = vec![
+                    // A version's info never changes: the zip names it.
+                    let etag = format!("\"regesta.go-info:{zip}\"");
+                    let response_headers = vec![
                         (CONTENT_TYPE, JSON_UTF8.to_owned()),
                         (CACHE_CONTROL, IMMUTABLE.to_owned()),
+                        (ETAG, etag.clone()),
                     ];
                     let body = bytes::Bytes::from(info(v, time));
-                    bytes_response(StatusCode::OK, body, headers, !is_head(method))
+                    conditional(method, headers, body, response_headers, &etag)
                 }
             });
         }

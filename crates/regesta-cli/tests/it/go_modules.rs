@@ -187,6 +187,31 @@ fn proxy_routes(go: &Go) {
         info.starts_with(r#"{"Version":"v2.0.0","Time":""#),
         "{info}"
     );
+    // Validators: versioned files are immutable, lists change with the head.
+    for (file, immutable) in [
+        ("a.localhost/greet/v2/@v/v2.0.0.info", true),
+        ("a.localhost/greet/@v/list", false),
+    ] {
+        let url = format!("{base}/{file}");
+        let (cache, again) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let client = reqwest::Client::new();
+            let first = client.get(&url).send().await.unwrap();
+            let etag = first.headers()["etag"].clone();
+            let cache = first.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let again = client
+                .get(&url)
+                .header("if-none-match", etag)
+                .send()
+                .await
+                .unwrap();
+            (cache, again.status().as_u16())
+        });
+        assert_eq!(again, 304, "{file}");
+        assert_eq!(cache.contains("immutable"), immutable, "{file}: {cache}");
+    }
     let (status, text) = get(&format!("{base}/a.localhost/greet/@v/v1.0.0.mod"));
     assert_eq!(
         (status, text.as_str()),
