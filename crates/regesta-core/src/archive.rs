@@ -134,6 +134,42 @@ fn entries<R: std::io::Read>(
     Ok(walk)
 }
 
+/// An entry's SHA-256 and, when kept, its bytes.
+pub type HashedEntry = ([u8; 32], Option<Vec<u8>>);
+
+/// One archive entry read through SHA-256 (a zip member: a wheel's file, a
+/// Go module's file), never past `declared + 1` bytes: its hash and, when
+/// `keep`, its bytes; `Ok(None)` when it is not exactly `declared` bytes
+/// long (a header that lies about the size).
+///
+/// # Errors
+/// The entry could not be read (a corrupt stream).
+pub fn read_declared(
+    reader: impl std::io::Read,
+    declared: u64,
+    keep: bool,
+) -> std::io::Result<Option<HashedEntry>> {
+    let mut hasher = regesta_protocol::DigestWriter::new();
+    let mut kept = keep.then(Vec::new);
+    let mut limited = reader.take(declared.saturating_add(1));
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let n = limited.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = buffer.get(..n).unwrap_or_default();
+        hasher.update(chunk);
+        if let Some(kept) = &mut kept {
+            kept.extend_from_slice(chunk);
+        }
+    }
+    if hasher.len() != declared {
+        return Ok(None);
+    }
+    Ok(Some((*hasher.finish().as_bytes(), kept)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

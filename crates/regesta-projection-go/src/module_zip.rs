@@ -178,30 +178,10 @@ fn read_entry(
     name: &str,
     declared: u64,
     keep: bool,
-) -> Result<([u8; 32], Option<Vec<u8>>), ZipError> {
-    let mut hasher = Sha256::new();
-    let mut kept = keep.then(Vec::new);
-    let mut limited = reader.take(declared.saturating_add(1));
-    let mut buffer = vec![0; 64 * 1024];
-    let mut size = 0_u64;
-    loop {
-        let n = limited
-            .read(&mut buffer)
-            .map_err(|e| ZipError::Unreadable(format!("{name}: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        let chunk = buffer.get(..n).unwrap_or_default();
-        hasher.update(chunk);
-        if let Some(kept) = &mut kept {
-            kept.extend_from_slice(chunk);
-        }
-        size += n as u64;
-    }
-    if size != declared {
-        return Err(ZipError::Size(name.to_owned()));
-    }
-    Ok((hasher.finalize().into(), kept))
+) -> Result<regesta_core::archive::HashedEntry, ZipError> {
+    regesta_core::archive::read_declared(reader, declared, keep)
+        .map_err(|e| ZipError::Unreadable(format!("{name}: {e}")))?
+        .ok_or_else(|| ZipError::Size(name.to_owned()))
 }
 
 /// Checks one entry's name (below the prefix) as Go's `checkZip` does.

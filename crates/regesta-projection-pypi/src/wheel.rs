@@ -6,10 +6,9 @@
 //! disk: each entry is streamed through the hasher and dropped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Cursor, Read as _};
+use std::io::Cursor;
 
 use base64::Engine as _;
-use sha2::{Digest as _, Sha256};
 
 use crate::filename::{DistFilename, DistKind};
 use crate::metadata::{CoreMetadata, MAX_METADATA_BYTES, MetadataError};
@@ -127,31 +126,12 @@ fn read_entry(
     declared: u64,
     keep: bool,
 ) -> Result<Entry, WheelError> {
-    let mut hasher = Sha256::new();
-    let mut kept = keep.then(Vec::new);
-    let mut limited = reader.take(declared.saturating_add(1));
-    let mut buffer = vec![0; 64 * 1024];
-    let mut size = 0_u64;
-    loop {
-        let n = limited
-            .read(&mut buffer)
-            .map_err(|e| WheelError::Zip(format!("{name}: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        let chunk = buffer.get(..n).unwrap_or_default();
-        hasher.update(chunk);
-        if let Some(kept) = &mut kept {
-            kept.extend_from_slice(chunk);
-        }
-        size += n as u64;
-    }
-    if size != declared {
-        return Err(WheelError::Size(name.to_owned()));
-    }
+    let (sha256, kept) = regesta_core::archive::read_declared(reader, declared, keep)
+        .map_err(|e| WheelError::Zip(format!("{name}: {e}")))?
+        .ok_or_else(|| WheelError::Size(name.to_owned()))?;
     Ok(Entry {
-        sha256: hasher.finalize().into(),
-        size,
+        sha256,
+        size: declared,
         kept,
     })
 }
