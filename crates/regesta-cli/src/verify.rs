@@ -231,6 +231,29 @@ async fn check_artifacts(
     Ok(())
 }
 
+/// Checks that the object a processor derived (`what`: `core metadata`,
+/// `.mod`) is served as `bytes`, the bytes re-derived from `from` (the
+/// file, the zip).
+pub(crate) async fn check_derived_object(
+    client: &RegistryClient,
+    path: &str,
+    (what, from): (&str, &str),
+    bytes: &[u8],
+    f: &mut Findings,
+) {
+    let object = format!("/objects/{}", Digest::of(bytes));
+    // A server that finds the object corrupt ends the response early: a
+    // finding about this object, not an unreachable registry.
+    match client.get(&object).await {
+        Ok(reply) => f.check(reply.status == 200 && reply.body == bytes, || {
+            format!("{path}: {what} object {object} is missing or differs from the {from}'s")
+        }),
+        Err(error) => f.problem(format!(
+            "{path}: {what} object {object} could not be read: {error}"
+        )),
+    }
+}
+
 /// Checks one release end to end.
 pub(crate) async fn check_release(
     client: &RegistryClient,

@@ -12,8 +12,8 @@ use bytes::Bytes;
 use regesta_client::http::RegistryClient;
 use regesta_projection_go::paths::escape;
 use regesta_projection_go::processor::GoProcessor;
-use regesta_projection_go::sumdb::record;
-use regesta_protocol::{ArtifactDescriptor, Digest, ReleaseManifest};
+use regesta_projection_go::sumdb::{TileRequest, record};
+use regesta_protocol::{ArtifactDescriptor, ReleaseManifest};
 use regesta_tlog::hash::{Hash, leaf_hash};
 use regesta_tlog::tile::{TileHashes, decode_hashes};
 use regesta_tlog::tree::{inclusion_proof, verify_inclusion};
@@ -113,25 +113,12 @@ async fn proof_from_tiles(
 /// The path of a tile of the database at `base`: hash tile `level`, or
 /// data (`None`), index `index`, `width` entries.
 pub(crate) fn tile_path(base: &str, level: Option<u8>, index: u64, width: u64) -> String {
-    let level = level.map_or_else(|| "data".to_owned(), |l| l.to_string());
-    let partial = if width < 256 {
-        format!(".p/{width}")
-    } else {
-        String::new()
+    let request = TileRequest {
+        level,
+        index,
+        width: u16::try_from(width).unwrap_or(256),
     };
-    format!("{base}/tile/8/{level}/{}{partial}", encode_index(index))
-}
-
-/// `N` as tile paths write it (`x001/234`).
-fn encode_index(n: u64) -> String {
-    let mut groups = vec![format!("{:03}", n % 1000)];
-    let mut rest = n / 1000;
-    while rest > 0 {
-        groups.push(format!("x{:03}", rest % 1000));
-        rest /= 1000;
-    }
-    groups.reverse();
-    groups.join("/")
+    format!("{base}/{}", request.path())
 }
 
 /// Re-runs the Go processor on the release's module zip (its verified
@@ -154,13 +141,7 @@ pub(crate) async fn check_go_release(
             return Ok(());
         }
     };
-    let object = format!("/objects/{}", Digest::of(&go_mod));
-    match client.get(&object).await {
-        Ok(reply) => f.check(reply.status == 200 && reply.body == go_mod, || {
-            format!("{path}: .mod object {object} is missing or differs from the zip's")
-        }),
-        Err(error) => f.problem(format!("{path}: .mod object {object}: {error}")),
-    }
+    crate::verify::check_derived_object(client, path, (".mod", "zip"), &go_mod, f).await;
     let key = client.get("/go/sumdb-key").await?;
     if key.status != 200 {
         return Ok(());

@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use regesta_client::http::RegistryClient;
 use regesta_projection_pypi::processor::PypiProcessor;
-use regesta_protocol::{ArtifactDescriptor, Digest, ReleaseManifest};
+use regesta_protocol::{ArtifactDescriptor, ReleaseManifest};
 use serde_json::Value;
 
 use crate::verify::Findings;
@@ -102,19 +102,8 @@ pub(crate) async fn check_pypi_release(
         }
     };
     for bytes in &metadata {
-        let object = format!("/objects/{}", Digest::of(bytes));
-        // A server that finds the object corrupt ends the response early:
-        // a finding about this object, not an unreachable registry.
-        match client.get(&object).await {
-            Ok(reply) => f.check(reply.status == 200 && reply.body == *bytes, || {
-                format!(
-                    "{path}: core metadata object {object} is missing or differs from the file's"
-                )
-            }),
-            Err(error) => f.problem(format!(
-                "{path}: core metadata object {object} could not be read: {error}"
-            )),
-        }
+        let what = ("core metadata", "file");
+        crate::verify::check_derived_object(client, path, what, bytes, f).await;
     }
     let page = format!(
         "/pypi/{}/simple/{}/",

@@ -104,7 +104,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Whether `name` lies in a vendored package: Go's `isVendoredPackage`,
 /// including its historical offset quirk (module hashes depend on it).
-fn vendored(name: &str) -> bool {
+pub(crate) fn vendored(name: &str) -> bool {
     let skip = if name.starts_with("vendor/") {
         "vendor/".len()
     } else if name.contains("/vendor/") {

@@ -17,7 +17,7 @@ use regesta_protocol::{PackageId, Version};
 
 use crate::ECOSYSTEM;
 use crate::gomod::module_path;
-use crate::module_zip::{self, MAX_ENTRIES, MAX_ZIP_BYTES};
+use crate::module_zip::{self, MAX_ENTRIES, MAX_ZIP_BYTES, vendored};
 use crate::paths::ModulePath;
 use crate::versions::ModuleVersion;
 
@@ -43,22 +43,6 @@ impl NameMapping for GoProject {
             .and_then(|m| m.package_id())
             .map_err(|e| NameRefusal(e.to_string()))
     }
-}
-
-/// Whether `relative` lies in a vendored package (see
-/// `module_zip`'s rule, which the zip must pass).
-fn vendored(relative: &str) -> bool {
-    let skip = if relative.starts_with("vendor/") {
-        "vendor/".len()
-    } else if relative.contains("/vendor/") {
-        "/vendor/".len()
-    } else {
-        return false;
-    };
-    relative
-        .as_bytes()
-        .get(skip..)
-        .is_some_and(|rest| rest.contains(&b'/'))
 }
 
 /// The files of the module rooted at `dir`, as Go's `listFilesInDir`

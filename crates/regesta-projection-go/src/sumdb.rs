@@ -42,6 +42,26 @@ pub struct TileRequest {
     pub width: u16,
 }
 
+impl TileRequest {
+    /// Its path below the database (`tile/8/0/x001/234.p/5`,
+    /// `tile/8/data/000`): tlog-tiles' index and width encoding, with Go's
+    /// height and name for record data.
+    pub fn path(&self) -> String {
+        let c2sp = regesta_tlog::Tile {
+            level: Some(self.level.unwrap_or(0)),
+            index: self.index,
+            width: self.width,
+        }
+        .path();
+        let rest = c2sp.strip_prefix("tile/").unwrap_or(&c2sp);
+        let rest = rest.split_once('/').map_or(rest, |(_, r)| r);
+        let name = self
+            .level
+            .map_or_else(|| "data".to_owned(), |l| l.to_string());
+        format!("tile/{HEIGHT}/{name}/{rest}")
+    }
+}
+
 /// Parses Go's tile path (`tile/8/<L>/<N>[.p/<W>]`, `tile/8/data/<N>…`),
 /// whose index and width encoding is tlog-tiles'.
 pub fn parse_tile(path: &str) -> Option<TileRequest> {
@@ -180,23 +200,13 @@ impl SumTree {
         for (level, count) in levels {
             for index in 0..count.div_ceil(WIDTH) {
                 let width = (count - index * WIDTH).min(WIDTH);
-                let tile = regesta_tlog::Tile {
-                    level: Some(level.unwrap_or(0)),
-                    index,
-                    width: u16::try_from(width).unwrap_or(256),
-                };
-                // tlog-tiles' path, with Go's height and data names.
-                let c2sp = tile.path();
-                let rest = c2sp.strip_prefix("tile/").unwrap_or(&c2sp);
-                let rest = rest.split_once('/').map_or(rest, |(_, r)| r);
-                let name = level.map_or_else(|| "data".to_owned(), |l| l.to_string());
                 let request = TileRequest {
                     level,
                     index,
-                    width: tile.width,
+                    width: u16::try_from(width).unwrap_or(256),
                 };
                 if let Some(bytes) = self.tile(request) {
-                    out.push((format!("tile/{HEIGHT}/{name}/{rest}"), bytes));
+                    out.push((request.path(), bytes));
                 }
             }
         }
