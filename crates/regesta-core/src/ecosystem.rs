@@ -102,6 +102,32 @@ impl<'a> ArtifactBytes<'a> {
     pub fn install(artifacts: &[ArtifactBytes<'a>]) -> Option<ArtifactBytes<'a>> {
         artifacts.iter().find(|a| a.role == "install").copied()
     }
+
+    /// The only artifact of a release of `ecosystem` that has exactly one
+    /// (`what`: `.crate file`, `module zip`), which must be named
+    /// `expected` (Cargo and Go name the file after the release).
+    ///
+    /// # Errors
+    /// Not exactly one artifact, or it is named otherwise.
+    pub fn only_named(
+        artifacts: &[ArtifactBytes<'a>],
+        ecosystem: &str,
+        what: &str,
+        expected: &str,
+    ) -> Result<ArtifactBytes<'a>, ArtifactRefusal> {
+        let [artifact] = artifacts else {
+            return Err(ArtifactRefusal::new(format!(
+                "a {ecosystem} release has exactly one {what}"
+            )));
+        };
+        if artifact.filename != Some(expected) {
+            return Err(ArtifactRefusal::new(format!(
+                "a {ecosystem} release's {what} is named {expected}, not {}",
+                artifact.filename.unwrap_or("(unnamed)")
+            )));
+        }
+        Ok(*artifact)
+    }
 }
 
 /// An ecosystem's artifact processor: validates a release's artifacts

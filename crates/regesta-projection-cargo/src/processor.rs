@@ -16,10 +16,6 @@ use crate::entry::index_entry;
 use crate::names::CrateName;
 use crate::versions::CrateVersion;
 
-fn refuse(message: impl Into<String>) -> ArtifactRefusal {
-    ArtifactRefusal::new(message)
-}
-
 /// The Cargo processor.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CargoProcessor;
@@ -52,16 +48,8 @@ impl ArtifactProcessor for CargoProcessor {
             .map_err(|e| ArtifactRefusal::caused_by(format!("cargo crate name: {e}"), e))?;
         let crate_version = CrateVersion::parse(version.as_str())
             .map_err(|e| ArtifactRefusal::caused_by(format!("cargo version: {e}"), e))?;
-        let [artifact] = artifacts else {
-            return Err(refuse("a cargo release has exactly one .crate file"));
-        };
         let expected = format!("{name}-{crate_version}.crate");
-        if artifact.filename != Some(expected.as_str()) {
-            return Err(refuse(format!(
-                "a cargo release's file is named {expected}, not {}",
-                artifact.filename.unwrap_or("(unnamed)")
-            )));
-        }
+        let artifact = ArtifactBytes::only_named(artifacts, ECOSYSTEM, ".crate file", &expected)?;
         let read = crate_file::read(artifact.bytes, &name, &crate_version)
             .map_err(|e| ArtifactRefusal::caused_by(e.to_string(), e))?;
         let cksum = Digest::of(artifact.bytes).hex();

@@ -74,16 +74,8 @@ impl ArtifactProcessor for GoProcessor {
             .map_err(|e| ArtifactRefusal::caused_by(format!("go module path: {e}"), e))?;
         let module_version = ModuleVersion::parse(version.as_str(), &module)
             .map_err(|e| ArtifactRefusal::caused_by(format!("go module version: {e}"), e))?;
-        let [artifact] = artifacts else {
-            return Err(refuse("a go release has exactly one module zip"));
-        };
         let expected = format!("{module_version}.zip");
-        if artifact.filename != Some(expected.as_str()) {
-            return Err(refuse(format!(
-                "a go release's module zip is named {expected}, not {}",
-                artifact.filename.unwrap_or("(unnamed)")
-            )));
-        }
+        let artifact = ArtifactBytes::only_named(artifacts, ECOSYSTEM, "module zip", &expected)?;
         let read = module_zip::read(artifact.bytes, &module, &module_version)
             .map_err(|e| ArtifactRefusal::caused_by(format!("module zip: {e}"), e))?;
         let mod_bytes = mod_file(read.go_mod, &module, &module_version)?;
