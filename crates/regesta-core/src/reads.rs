@@ -370,20 +370,34 @@ impl Registry {
         &self,
         object: &ObjectDescriptor,
     ) -> Result<regesta_store::ByteStream, CoreError> {
-        if object.size <= WHOLE_READ_BYTES {
-            // Read whole so a caching store can keep it and serve it from
-            // memory next time; one chunk, sent without a copy.
-            let bytes = self
-                .blobs
-                .get(&object.digest)
-                .await?
-                .ok_or_else(|| missing_bytes(object))?;
+        if let Some(bytes) = self.small_object(object).await? {
             return Ok(Box::pin(futures_util::stream::iter([Ok(bytes)])));
         }
         self.blobs
             .open(&object.digest)
             .await?
             .ok_or_else(|| missing_bytes(object))
+    }
+
+    /// All bytes of an indexed object of at most [`WHOLE_READ_BYTES`],
+    /// read whole so a caching store can keep it and serve it from memory
+    /// next time (one chunk, sent without a copy); `None` for a larger one.
+    ///
+    /// # Errors
+    /// As [`Registry::object_stream`].
+    pub async fn small_object(
+        &self,
+        object: &ObjectDescriptor,
+    ) -> Result<Option<Bytes>, CoreError> {
+        if object.size > WHOLE_READ_BYTES {
+            return Ok(None);
+        }
+        let bytes = self
+            .blobs
+            .get(&object.digest)
+            .await?
+            .ok_or_else(|| missing_bytes(object))?;
+        Ok(Some(bytes))
     }
 
     /// Bytes `start..=end` of an indexed object (a ranged store read).

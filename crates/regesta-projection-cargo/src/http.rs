@@ -93,12 +93,15 @@ async fn config(State(state): State<CargoProjection>, params: RawPathParams) -> 
         (CACHE_CONTROL, "max-age=300".to_owned()),
         (CONTENT_TYPE, JSON_UTF8.to_owned()),
     ];
-    regesta_http::response::bytes_response(
+    let body = bytes::Bytes::from(body);
+    let response = regesta_http::response::bytes_response(
         axum::http::StatusCode::OK,
-        bytes::Bytes::from(body),
+        body.clone(),
         headers,
         true,
-    )
+    );
+    // A function of the domain and the configured base only.
+    regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
 }
 
 /// The `config.json` of `domain`'s registry served under `cargo_base`:
@@ -172,7 +175,9 @@ async fn index(
                 (ETAG, etag.clone()),
                 (LAST_MODIFIED, http_date(document.time)),
             ];
-            conditional(&method, &headers, document.bytes, response_headers, &etag)
+            let body = document.bytes;
+            let response = conditional(&method, &headers, body.clone(), response_headers, &etag);
+            regesta_http::prepare(response, &body, regesta_http::Validity::UntilNextEvent)
         }
         Err(error) => error.into_response(),
     }

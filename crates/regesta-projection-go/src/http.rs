@@ -200,7 +200,9 @@ async fn serve(
                         (ETAG, etag.clone()),
                     ];
                     let body = bytes::Bytes::from(info(v, time));
-                    conditional(method, headers, body, response_headers, &etag)
+                    let response =
+                        conditional(method, headers, body.clone(), response_headers, &etag);
+                    regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
                 }
             });
         }
@@ -213,12 +215,12 @@ async fn serve(
         (ETAG, etag.clone()),
         (LAST_MODIFIED, http_date(document.time)),
     ];
-    Ok(conditional(
-        method,
-        headers,
-        document.bytes,
-        response_headers,
-        &etag,
+    let body = document.bytes;
+    let response = conditional(method, headers, body.clone(), response_headers, &etag);
+    Ok(regesta_http::prepare(
+        response,
+        &body,
+        regesta_http::Validity::UntilNextEvent,
     ))
 }
 

@@ -96,7 +96,7 @@ fn format_of(headers: &HeaderMap) -> Option<Format> {
 /// state it was rendered from and the format.
 fn page(
     format: Format,
-    body: Bytes,
+    body: &Bytes,
     etag: &str,
     modified: Option<regesta_protocol::Timestamp>,
     method: &Method,
@@ -111,7 +111,8 @@ fn page(
     if let Some(time) = modified {
         response_headers.push((LAST_MODIFIED, http_date(time)));
     }
-    conditional(method, headers, body, response_headers, etag)
+    let response = conditional(method, headers, body.clone(), response_headers, etag);
+    regesta_http::prepare(response, body, regesta_http::Validity::UntilNextEvent)
 }
 
 /// The package id of `project` in `domain`'s index, when both are valid
@@ -144,7 +145,7 @@ async fn index(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let IndexPage { body, etag } = inner.index.page(&domain, format, &listing);
-    page(format, body, &etag, None, &method, &headers)
+    page(format, &body, &etag, None, &method, &headers)
 }
 
 async fn project_slash(params: RawPathParams) -> Response {
@@ -187,7 +188,7 @@ async fn project(
         Ok(document) => {
             let etag = format!("W/\"regesta.pypi-{}:{}\"", format.tag(), document.head);
             let time = Some(document.time);
-            page(format, document.bytes, &etag, time, &method, &headers)
+            page(format, &document.bytes, &etag, time, &method, &headers)
         }
         Err(error) => error.into_response(),
     }

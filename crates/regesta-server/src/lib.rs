@@ -8,6 +8,7 @@
 pub mod config;
 pub mod dev;
 mod go_sumdb;
+pub mod hot;
 pub use regesta_http::error;
 pub use regesta_store::files;
 pub mod http;
@@ -150,10 +151,11 @@ pub enum StartError {
     },
 }
 
-/// The whole HTTP application: the router plus the response fix-ups that
-/// must run outside it.
-pub type App =
-    tower::util::MapResponse<Router, fn(axum::response::Response) -> axum::response::Response>;
+/// The whole HTTP application: the hot path in front of the router plus
+/// the response fix-ups that must run outside it.
+pub type App = hot::Hot<
+    tower::util::MapResponse<Router, fn(axum::response::Response) -> axum::response::Response>,
+>;
 
 /// The application for `state`, with the dev site when dev mode is on.
 pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
@@ -182,7 +184,7 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
             state.clone(),
             ratelimit::limit_writes_by_ip,
         ))
-        .with_state(state);
+        .with_state(state.clone());
     if !hosts.is_empty() {
         app = app.layer(axum::middleware::from_fn_with_state(
             Arc::new(hosts),
@@ -195,10 +197,20 @@ pub fn router(state: AppState, dev: Option<&DevSite>) -> App {
             middleware::dev_host,
         ));
     }
-    let app = app
-        .layer(axum::middleware::from_fn(middleware::request_id_and_log))
-        .layer(axum::middleware::from_fn(middleware::cors));
-    tower::util::MapResponse::new(app, middleware::finish as fn(_) -> _)
+    let app = app.layer(axum::middleware::from_fn(middleware::cors));
+    let bytes = prepared_bytes(state.config());
+    hot::Hot::new(
+        tower::util::MapResponse::new(app, middleware::finish as fn(_) -> _),
+        state,
+        bytes,
+        dev.is_some(),
+    )
+}
+
+/// The share of `REGESTA_CACHE_BYTES` the hot path's prepared responses
+/// get: a quarter (rendered views a quarter, the store's caches half).
+fn prepared_bytes(config: &Config) -> u64 {
+    config.cache_bytes / 4
 }
 
 /// Opens the embedded store and builds the application for `config`:
@@ -321,8 +333,8 @@ async fn caches(
     regesta_store::StoreError,
 > {
     use regesta_store::cached::{CacheBudget, CachedBlobs, CachedDb};
-    let views = config.cache_bytes / 2;
-    let budget = CacheBudget::split(config.cache_bytes - views);
+    let views = config.cache_bytes / 4;
+    let budget = CacheBudget::split(config.cache_bytes - views - prepared_bytes(config));
     let cached = Arc::new(CachedDb::open(db, budget.metadata).await?);
     let refresh = Duration::from_millis(config.cache_refresh_ms);
     tokio::spawn(follow_replicas(Arc::downgrade(&cached), refresh));

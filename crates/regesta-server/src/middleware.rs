@@ -1,8 +1,7 @@
-//! Cross-cutting request handling: request ids, structured request logs,
-//! declared body size limits, and host dispatch to the dev site.
+//! Cross-cutting request handling: request ids, declared body size limits,
+//! CORS, and host dispatch to projection hosts and the dev site.
 
 use regesta_core::ErrorCode;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -11,7 +10,7 @@ use axum::http::header::{
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
     CONTENT_LENGTH, HOST, VARY,
 };
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
@@ -57,36 +56,15 @@ fn new_request_id() -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-/// Assigns a request id (the client's when it is sane, else a new UUID),
-/// echoes it on the response and writes one `regesta.request` log line.
-pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
+/// The request's id: the client's `x-request-id` when it is sane, else a
+/// new UUID. The hot path ([`crate::hot`]) echoes it on the response and
+/// writes it in the request's log line.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
         .get(REQUEST_ID)
         .filter(|v| v.to_str().is_ok_and(valid_request_id))
         .cloned()
-        .unwrap_or_else(new_request_id);
-    request.headers_mut().insert(REQUEST_ID, id.clone());
-    let logged = tracing::enabled!(target: "regesta.request", tracing::Level::INFO);
-    let method = request.method().clone();
-    let path = if logged {
-        request.uri().path().to_owned()
-    } else {
-        String::new()
-    };
-    let started = Instant::now();
-    let mut response = next.run(request).await;
-    response.headers_mut().insert(REQUEST_ID, id.clone());
-    if logged {
-        crate::logs::request(&crate::logs::RequestLine {
-            request_id: id.to_str().unwrap_or_default(),
-            method: method.as_str(),
-            path: &path,
-            status: response.status().as_u16(),
-            duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        });
-    }
-    response
+        .unwrap_or_else(new_request_id)
 }
 
 /// Refuses a declared body larger than `REGESTA_MAX_REQUEST_BYTES` before
@@ -143,9 +121,27 @@ pub fn request_host(request: &Request<Body>) -> &str {
     }
 }
 
+/// The first label of a dotted host (`npm` in `npm.example.com`), which
+/// names the projection a projection host serves at its root.
+pub fn host_label(host: &str) -> Option<&str> {
+    host.split('.').next().filter(|_| host.contains('.'))
+}
+
+/// Whether requests for `host` reach the core routes: not the dev site's
+/// host (when it is served) and not a projection host of `ecosystems`.
+pub fn core_host(host: &str, ecosystems: &[&str], dev_site: bool) -> bool {
+    let dev = dev_site && host.eq_ignore_ascii_case(DEV_HOST);
+    let projection = host_label(host)
+        .is_some_and(|label| ecosystems.iter().any(|e| e.eq_ignore_ascii_case(label)));
+    !dev && !projection
+}
+
+/// The dev site's host name.
+const DEV_HOST: &str = "dev.localhost";
+
 /// Sends `Host: dev.localhost` requests to the dev site (dev mode only).
 pub async fn dev_host(State(dev): State<axum::Router>, request: Request, next: Next) -> Response {
-    if request_host(&request).eq_ignore_ascii_case("dev.localhost") {
+    if request_host(&request).eq_ignore_ascii_case(DEV_HOST) {
         return match dev.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
@@ -209,8 +205,7 @@ pub async fn projection_host(
     next: Next,
 ) -> Response {
     let host = request_host(&request);
-    let label = host.split('.').next().filter(|_| host.contains('.'));
-    let routes = label.and_then(|label| {
+    let routes = host_label(host).and_then(|label| {
         hosts
             .iter()
             .find(|(eco, _)| eco.eq_ignore_ascii_case(label))

@@ -107,6 +107,14 @@ impl AppState {
         &self.inner.config
     }
 
+    /// The background probe's latest result while it is fresh; `None`
+    /// before the first probe or when the prober stalled (then
+    /// [`Self::readiness`] probes now).
+    pub fn fresh_readiness(&self) -> Option<crate::readiness::Probe> {
+        let timeout = Duration::from_millis(self.inner.config.readiness_timeout_ms);
+        self.inner.readiness.fresh(timeout)
+    }
+
     /// Whether every adapter answers: the background probe's latest
     /// result, or — before the first, or when the prober stalled — a probe
     /// run now. The first call starts the prober, which ends with the

@@ -7,6 +7,7 @@
 //! what core hands it, atomically, and reports conflicts as typed errors.
 
 pub mod cached;
+mod changes;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod decode;
@@ -24,6 +25,7 @@ mod sql;
 pub mod sqlite;
 pub mod traits;
 
+pub use changes::Changes;
 pub use error::{Result, StoreError};
 pub use log::{LogCheckpoint, LogCommit, LogIdentity, LogStore};
 pub use model::{

@@ -80,6 +80,7 @@ impl State {
 #[derive(Default)]
 pub struct MemoryDb {
     state: Mutex<State>,
+    changes: crate::Changes,
 }
 
 impl std::fmt::Debug for MemoryDb {
@@ -235,6 +236,8 @@ impl RegistryDb for MemoryDb {
                 event_id: c.event_id,
             },
         );
+        // Under the lock: a reader that saw the old count reads after us.
+        self.changes.bump();
         Ok(seq)
     }
 
@@ -271,6 +274,7 @@ impl RegistryDb for MemoryDb {
                 view.channels.remove(&c.channel);
             }
         }
+        self.changes.bump();
         Ok(seq)
     }
 
@@ -403,6 +407,10 @@ impl RegistryDb for MemoryDb {
 
     async fn ping(&self) -> Result<()> {
         self.lock().map(|_| ())
+    }
+
+    fn changes(&self) -> Option<crate::Changes> {
+        Some(self.changes.clone())
     }
 }
 

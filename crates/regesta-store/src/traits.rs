@@ -98,6 +98,13 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
 
     /// Readiness probe.
     async fn ping(&self) -> Result<()>;
+
+    /// The counter this handle bumps after each change it makes or learns
+    /// of, when it keeps one (the caching and memory adapters do; a bare
+    /// SQL adapter does not know of other writers, so it has none).
+    fn changes(&self) -> Option<crate::Changes> {
+        None
+    }
 }
 
 /// An object's bytes as a stream of chunks; a store error ends it.

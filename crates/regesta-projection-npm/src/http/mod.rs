@@ -238,11 +238,16 @@ async fn serve_packument(
     if fresh(headers, &etag, Some(time)) {
         return Ok(not_modified(&response_headers));
     }
-    Ok(bytes_response(
+    let response = bytes_response(
         StatusCode::OK,
-        body,
+        body.clone(),
         response_headers,
         !is_head(method),
+    );
+    Ok(regesta_http::prepare(
+        response,
+        &body,
+        regesta_http::Validity::UntilNextEvent,
     ))
 }
 
@@ -406,12 +411,11 @@ async fn dist_tags(
             (CONTENT_TYPE, JSON_UTF8.to_owned()),
             (ETAG, etag.clone()),
         ];
-        Ok(conditional(
-            &method,
-            &headers,
-            body,
-            response_headers,
-            &etag,
+        let response = conditional(&method, &headers, body.clone(), response_headers, &etag);
+        Ok(regesta_http::prepare(
+            response,
+            &body,
+            regesta_http::Validity::UntilNextEvent,
         ))
     }
     .await;

@@ -38,14 +38,12 @@ pub(super) async fn deployment_info(State(state): State<AppState>, method: Metho
     ))
 }
 
-/// Liveness: the process answers.
+/// Liveness: the process answers. The answer never changes, so the hot
+/// path keeps it.
 pub(super) async fn health(method: Method) -> Response {
-    json_response(
-        StatusCode::OK,
-        br#"{"ok":true}"#.to_vec(),
-        no_store(),
-        !is_head(&method),
-    )
+    let body = bytes::Bytes::from_static(br#"{"ok":true}"#);
+    let response = json_response(StatusCode::OK, body.to_vec(), no_store(), !is_head(&method));
+    regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
 }
 
 /// Readiness: each adapter probed independently (bounded by
@@ -53,6 +51,11 @@ pub(super) async fn health(method: Method) -> Response {
 /// fails.
 pub(super) async fn ready(State(state): State<AppState>, method: Method) -> Response {
     let probe = state.readiness().await;
+    ready_response(probe, is_head(&method))
+}
+
+/// The `/ready` answer for `probe` (also answered by the hot path).
+pub(crate) fn ready_response(probe: crate::readiness::Probe, head: bool) -> Response {
     let body = format!(
         "{{\"checks\":{{\"database\":{},\"objects\":{}}},\"kind\":\"regesta.readiness\",\"ok\":{}}}",
         probe.database,
@@ -64,7 +67,7 @@ pub(super) async fn ready(State(state): State<AppState>, method: Method) -> Resp
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json_response(status, body.into_bytes(), no_store(), !is_head(&method))
+    json_response(status, body.into_bytes(), no_store(), !head)
 }
 
 /// Browsers ask for it; answer cheaply.

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 mod events;
 mod info;
+pub(crate) use info::ready_response;
 mod log;
 mod objects;
 mod packages;

@@ -14,6 +14,7 @@ use crate::http::{
 /// How long a presigned object URL stays valid.
 const PRESIGNED_TTL: std::time::Duration = std::time::Duration::from_mins(5);
 use crate::state::AppState;
+use regesta_http::{Validity, prepare};
 
 /// `GET|HEAD /objects?after=&limit=`.
 pub(super) async fn inventory(
@@ -24,7 +25,8 @@ pub(super) async fn inventory(
 ) -> ApiResult {
     let query = page_query(raw.as_deref(), "Invalid object inventory query")?;
     let page = state.registry().objects_page(query).await?;
-    Ok(mutable_json(&method, &headers, page.body, &page.etag))
+    let response = mutable_json(&method, &headers, page.body.clone(), &page.etag);
+    Ok(prepare(response, &page.body, Validity::UntilNextEvent))
 }
 
 async fn serve(
@@ -73,7 +75,14 @@ async fn serve(
                 .object_range(&descriptor, part.start, part.end)
                 .await?,
         ),
-        RangeRequest::Full => ObjectBytes::Stream(registry.object_stream(&descriptor).await?),
+        RangeRequest::Full => match registry.small_object(&descriptor).await? {
+            // Whole bytes the hot path may keep: objects never change.
+            Some(bytes) => {
+                let response = respond(Some(ObjectBytes::Whole(bytes.clone())));
+                return Ok(prepare(response, &bytes, Validity::Immutable));
+            }
+            None => ObjectBytes::Stream(registry.object_stream(&descriptor).await?),
+        },
         // 416 carries no body.
         RangeRequest::Unsatisfiable => return Ok(respond(None)),
     };

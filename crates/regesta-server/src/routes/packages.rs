@@ -17,6 +17,7 @@ use crate::http::{
 };
 use crate::middleware::too_large;
 use crate::state::AppState;
+use regesta_http::{Validity, prepare};
 
 /// Largest channel-write body (a JSON object with one authorization).
 const MAX_CHANNEL_BODY: usize = 256 * 1024;
@@ -42,12 +43,13 @@ pub(super) async fn package_state(
     }
     let view = state.registry().package_state(&id).await?;
     let etag = format!("W/\"{}\"", view.head_event);
-    Ok(bytes_response(
+    let response = bytes_response(
         StatusCode::OK,
-        view.body,
+        view.body.clone(),
         mutable_headers(&etag, Some(view.head_time)),
         !is_head(&method),
-    ))
+    );
+    Ok(prepare(response, &view.body, Validity::UntilNextEvent))
 }
 
 /// `GET|HEAD /packages/{id}/releases/{version}`: canonical, immutable.
@@ -63,7 +65,7 @@ pub(super) async fn release(
     let mut response = immutable_json(
         &method,
         &headers,
-        docs.envelope,
+        docs.envelope.clone(),
         &format!("W/\"{}\"", docs.event_id),
     );
     // Where to get the release's transparency-log proof; v0 bodies stay as
@@ -77,7 +79,7 @@ pub(super) async fn release(
             .headers_mut()
             .insert(axum::http::header::LINK, value);
     }
-    Ok(response)
+    Ok(prepare(response, &docs.envelope, Validity::Immutable))
 }
 
 /// `GET /packages/{id}/releases/{version}/verification`: 200 or 422.
@@ -119,12 +121,9 @@ pub(super) async fn channel_get(
     let id = package_id(&params)?;
     let channel = channel(&params)?;
     let view = state.registry().channel_view(&id, &channel).await?;
-    Ok(mutable_json(
-        &method,
-        &headers,
-        view.documents.listing,
-        &view.etag,
-    ))
+    let body = view.documents.listing;
+    let response = mutable_json(&method, &headers, body.clone(), &view.etag);
+    Ok(prepare(response, &body, Validity::UntilNextEvent))
 }
 
 async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {

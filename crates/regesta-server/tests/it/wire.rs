@@ -80,14 +80,19 @@ async fn captured_publish_and_reads_match_the_reference_on_the_wire() {
         ),
         ("/packages/npm%3Abad".into(), "wire/bad-package-id.json"),
     ];
-    for (uri, file) in cases {
-        let reply = get(&t.app, &uri).await;
-        assert_eq!(
-            reply.text(),
-            String::from_utf8_lossy(&read(&dir, file)),
-            "{uri}"
-        );
-        assert_headers(&reply, &read(&dir, &format!("{file}.headers")), &uri);
+    // The second round is answered by the hot path's prepared responses,
+    // which must be the same bytes and headers.
+    for round in ["rendered", "prepared"] {
+        for (uri, file) in &cases {
+            let reply = get(&t.app, uri).await;
+            assert_eq!(
+                reply.text(),
+                String::from_utf8_lossy(&read(&dir, file)),
+                "{round} {uri}"
+            );
+            let what = format!("{round} {uri}");
+            assert_headers(&reply, &read(&dir, &format!("{file}.headers")), &what);
+        }
     }
 }
 
@@ -263,6 +268,15 @@ async fn ssh_signed_channel_write_over_http_matches_the_patched_reference() {
     );
     let published = send(&t.app, captured_publish(&dir, "publish-ssh")).await;
     assert_eq!(published.status.as_u16(), 201, "{}", published.text());
+    // Read before the write, so the hot path holds these answers: the
+    // write must replace them (read-your-writes).
+    let before = ["/packages/npm%3Adev.localhost%2Fssh-vector", "/events"];
+    let mut stale = Vec::new();
+    for uri in before {
+        let reply = get(&t.app, uri).await;
+        assert_eq!(reply.status.as_u16(), 200, "{uri}");
+        stale.push(reply.text());
+    }
     let meta =
         regesta_testkit::read_json(&dir, "publish-ssh/channel-beta-create.request.meta.json");
     let write = send(
@@ -313,6 +327,10 @@ async fn ssh_signed_channel_write_over_http_matches_the_patched_reference() {
             "{uri}"
         );
         assert_headers(&reply, &read(&dir, &format!("{file}.headers")), uri);
+        assert!(
+            !stale.contains(&reply.text()),
+            "{uri} changed with the write"
+        );
     }
 }
 

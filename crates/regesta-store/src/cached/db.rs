@@ -86,6 +86,7 @@ pub struct CachedDb {
     inner: Arc<dyn RegistryDb>,
     cache: quick_cache::sync::Cache<Key, Value, Weight>,
     epoch: RwLock<u64>,
+    changes: crate::Changes,
     /// The next event sequence number [`CachedDb::catch_up`] reads.
     next_seq: AtomicU64,
 }
@@ -123,6 +124,7 @@ impl CachedDb {
             inner,
             cache: quick_cache::sync::Cache::with_weighter(items, capacity.max(1), Weight),
             epoch: RwLock::new(0),
+            changes: crate::Changes::default(),
             next_seq: AtomicU64::new(next),
         })
     }
@@ -151,6 +153,7 @@ impl CachedDb {
         } else {
             self.cache.clear();
         }
+        self.changes.bump();
     }
 
     /// Reads the events committed since the last call (by any replica) and
@@ -337,6 +340,10 @@ impl RegistryDb for CachedDb {
 
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
+    }
+
+    fn changes(&self) -> Option<crate::Changes> {
+        Some(self.changes.clone())
     }
 }
 

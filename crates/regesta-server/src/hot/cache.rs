@@ -1,0 +1,208 @@
+//! Prepared responses by request key, bounded in bytes, each valid for as
+//! long as its handler said ([`Validity`]).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::header::{
+    ACCEPT, CONTENT_LENGTH, ETAG, HOST, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE,
+    IF_UNMODIFIED_SINCE, RANGE,
+};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use regesta_http::{Prepared, Validity};
+
+/// Longest request key kept (host, `Accept` and path with query); longer
+/// requests go the slow way every time rather than grow the cache's keys.
+pub const MAX_KEY_BYTES: usize = 2048;
+
+/// What a response may depend on: `Host` (projection hosts, the dev site),
+/// `Accept` (npm's abbreviated packuments, PyPI's JSON pages) and the path
+/// with its query, in one string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(Box<str>);
+
+impl Key {
+    /// The key of a GET or HEAD `request` the cache may answer, or `None`
+    /// when the answer depends on more than the key: a range, or a
+    /// date-based or `If-Match` precondition (`If-None-Match` is answered
+    /// from the kept `ETag`).
+    pub fn of(request: &Request<Body>) -> Option<Self> {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return None;
+        }
+        let headers = request.headers();
+        let unkeyed = [
+            IF_MODIFIED_SINCE,
+            IF_MATCH,
+            IF_UNMODIFIED_SINCE,
+            RANGE,
+            IF_RANGE,
+        ];
+        if unkeyed.iter().any(|name| headers.contains_key(name)) {
+            return None;
+        }
+        let host = headers
+            .get(HOST)
+            .map(axum::http::HeaderValue::as_bytes)
+            .or_else(|| request.uri().host().map(str::as_bytes))
+            .unwrap_or_default();
+        let accept = headers.get(ACCEPT).map_or(&b""[..], |v| v.as_bytes());
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let len = host.len() + accept.len() + path.len() + 2;
+        if len > MAX_KEY_BYTES || headers.get_all(ACCEPT).iter().nth(1).is_some() {
+            return None;
+        }
+        // Header values are visible ASCII, or the request is odd enough to
+        // go the slow way.
+        let host = std::str::from_utf8(host).ok()?;
+        let accept = std::str::from_utf8(accept).ok()?;
+        let mut key = String::with_capacity(len);
+        key.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+        key.push('\n');
+        key.push_str(accept);
+        key.push('\n');
+        key.push_str(path);
+        Some(Self(key.into_boxed_str()))
+    }
+
+    fn weight(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// One kept response: everything but the request id.
+#[derive(Debug)]
+pub struct Entry {
+    /// The change count it was rendered at; `None` when it never expires.
+    changes: Option<u64>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Entry {
+    /// The answer to `request` (GET or HEAD, `If-None-Match` honoured).
+    pub fn respond(&self, method: &Method, request: &HeaderMap) -> Response {
+        let etag = self.headers.get(ETAG).and_then(|v| v.to_str().ok());
+        if let Some(etag) = etag
+            && request.contains_key(IF_NONE_MATCH)
+            && regesta_http::response::matches_if_none_match(request, etag)
+        {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            let mut headers = self.headers.clone();
+            headers.remove(CONTENT_LENGTH);
+            *response.headers_mut() = headers;
+            return response;
+        }
+        let body = if method == Method::HEAD {
+            Body::empty()
+        } else {
+            Body::from(self.body.clone())
+        };
+        let mut response = Response::new(body);
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Weight;
+
+impl quick_cache::Weighter<Key, Arc<Entry>> for Weight {
+    fn weight(&self, key: &Key, entry: &Arc<Entry>) -> u64 {
+        // Headers and bookkeeping: a few hundred bytes.
+        (key.weight() + entry.body.len() + 256) as u64
+    }
+}
+
+/// The cache: bounded in bytes; an entry larger than an eighth of it is
+/// not kept, so one big document never flushes the rest.
+pub struct PreparedCache {
+    entries: quick_cache::sync::Cache<Key, Arc<Entry>, Weight>,
+    max_entry: usize,
+}
+
+impl std::fmt::Debug for PreparedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedCache")
+            .field("weight", &self.entries.weight())
+            .field("max_entry", &self.max_entry)
+            .finish()
+    }
+}
+
+impl PreparedCache {
+    /// A cache of at most `bytes`.
+    #[must_use]
+    pub fn with_capacity(bytes: u64) -> Self {
+        let items = usize::try_from(bytes / 1024).unwrap_or(usize::MAX).max(16);
+        // Each shard holds a quarter of the bytes, so the largest entry (an
+        // eighth, with its key and headers) always fits one; the default
+        // (four shards per core) would refuse large documents on big hosts.
+        let options = quick_cache::OptionsBuilder::new()
+            .shards(4)
+            .estimated_items_capacity(items)
+            .weight_capacity(bytes.max(1))
+            .build();
+        let entries = match options {
+            Ok(options) => quick_cache::sync::Cache::with_options(
+                options,
+                Weight,
+                quick_cache::DefaultHashBuilder::default(),
+                quick_cache::sync::DefaultLifecycle::default(),
+            ),
+            Err(_) => quick_cache::sync::Cache::with_weighter(items, bytes.max(1), Weight),
+        };
+        Self {
+            entries,
+            max_entry: usize::try_from(bytes / 8).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The entry for `key` if it is still true at change count `changes`.
+    pub fn get(&self, key: &Key, changes: Option<u64>) -> Option<Arc<Entry>> {
+        let entry = self.entries.get(key)?;
+        match entry.changes {
+            None => Some(entry),
+            Some(at) if Some(at) == changes => Some(entry),
+            Some(_) => {
+                self.entries.remove(key);
+                None
+            }
+        }
+    }
+
+    /// Keeps `response` (the answer to a GET at change count `changes`)
+    /// when its handler marked it [`Prepared`] and it is small enough;
+    /// answers that expire with the next change are kept only when changes
+    /// are counted.
+    pub fn keep(&self, key: Key, changes: Option<u64>, response: &mut Response) {
+        let Some(prepared) = response.extensions_mut().remove::<Prepared>() else {
+            return;
+        };
+        if response.status() != StatusCode::OK || prepared.body.len() > self.max_entry {
+            return;
+        }
+        let changes = match prepared.validity {
+            Validity::Immutable => None,
+            Validity::UntilNextEvent => match changes {
+                Some(at) => Some(at),
+                None => return,
+            },
+        };
+        let entry = Entry {
+            changes,
+            headers: response.headers().clone(),
+            body: prepared.body,
+        };
+        self.entries.insert(key, Arc::new(entry));
+    }
+
+    /// Bytes held.
+    #[must_use]
+    pub fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
+}
