@@ -168,7 +168,7 @@ impl RequestLog {
                 method: self.method.as_str(),
                 path,
                 status: response.status().as_u16(),
-                duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             });
         }
         response.headers_mut().insert(REQUEST_ID, id);

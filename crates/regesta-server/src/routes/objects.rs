@@ -76,10 +76,15 @@ async fn serve(
                 .await?,
         ),
         RangeRequest::Full => match registry.small_object(&descriptor).await? {
-            // Whole bytes the hot path may keep: objects never change.
-            Some(bytes) => {
+            // Whole bytes the hot path may keep, since objects never
+            // change, once checked: a damaged copy is sent as read (the
+            // client's digest check refuses it) but never kept.
+            Some(bytes) if intact(&descriptor, &bytes) => {
                 let response = respond(Some(ObjectBytes::Whole(bytes.clone())));
                 return Ok(prepare(response, &bytes, Validity::Immutable));
+            }
+            Some(damaged) => {
+                ObjectBytes::Stream(Box::pin(futures_util::stream::iter([Ok(damaged)])))
             }
             None => ObjectBytes::Stream(registry.object_stream(&descriptor).await?),
         },
@@ -87,6 +92,11 @@ async fn serve(
         RangeRequest::Unsatisfiable => return Ok(respond(None)),
     };
     Ok(respond(Some(body)))
+}
+
+/// Whether `bytes` are the object `descriptor` names.
+fn intact(descriptor: &regesta_protocol::ObjectDescriptor, bytes: &bytes::Bytes) -> bool {
+    bytes.len() as u64 == descriptor.size && Digest::of(bytes) == descriptor.digest
 }
 
 /// `GET|HEAD /objects/sha256:<hex>`.
