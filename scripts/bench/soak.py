@@ -7,7 +7,7 @@ sample above twice the first one taken after warm-up plus 64 MiB).
 
 usage: soak.py REGESTA REGESTA_BENCH SECONDS [OUT.json]
 """
-import json, os, subprocess, sys, tempfile, threading, time
+import json, os, shutil, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -56,6 +56,8 @@ def main():
             t.join()
     finally:
         server.stop()
+        # Its data and request log are ~150 MB a run.
+        shutil.rmtree(work, ignore_errors=True)
     result = {"seconds": seconds, "connections": PUBLISHERS + READERS, "publish": publish_out,
               "reads": wrk_out, "rss_mib": samples}
     print(json.dumps(result))

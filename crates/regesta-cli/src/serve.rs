@@ -105,6 +105,8 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
     let _guard = init_logs();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // An idle worker hands its batch of request lines to the writer.
+        .on_thread_park(regesta_server::logs::flush_thread)
         .build()
     {
         Ok(runtime) => runtime,

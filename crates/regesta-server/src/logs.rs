@@ -7,7 +7,11 @@
 //!
 //! The per-request line is formatted here by hand, in the same JSON shape
 //! `tracing-subscriber` writes (`timestamp`, `level`, `fields`, `target`):
-//! the generic formatter costs as much as serving a cached response.
+//! the generic formatter costs as much as serving a cached response. It is
+//! appended to a per-thread batch, which is queued whole when it holds
+//! [`BATCH_BYTES`], when its first line is [`BATCH_AGE`] old, and when the
+//! thread goes idle (the runtime's park hook calls [`flush_thread`]), so a
+//! request costs a copy into a buffer, not a queue operation.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,11 +21,20 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
 use regesta_protocol::Timestamp;
 
-/// Lines the queue holds before new ones are dropped.
-pub const QUEUE_LINES: usize = 16 * 1024;
+/// Messages (single lines or batches of request lines) the queue holds
+/// before new ones are dropped: with batches of at most [`BATCH_BYTES`],
+/// at most 16 MiB.
+pub const QUEUE_MESSAGES: usize = 1024;
+
+/// A thread's request lines are queued once they fill this many bytes.
+pub const BATCH_BYTES: usize = 16 * 1024;
+
+/// ... or once the oldest of them is this old, whichever comes first.
+pub const BATCH_AGE: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Message {
-    Line(Vec<u8>),
+    /// Whole lines, each ending in `\n`.
+    Lines(Vec<u8>),
     Stop,
 }
 
@@ -55,7 +68,7 @@ impl Drop for SinkGuard {
 /// call returns a guard that does nothing.
 #[must_use]
 pub fn install() -> SinkGuard {
-    let (queue, lines) = std::sync::mpsc::sync_channel(QUEUE_LINES);
+    let (queue, lines) = std::sync::mpsc::sync_channel(QUEUE_MESSAGES);
     if SINK
         .set(Sink {
             queue,
@@ -86,8 +99,8 @@ fn write_lines(lines: &Receiver<Message>) {
     let mut reported = 0;
     loop {
         match lines.try_recv() {
-            Ok(Message::Line(line)) => {
-                let _ = out.write_all(&line);
+            Ok(Message::Lines(lines)) => {
+                let _ = out.write_all(&lines);
                 continue;
             }
             Ok(Message::Stop) | Err(TryRecvError::Disconnected) => {
@@ -120,19 +133,62 @@ fn now() -> Timestamp {
     Timestamp::from_unix_millis(millis).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// Queues `line` (one whole line, with its `\n`), or counts it dropped.
-/// False when no sink is installed.
-fn push(line: Vec<u8>) -> bool {
+/// Queues `count` whole lines (each with its `\n`), or counts them
+/// dropped. False when no sink is installed.
+fn push(lines: Vec<u8>, count: u64) -> bool {
     let Some(sink) = SINK.get() else {
         return false;
     };
-    match sink.queue.try_send(Message::Line(line)) {
+    match sink.queue.try_send(Message::Lines(lines)) {
         Ok(()) => {}
         Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-            sink.dropped.fetch_add(1, Ordering::Relaxed);
+            sink.dropped.fetch_add(count, Ordering::Relaxed);
         }
     }
     true
+}
+
+/// A thread's request lines not queued yet.
+struct Batch {
+    lines: String,
+    count: u64,
+    oldest: Option<std::time::Instant>,
+}
+
+impl Batch {
+    fn queue(&mut self) {
+        if self.count > 0 {
+            let lines = std::mem::replace(&mut self.lines, String::with_capacity(BATCH_BYTES));
+            push(lines.into_bytes(), self.count);
+            self.count = 0;
+            self.oldest = None;
+        }
+    }
+}
+
+impl Drop for Batch {
+    /// A thread that ends (the runtime shutting down) queues what it holds.
+    fn drop(&mut self) {
+        self.queue();
+    }
+}
+
+thread_local! {
+    static BATCH: std::cell::RefCell<Batch> = const { std::cell::RefCell::new(Batch {
+        lines: String::new(),
+        count: 0,
+        oldest: None,
+    }) };
+}
+
+/// Queues this thread's pending request lines; the server's runtime calls
+/// it whenever a worker thread goes idle, so no line waits for traffic.
+pub fn flush_thread() {
+    let _ = BATCH.try_with(|batch| {
+        if let Ok(mut batch) = batch.try_borrow_mut() {
+            batch.queue();
+        }
+    });
 }
 
 /// How many lines were dropped so far.
@@ -148,7 +204,7 @@ pub struct SinkWriter;
 
 impl std::io::Write for SinkWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !push(buf.to_vec()) {
+        if !push(buf.to_vec(), 1) {
             std::io::stdout().write_all(buf)?;
         }
         Ok(buf.len())
@@ -189,7 +245,22 @@ pub fn request(request: &RequestLine<'_>) {
         );
         return;
     }
-    push(format_request(now(), request).into_bytes());
+    let at = now();
+    let appended = BATCH.try_with(|batch| {
+        let Ok(mut batch) = batch.try_borrow_mut() else {
+            return false;
+        };
+        let started = *batch.oldest.get_or_insert_with(std::time::Instant::now);
+        write_request(&mut batch.lines, at, request);
+        batch.count += 1;
+        if batch.lines.len() >= BATCH_BYTES || started.elapsed() >= BATCH_AGE {
+            batch.queue();
+        }
+        true
+    });
+    if appended != Ok(true) {
+        push(format_request(at, request).into_bytes(), 1);
+    }
 }
 
 /// Microseconds as the milliseconds `f64` the line shows.
@@ -198,23 +269,28 @@ fn millis(micros: u64) -> f64 {
     micros as f64 / 1e3
 }
 
-/// The line as `tracing-subscriber`'s JSON formatter writes it. Written
-/// by hand with integer arithmetic: at a hundred thousand lines a second the
-/// generic float and date formatting was most of the log's cost.
+/// The line as `tracing-subscriber`'s JSON formatter writes it.
 fn format_request(at: Timestamp, r: &RequestLine<'_>) -> String {
     let mut line = String::with_capacity(160 + r.path.len());
-    line.push_str("{\"timestamp\":\"");
-    push_timestamp(&mut line, at);
-    line.push_str("\",\"level\":\"INFO\",\"fields\":{\"request_id\":");
-    json_string(&mut line, r.request_id);
-    line.push_str(",\"method\":");
-    json_string(&mut line, r.method);
-    line.push_str(",\"path\":");
-    json_string(&mut line, r.path);
-    let _ = write!(line, ",\"status\":{},\"duration_ms\":", r.status);
-    push_millis(&mut line, r.duration_us);
-    line.push_str("},\"target\":\"regesta.request\"}\n");
+    write_request(&mut line, at, r);
     line
+}
+
+/// Writes the line for `r` into `line`: by hand, with integer arithmetic,
+/// since at a hundred thousand lines a second the generic float and date
+/// formatting was most of the log's cost.
+fn write_request(line: &mut String, at: Timestamp, r: &RequestLine<'_>) {
+    line.push_str("{\"timestamp\":\"");
+    push_timestamp(line, at);
+    line.push_str("\",\"level\":\"INFO\",\"fields\":{\"request_id\":");
+    json_string(line, r.request_id);
+    line.push_str(",\"method\":");
+    json_string(line, r.method);
+    line.push_str(",\"path\":");
+    json_string(line, r.path);
+    let _ = write!(line, ",\"status\":{},\"duration_ms\":", r.status);
+    push_millis(line, r.duration_us);
+    line.push_str("},\"target\":\"regesta.request\"}\n");
 }
 
 /// `at` as RFC 3339 text, formatted once per millisecond per thread.
