@@ -4,6 +4,7 @@
 //! or kept.
 
 use anyhow::{Context as _, bail};
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use regesta_client::http::RegistryClient;
 use regesta_protocol::SealedEvent;
 use regesta_tlog::tile::{TILE_WIDTH, decode_entries};
@@ -61,6 +62,33 @@ pub(crate) fn root_of(leaves: &[Hash]) -> Hash {
 /// # Errors
 /// A checkpoint that does not verify, or entries that do not hash to its
 /// root.
+/// Entry bundles fetched at once.
+const BUNDLES_IN_FLIGHT: usize = 8;
+
+/// The entries of bundle `index` of a log of `size`, checked for count.
+async fn entry_bundle(
+    client: &RegistryClient,
+    size: u64,
+    index: u64,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let width = (size - index * TILE_WIDTH).min(TILE_WIDTH);
+    let tile = regesta_tlog::Tile {
+        level: None,
+        index,
+        width: u16::try_from(width).unwrap_or(256),
+    };
+    let path = format!("/log/{}", tile.path());
+    let bundle = client.get(&path).await?;
+    if bundle.status != 200 {
+        bail!("GET {path}: {}", bundle.error_message());
+    }
+    let decoded = decode_entries(&bundle.body).with_context(|| format!("{path}: malformed"))?;
+    if decoded.len() as u64 != width {
+        bail!("{path}: {} entries, expected {width}", decoded.len());
+    }
+    Ok(decoded.iter().map(|e| e.to_vec()).collect())
+}
+
 pub(crate) async fn fetch_log(
     client: &RegistryClient,
     given_key: Option<&str>,
@@ -76,26 +104,15 @@ pub(crate) async fn fetch_log(
     let key = key_text(client, given_key).await?;
     let verifier = NoteVerifier::from_text(&key).context("invalid log key")?;
     let checkpoint = open_checkpoint(&note, &verifier)?;
-    let mut entries = Vec::new();
     let size = checkpoint.size;
-    for index in 0..size.div_ceil(TILE_WIDTH) {
-        let width = (size - index * TILE_WIDTH).min(TILE_WIDTH);
-        let tile = regesta_tlog::Tile {
-            level: None,
-            index,
-            width: u16::try_from(width).unwrap_or(256),
-        };
-        let path = format!("/log/{}", tile.path());
-        let bundle = client.get(&path).await?;
-        if bundle.status != 200 {
-            bail!("GET {path}: {}", bundle.error_message());
-        }
-        let decoded = decode_entries(&bundle.body).with_context(|| format!("{path}: malformed"))?;
-        if decoded.len() as u64 != width {
-            bail!("{path}: {} entries, expected {width}", decoded.len());
-        }
-        entries.extend(decoded.iter().map(|e| e.to_vec()));
-    }
+    // Several bundles in flight: a registry builds a bundle it has not
+    // served before from its events, which takes a while per bundle.
+    let bundles: Vec<Vec<Vec<u8>>> = futures_util::stream::iter(0..size.div_ceil(TILE_WIDTH))
+        .map(|index| entry_bundle(client, size, index))
+        .buffered(BUNDLES_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let entries: Vec<Vec<u8>> = bundles.into_iter().flatten().collect();
     let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     if root_of(&leaves) != checkpoint.root {
         bail!(

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::header::{
-    ACCEPT, CONTENT_LENGTH, ETAG, HOST, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE,
-    IF_UNMODIFIED_SINCE, RANGE,
+    ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, ETAG, HOST, IF_MATCH, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::response::Response;
@@ -18,8 +18,9 @@ use regesta_http::{Prepared, Validity};
 pub const MAX_KEY_BYTES: usize = 2048;
 
 /// What a response may depend on: `Host` (projection hosts, the dev site),
-/// `Accept` (npm's abbreviated packuments, PyPI's JSON pages) and the path
-/// with its query, in one string.
+/// `Accept` (npm's abbreviated packuments, PyPI's JSON pages),
+/// `Accept-Encoding` (gzipped log entry bundles) and the path with its
+/// query, in one string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key(Box<str>);
 
@@ -49,19 +50,26 @@ impl Key {
             .or_else(|| request.uri().host().map(str::as_bytes))
             .unwrap_or_default();
         let accept = headers.get(ACCEPT).map_or(&b""[..], |v| v.as_bytes());
+        let encoding = headers
+            .get(ACCEPT_ENCODING)
+            .map_or(&b""[..], |v| v.as_bytes());
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        let len = host.len() + accept.len() + path.len() + 2;
-        if len > MAX_KEY_BYTES || headers.get_all(ACCEPT).iter().nth(1).is_some() {
+        let len = host.len() + accept.len() + encoding.len() + path.len() + 3;
+        let repeated = |name| headers.get_all(name).iter().nth(1).is_some();
+        if len > MAX_KEY_BYTES || repeated(ACCEPT) || repeated(ACCEPT_ENCODING) {
             return None;
         }
         // Header values are visible ASCII, or the request is odd enough to
         // go the slow way.
         let host = std::str::from_utf8(host).ok()?;
         let accept = std::str::from_utf8(accept).ok()?;
+        let encoding = std::str::from_utf8(encoding).ok()?;
         let mut key = String::with_capacity(len);
         key.extend(host.chars().map(|c| c.to_ascii_lowercase()));
-        key.push('\n');
-        key.push_str(accept);
+        for part in [accept, encoding] {
+            key.push('\n');
+            key.push_str(part);
+        }
         key.push('\n');
         key.push_str(path);
         Some(Self(key.into_boxed_str()))

@@ -192,7 +192,7 @@ async fn conditional_and_head_requests_are_answered_from_the_kept_headers() {
 }
 
 #[tokio::test]
-async fn the_key_is_host_accept_path_and_query() {
+async fn the_key_is_host_accept_encoding_path_and_query() {
     let f = fixture(Some(Validity::UntilNextEvent), StatusCode::OK, 0);
     fetch(&f.hot, "/doc?a=1").await;
     let upper = Request::get("/doc?a=1")
@@ -216,7 +216,12 @@ async fn the_key_is_host_accept_path_and_query() {
         .body(Body::empty())
         .expect("request");
     send(&f.hot, abbreviated).await;
-    assert_eq!(f.calls.load(Ordering::SeqCst), 4);
+    let gzip = get("/doc?a=1")
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .expect("request");
+    send(&f.hot, gzip).await;
+    assert_eq!(f.calls.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test]

@@ -79,12 +79,14 @@ pub(super) async fn tile(
             headers.push((CONTENT_ENCODING, "gzip".to_owned()));
         }
     }
-    Ok(bytes_response(
-        StatusCode::OK,
-        body,
-        headers,
-        !is_head(&method),
-    ))
+    let response = bytes_response(StatusCode::OK, body.clone(), headers, !is_head(&method));
+    // A full tile never changes; a partial one grows with the log, which
+    // the change count does not follow, so only full tiles are kept.
+    Ok(if served.immutable {
+        regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
+    } else {
+        response
+    })
 }
 
 /// Whether `Accept-Encoding` allows gzip (`gzip` or `*`, with a non-zero
