@@ -351,14 +351,34 @@ struct EventPage {
     findings: Findings,
 }
 
-/// Fetches and checks `/events[?after=]`.
-async fn event_page(client: &RegistryClient, after: Option<Digest>) -> anyhow::Result<EventPage> {
+/// A fetched page of `/events[?after=]`, strictly parsed, its events not
+/// checked yet.
+struct RawPage {
+    path: String,
+    page: serde_json::Value,
+    findings: Findings,
+}
+
+impl RawPage {
+    /// The cursor of the next page: the id the last event is listed with
+    /// (checked against the event's content with the rest of the page).
+    fn cursor(&self) -> Option<Digest> {
+        self.page["events"]
+            .as_array()
+            .and_then(|events| events.last())
+            .and_then(|event| event["id"].as_str())
+            .and_then(|id| Digest::parse(id).ok())
+    }
+}
+
+/// Fetches `/events[?after=]` and checks the reply itself.
+async fn fetch_page(client: RegistryClient, after: Option<Digest>) -> anyhow::Result<RawPage> {
     let path = match &after {
         Some(d) => format!("/events?after={d}"),
         None => "/events".to_owned(),
     };
     let mut f = Findings::default();
-    let reply = get_ok(client, &path).await?;
+    let reply = get_ok(&client, &path).await?;
     f.check(reply.header("cache-control") == Some("no-cache"), || {
         format!(
             "{path}: Cache-Control is {:?}",
@@ -368,6 +388,21 @@ async fn event_page(client: &RegistryClient, after: Option<Digest>) -> anyhow::R
     f.exact_length(&path, &reply);
     let page = parse_strict(&reply.body, reply.body.len())
         .with_context(|| format!("{path}: not strict JSON"))?;
+    Ok(RawPage {
+        path,
+        page,
+        findings: f,
+    })
+}
+
+/// Recomputes every listed event's id from its content (the CPU-heavy
+/// part, run off the async workers) and checks `nextAfter`.
+fn check_page(raw: RawPage) -> EventPage {
+    let RawPage {
+        path,
+        page,
+        findings: mut f,
+    } = raw;
     let mut events = Vec::new();
     for item in page["events"]
         .as_array()
@@ -385,10 +420,10 @@ async fn event_page(client: &RegistryClient, after: Option<Digest>) -> anyhow::R
             format!("{path}: nextAfter is not the last event")
         });
     }
-    Ok(EventPage {
+    EventPage {
         events,
         findings: f,
-    })
+    }
 }
 
 /// Refetches `event` by id and checks it. The listed event's id was
@@ -444,8 +479,9 @@ enum Refetch<'a> {
 }
 
 /// Every event of the log, page by page, each id recomputed, the events
-/// `refetch` names checked against their refetch. Pipelined: the next page
-/// is fetched while this page's refetches run, many at a time.
+/// `refetch` names checked against their refetch. Pipelined on all cores:
+/// the next page is fetched and parsed on one worker while this page's
+/// events are re-hashed on the blocking pool and its refetches run.
 async fn all_events(
     client: &RegistryClient,
     refetch: Refetch<'_>,
@@ -453,15 +489,27 @@ async fn all_events(
 ) -> anyhow::Result<Vec<SealedEvent>> {
     let mut events: Vec<SealedEvent> = Vec::new();
     let mut seen = HashSet::new();
-    let mut page = event_page(client, None).await?;
-    while !page.events.is_empty() {
+    let mut raw = fetch_page(client.clone(), None).await?;
+    loop {
+        let next = raw
+            .cursor()
+            .map(|cursor| tokio::spawn(fetch_page(client.clone(), Some(cursor))));
+        let mut page = tokio::task::spawn_blocking(move || check_page(raw)).await?;
         f.merge(std::mem::take(&mut page.findings));
+        let Some(last) = page.events.last().map(|e| e.id) else {
+            if let Some(next) = next {
+                next.abort();
+            }
+            break;
+        };
+        // A last entry listed without a usable id: go on after the last
+        // event that checked, as a page-at-a-time reader would.
+        let next = next.unwrap_or_else(|| tokio::spawn(fetch_page(client.clone(), Some(last))));
         for event in &page.events {
             f.check(seen.insert(event.id), || {
                 format!("event {} appears twice in the log", event.id)
             });
         }
-        let last = page.events.last().map(|e| e.id);
         let checked: Vec<&SealedEvent> = match refetch {
             Refetch::Package(id) => page
                 .events
@@ -470,13 +518,10 @@ async fn all_events(
                 .collect(),
             Refetch::FirstOfPage => page.events.iter().take(1).collect(),
         };
-        let (refetched, next) =
-            tokio::join!(refetch_all(client, &checked), event_page(client, last));
-        f.merge(refetched?);
+        f.merge(refetch_all(client, &checked).await?);
         events.append(&mut page.events);
-        page = next?;
+        raw = next.await??;
     }
-    f.merge(page.findings);
     Ok(events)
 }
 
