@@ -48,11 +48,22 @@ pub(crate) fn app(
     now: &str,
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
+    app_with_blobs(dir, binding, now, tweak, Arc::new(MemoryBlobs::new()))
+}
+
+/// As [`app`], with the objects in `blobs`.
+pub(crate) fn app_with_blobs(
+    dir: &Path,
+    binding: &str,
+    now: &str,
+    tweak: impl FnOnce(&mut Config),
+    blobs: Arc<dyn regesta_store::BlobStore>,
+) -> TestApp {
     let site = DevSite::load(&[dir.join(binding)]).unwrap();
     let db = Arc::new(MemoryDb::new());
     let registry = Registry {
         db: db.clone(),
-        blobs: Arc::new(MemoryBlobs::new()),
+        blobs,
         bindings: Arc::new(site.bindings.clone()),
         clock: Arc::new(FixedClock(AtomicI64::new(
             Timestamp::parse(now).unwrap().unix_millis(),

@@ -371,3 +371,48 @@ async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
 fn uuid_like(id: &str) -> bool {
     id.len() == 36 && id.bytes().filter(|b| *b == b'-').count() == 4
 }
+
+/// A small object whose file is damaged is sent as read (the client's
+/// digest check refuses it) but never kept as a prepared response: once
+/// the file is repaired, the right bytes are served.
+#[tokio::test]
+async fn damaged_objects_are_sent_as_read_but_never_kept() {
+    let dir = vectors_dir();
+    let data = tempfile::tempdir().unwrap();
+    let blobs = regesta_store::fs::FsBlobs::open(data.path()).unwrap();
+    let t = crate::support::app_with_blobs(
+        &dir,
+        "dev-binding/domain-binding.json",
+        "2026-11-25T19:13:01.867Z",
+        |_| {},
+        std::sync::Arc::new(blobs),
+    );
+    let published = send(
+        &t.app,
+        captured_publish(&dir, "publish/hello-regesta-0.0.5"),
+    )
+    .await;
+    assert_eq!(published.status.as_u16(), 201, "{}", published.text());
+    let hex = "5a344dd31d26c05e239101a877301b5d8a4d502a59354b1b6819ecdabb829e31";
+    let file = data.path().join("objects/sha256").join(&hex[..2]).join(hex);
+    let good = std::fs::read(&file).unwrap();
+    let mut damaged = good.clone();
+    damaged[0] ^= 0xff;
+    std::fs::write(&file, &damaged).unwrap();
+    let uri = format!("/objects/sha256:{hex}");
+    for _ in 0..2 {
+        let reply = get(&t.app, &uri).await;
+        assert_eq!(reply.body.as_ref(), damaged.as_slice(), "sent as read");
+    }
+    std::fs::write(&file, &good).unwrap();
+    let repaired = get(&t.app, &uri).await;
+    assert_eq!(
+        repaired.body.as_ref(),
+        good.as_slice(),
+        "the damaged copy was not kept"
+    );
+    assert_eq!(
+        get(&t.app, &uri).await.body.as_ref(),
+        read(&dir, "wire/object-tarball-5a344dd3.tgz").as_slice()
+    );
+}
