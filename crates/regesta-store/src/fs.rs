@@ -12,6 +12,9 @@ use crate::error::{Result, StoreError};
 use crate::model::Durability;
 use crate::traits::{BlobStore, ensure_digest};
 
+/// Bytes per chunk when an object is streamed from its file.
+pub const STREAM_CHUNK: usize = 256 * 1024;
+
 /// Blobs under a directory.
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
@@ -77,6 +80,37 @@ impl BlobStore for FsBlobs {
         .await
         .map_err(|e| StoreError::Backend(e.into()))??;
         Ok(())
+    }
+
+    /// Streams the file in [`STREAM_CHUNK`]-byte chunks, each read into
+    /// its own buffer and sent without a copy, hashed as it goes: a large
+    /// object is never held in memory whole.
+    async fn open(&self, digest: &Digest) -> Result<Option<crate::traits::ByteStream>> {
+        use tokio::io::AsyncReadExt as _;
+        let file = match tokio::fs::File::open(self.path(digest)).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+            let mut file = file?;
+            let mut chunk = bytes::BytesMut::zeroed(STREAM_CHUNK);
+            let mut filled = 0;
+            // Fill the chunk (reads may return less), so chunks stay large.
+            while filled < STREAM_CHUNK {
+                match file.read(&mut chunk[filled..]).await {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) => return Some((Err(e.into()), None)),
+                }
+            }
+            if filled == 0 {
+                return None;
+            }
+            chunk.truncate(filled);
+            Some((Ok(chunk.freeze()), Some(file)))
+        });
+        Ok(Some(crate::traits::checked_stream(chunks, *digest)))
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {

@@ -147,36 +147,8 @@ impl BlobStore for S3Blobs {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(backend(e)),
         };
-        let expected = *digest;
-        let mut hasher = Some(regesta_protocol::DigestWriter::new());
         let chunks = found.into_stream().map(|chunk| chunk.map_err(backend));
-        // Hash as the bytes go by; after the last chunk, a mismatch becomes
-        // an error item, which aborts the response mid-body (its declared
-        // length is then never reached, so clients notice).
-        let checked = chunks
-            .map(Some)
-            .chain(futures_util::stream::iter([None]))
-            .filter_map(move |item| {
-                let out = match item {
-                    Some(Ok(bytes)) => {
-                        if let Some(h) = hasher.as_mut() {
-                            h.update(&bytes);
-                        }
-                        Some(Ok(bytes))
-                    }
-                    Some(Err(e)) => Some(Err(e)),
-                    None => hasher.take().and_then(|h| {
-                        let got = h.finish();
-                        (got != expected).then(|| {
-                            Err(StoreError::Corrupt(
-                                format!("object {expected} hashes to {got}").into(),
-                            ))
-                        })
-                    }),
-                };
-                std::future::ready(out)
-            });
-        Ok(Some(Box::pin(checked)))
+        Ok(Some(crate::traits::checked_stream(chunks, *digest)))
     }
 
     async fn get_range(&self, digest: &Digest, start: u64, end: u64) -> Result<Option<Bytes>> {

@@ -111,6 +111,42 @@ pub trait RegistryDb: crate::log::LogStore + Send + Sync + 'static {
 pub type ByteStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes>> + Send + 'static>>;
 
+/// `chunks` of the object `expected`, hashed as they go by: after the last
+/// chunk, a mismatch becomes an error item, which aborts the response
+/// mid-body (its declared length is then never reached, so clients
+/// notice).
+pub(crate) fn checked_stream(
+    chunks: impl futures_util::Stream<Item = Result<Bytes>> + Send + 'static,
+    expected: Digest,
+) -> ByteStream {
+    use futures_util::StreamExt as _;
+    let mut hasher = Some(regesta_protocol::DigestWriter::new());
+    let checked = chunks
+        .map(Some)
+        .chain(futures_util::stream::iter([None]))
+        .filter_map(move |item| {
+            let out = match item {
+                Some(Ok(bytes)) => {
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&bytes);
+                    }
+                    Some(Ok(bytes))
+                }
+                Some(Err(e)) => Some(Err(e)),
+                None => hasher.take().and_then(|h| {
+                    let got = h.finish();
+                    (got != expected).then(|| {
+                        Err(crate::StoreError::Corrupt(
+                            format!("object {expected} hashes to {got}").into(),
+                        ))
+                    })
+                }),
+            };
+            std::future::ready(out)
+        });
+    Box::pin(checked)
+}
+
 /// Content-addressed, immutable bytes.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
