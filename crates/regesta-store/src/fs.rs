@@ -67,6 +67,24 @@ fn write_atomically(
     crate::files::write_atomic_via(tmp_dir, target, bytes, false)
 }
 
+/// Up to [`STREAM_CHUNK`] bytes of `file`, read until the chunk is full or
+/// the file ends (empty at the end).
+fn read_chunk(file: &mut std::fs::File) -> std::io::Result<Bytes> {
+    use std::io::Read as _;
+    let mut chunk = bytes::BytesMut::zeroed(STREAM_CHUNK);
+    let mut filled = 0;
+    while filled < STREAM_CHUNK {
+        match file.read(&mut chunk[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    chunk.truncate(filled);
+    Ok(chunk.freeze())
+}
+
 #[async_trait]
 impl BlobStore for FsBlobs {
     async fn put(&self, digest: &Digest, bytes: Bytes) -> Result<()> {
@@ -82,35 +100,34 @@ impl BlobStore for FsBlobs {
         Ok(())
     }
 
-    /// Streams the file in [`STREAM_CHUNK`]-byte chunks, each read into
-    /// its own buffer and sent without a copy, hashed as it goes: a large
-    /// object is never held in memory whole.
+    /// Streams the file in [`STREAM_CHUNK`]-byte chunks, each read on the
+    /// blocking pool straight into its own buffer and sent without a copy:
+    /// a large object is never held in memory whole. Like [`Self::get`], it
+    /// trusts the file (hashing every streamed byte halved large-object
+    /// throughput); readers check digests, and small objects are checked
+    /// before any cache keeps them.
     async fn open(&self, digest: &Digest) -> Result<Option<crate::traits::ByteStream>> {
-        use tokio::io::AsyncReadExt as _;
-        let file = match tokio::fs::File::open(self.path(digest)).await {
+        let file = match std::fs::File::open(self.path(digest)) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let chunks = futures_util::stream::unfold(Some(file), |file| async move {
-            let mut file = file?;
-            let mut chunk = bytes::BytesMut::zeroed(STREAM_CHUNK);
-            let mut filled = 0;
-            // Fill the chunk (reads may return less), so chunks stay large.
-            while filled < STREAM_CHUNK {
-                match file.read(&mut chunk[filled..]).await {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) => return Some((Err(e.into()), None)),
-                }
+            let file = file?;
+            let read = tokio::task::spawn_blocking(move || {
+                let mut file = file;
+                let chunk = read_chunk(&mut file);
+                (chunk, file)
+            })
+            .await;
+            match read {
+                Ok((Ok(chunk), _)) if chunk.is_empty() => None,
+                Ok((Ok(chunk), file)) => Some((Ok(chunk), Some(file))),
+                Ok((Err(e), _)) => Some((Err(e.into()), None)),
+                Err(e) => Some((Err(StoreError::Backend(e.into())), None)),
             }
-            if filled == 0 {
-                return None;
-            }
-            chunk.truncate(filled);
-            Some((Ok(chunk.freeze()), Some(file)))
         });
-        Ok(Some(crate::traits::checked_stream(chunks, *digest)))
+        Ok(Some(Box::pin(chunks)))
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {
