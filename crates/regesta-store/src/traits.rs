@@ -160,9 +160,10 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
 
     /// The object as a stream, if present, so large objects are never
-    /// held in memory whole. The default streams one digest-checked chunk;
-    /// streaming stores hash while they stream and end the stream with an
-    /// error when the bytes do not match the digest.
+    /// held in memory whole. The default streams the whole object as one
+    /// chunk; the S3 store hashes while it streams and ends the stream
+    /// with an error when the bytes do not match the digest; the file
+    /// store streams its file as it is, as [`BlobStore::get`] reads it.
     async fn open(&self, digest: &Digest) -> Result<Option<ByteStream>> {
         Ok(self
             .get(digest)
