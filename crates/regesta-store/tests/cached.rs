@@ -140,6 +140,29 @@ fn budgets_split_and_bound_objects() {
     assert_eq!(budget.max_object, budget.objects / 8);
 }
 
+/// The largest object the budget allows (an eighth of the object share)
+/// is kept, whatever the host's core count: the cache's shards are sized
+/// for it.
+#[tokio::test]
+async fn the_largest_allowed_object_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(FsBlobs::open(dir.path()).unwrap());
+    let budget = CacheBudget::split(8 << 20);
+    let blobs = CachedBlobs::new(fs, budget.objects, budget.max_object);
+    let size = usize::try_from(budget.max_object).unwrap();
+    let bytes = Bytes::from(vec![7_u8; size]);
+    let digest = Digest::of(&bytes);
+    blobs.put(&digest, bytes.clone()).await.unwrap();
+    assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes.clone()));
+    let hex = digest.hex();
+    std::fs::remove_file(dir.path().join("objects/sha256").join(&hex[..2]).join(&hex)).unwrap();
+    assert_eq!(
+        blobs.get(&digest).await.unwrap(),
+        Some(bytes),
+        "served from memory"
+    );
+}
+
 #[tokio::test]
 async fn cached_objects_are_checked_and_outlive_tampering() {
     let dir = tempfile::tempdir().unwrap();

@@ -146,23 +146,9 @@ impl PreparedCache {
     #[must_use]
     pub fn with_capacity(bytes: u64) -> Self {
         let items = usize::try_from(bytes / 1024).unwrap_or(usize::MAX).max(16);
-        // Each shard holds a quarter of the bytes, so the largest entry (an
-        // eighth, with its key and headers) always fits one; the default
-        // (four shards per core) would refuse large documents on big hosts.
-        let options = quick_cache::OptionsBuilder::new()
-            .shards(4)
-            .estimated_items_capacity(items)
-            .weight_capacity(bytes.max(1))
-            .build();
-        let entries = match options {
-            Ok(options) => quick_cache::sync::Cache::with_options(
-                options,
-                Weight,
-                quick_cache::DefaultHashBuilder::default(),
-                quick_cache::sync::DefaultLifecycle::default(),
-            ),
-            Err(_) => quick_cache::sync::Cache::with_weighter(items, bytes.max(1), Weight),
-        };
+        // An entry may take an eighth of the bytes; the store's shard rule
+        // guarantees it fits a shard.
+        let entries = regesta_store::cached::byte_bounded(items, bytes, Weight);
         Self {
             entries,
             max_entry: usize::try_from(bytes / 8).unwrap_or(usize::MAX),

@@ -47,7 +47,7 @@ impl CachedBlobs {
             .max(16);
         Self {
             inner,
-            cache: quick_cache::sync::Cache::with_weighter(items, capacity.max(1), Weight),
+            cache: super::byte_bounded(items, capacity, Weight),
             max_object: max_object.min(capacity),
         }
     }

@@ -122,7 +122,7 @@ impl CachedDb {
             .max(16);
         Ok(Self {
             inner,
-            cache: quick_cache::sync::Cache::with_weighter(items, capacity.max(1), Weight),
+            cache: super::byte_bounded(items, capacity, Weight),
             epoch: RwLock::new(0),
             changes: crate::Changes::default(),
             next_seq: AtomicU64::new(next),

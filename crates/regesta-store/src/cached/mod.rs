@@ -24,6 +24,42 @@ pub use db::CachedDb;
 /// Fixed per-entry cost added to what an entry holds, for the bound.
 const ENTRY_OVERHEAD: u64 = 96;
 
+/// Shards of every byte-bounded cache: each holds a quarter of the bytes,
+/// so an entry of up to an eighth of the bound (with its overhead) always
+/// fits one. `quick_cache`'s default, four shards per core, makes shards so
+/// small on a many-core host that large entries are silently never kept.
+const SHARDS: usize = 4;
+
+/// A `quick_cache` of at most `bytes` by `weighter`, for about `items`
+/// entries, in [`SHARDS`] shards. The server's prepared responses use it
+/// too.
+pub fn byte_bounded<K, V, W>(
+    items: usize,
+    bytes: u64,
+    weighter: W,
+) -> quick_cache::sync::Cache<K, V, W>
+where
+    K: Eq + std::hash::Hash,
+    V: Clone,
+    W: quick_cache::Weighter<K, V> + Clone,
+{
+    let options = quick_cache::OptionsBuilder::new()
+        .shards(SHARDS)
+        .estimated_items_capacity(items)
+        .weight_capacity(bytes.max(1))
+        .build();
+    match options {
+        Ok(options) => quick_cache::sync::Cache::with_options(
+            options,
+            weighter,
+            quick_cache::DefaultHashBuilder::default(),
+            quick_cache::sync::DefaultLifecycle::default(),
+        ),
+        // Only reachable with options the builder refuses (none here).
+        Err(_) => quick_cache::sync::Cache::with_weighter(items, bytes.max(1), weighter),
+    }
+}
+
 /// How the byte budget of `REGESTA_CACHE_BYTES`-style settings splits
 /// between the two store caches and what the largest cached object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
