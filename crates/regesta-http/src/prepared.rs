@@ -38,12 +38,11 @@ pub struct Prepared {
 /// Marks `response` as prepared when it is a `200` (errors, redirects and
 /// `304`s are never kept). `body` is the body the response carries for GET.
 #[must_use]
-pub fn prepare(mut response: Response, body: &Bytes, validity: Validity) -> Response {
+pub fn prepare(mut response: Response, body: Bytes, validity: Validity) -> Response {
     if response.status() == StatusCode::OK {
-        response.extensions_mut().insert(Prepared {
-            body: body.clone(),
-            validity,
-        });
+        response
+            .extensions_mut()
+            .insert(Prepared { body, validity });
     }
     response
 }

@@ -165,19 +165,44 @@ pub fn conditional(
     bytes_response(StatusCode::OK, body, headers, !is_head(method))
 }
 
-/// Serves a mutable JSON view with 304 support.
-pub fn mutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &str) -> Response {
-    conditional(method, request, body, mutable_headers(etag, None), etag)
+/// [`conditional`], its `200` marked [`Prepared`](crate::Prepared) with
+/// `validity`, so the server's hot path may serve it again from memory.
+pub fn prepared_conditional(
+    method: &Method,
+    request: &HeaderMap,
+    body: Bytes,
+    headers: Headers,
+    etag: &str,
+    validity: crate::Validity,
+) -> Response {
+    let response = conditional(method, request, body.clone(), headers, etag);
+    crate::prepare(response, body, validity)
 }
 
-/// Serves immutable canonical JSON (release envelopes, single events).
+/// Serves a mutable JSON view with 304 support; a view of the registry's
+/// data, so it stays true until the next event.
+pub fn mutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &str) -> Response {
+    let headers = mutable_headers(etag, None);
+    let validity = crate::Validity::UntilNextEvent;
+    prepared_conditional(method, request, body, headers, etag, validity)
+}
+
+/// Serves immutable canonical JSON (release envelopes, single events),
+/// which never changes.
 pub fn immutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &str) -> Response {
     let headers = vec![
         (CACHE_CONTROL, IMMUTABLE.to_owned()),
         (CONTENT_TYPE, JSON_CANONICAL.to_owned()),
         (ETAG, etag.to_owned()),
     ];
-    conditional(method, request, body, headers, etag)
+    prepared_conditional(
+        method,
+        request,
+        body,
+        headers,
+        etag,
+        crate::Validity::Immutable,
+    )
 }
 
 #[cfg(test)]

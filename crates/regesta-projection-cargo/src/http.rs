@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use regesta_core::{ErrorCode, Registry};
-use regesta_http::response::{JSON_UTF8, conditional, http_date, redirect};
+use regesta_http::response::{JSON_UTF8, http_date, prepared_conditional, redirect};
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId};
 
@@ -101,7 +101,7 @@ async fn config(State(state): State<CargoProjection>, params: RawPathParams) -> 
         true,
     );
     // A function of the domain and the configured base only.
-    regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
+    regesta_http::prepare(response, body, regesta_http::Validity::Immutable)
 }
 
 /// The `config.json` of `domain`'s registry served under `cargo_base`:
@@ -175,9 +175,9 @@ async fn index(
                 (ETAG, etag.clone()),
                 (LAST_MODIFIED, http_date(document.time)),
             ];
+            let validity = regesta_http::Validity::UntilNextEvent;
             let body = document.bytes;
-            let response = conditional(&method, &headers, body.clone(), response_headers, &etag);
-            regesta_http::prepare(response, &body, regesta_http::Validity::UntilNextEvent)
+            prepared_conditional(&method, &headers, body, response_headers, &etag, validity)
         }
         Err(error) => error.into_response(),
     }

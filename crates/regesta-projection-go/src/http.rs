@@ -19,7 +19,7 @@ use axum::routing::get;
 use regesta_core::{CoreError, Registry};
 use regesta_http::ApiError;
 use regesta_http::response::{
-    IMMUTABLE, JSON_UTF8, bytes_response, conditional, http_date, redirect,
+    IMMUTABLE, JSON_UTF8, bytes_response, http_date, prepared_conditional, redirect,
 };
 use regesta_protocol::{Digest, PackageId};
 
@@ -200,9 +200,8 @@ async fn serve(
                         (ETAG, etag.clone()),
                     ];
                     let body = bytes::Bytes::from(info(v, time));
-                    let response =
-                        conditional(method, headers, body.clone(), response_headers, &etag);
-                    regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
+                    let validity = regesta_http::Validity::Immutable;
+                    prepared_conditional(method, headers, body, response_headers, &etag, validity)
                 }
             });
         }
@@ -215,12 +214,15 @@ async fn serve(
         (ETAG, etag.clone()),
         (LAST_MODIFIED, http_date(document.time)),
     ];
+    let validity = regesta_http::Validity::UntilNextEvent;
     let body = document.bytes;
-    let response = conditional(method, headers, body.clone(), response_headers, &etag);
-    Ok(regesta_http::prepare(
-        response,
-        &body,
-        regesta_http::Validity::UntilNextEvent,
+    Ok(prepared_conditional(
+        method,
+        headers,
+        body,
+        response_headers,
+        &etag,
+        validity,
     ))
 }
 

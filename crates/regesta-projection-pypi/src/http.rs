@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::{ErrorCode, Registry};
-use regesta_http::response::{conditional, http_date, moved_permanently, redirect};
+use regesta_http::response::{http_date, moved_permanently, prepared_conditional, redirect};
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId};
 
@@ -111,8 +111,15 @@ fn page(
     if let Some(time) = modified {
         response_headers.push((LAST_MODIFIED, http_date(time)));
     }
-    let response = conditional(method, headers, body.clone(), response_headers, etag);
-    regesta_http::prepare(response, body, regesta_http::Validity::UntilNextEvent)
+    let validity = regesta_http::Validity::UntilNextEvent;
+    prepared_conditional(
+        method,
+        headers,
+        body.clone(),
+        response_headers,
+        etag,
+        validity,
+    )
 }
 
 /// The package id of `project` in `domain`'s index, when both are valid

@@ -20,8 +20,8 @@ use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::{CoreError, ErrorCode, Registry};
 use regesta_http::response::{
-    IMMUTABLE, JSON_UTF8, bytes_response, conditional, http_date, is_head, matches_if_none_match,
-    not_modified, not_modified_since, redirect,
+    IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
+    not_modified_since, prepared_conditional, redirect,
 };
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId, Timestamp, Version};
@@ -246,7 +246,7 @@ async fn serve_packument(
     );
     Ok(regesta_http::prepare(
         response,
-        &body,
+        body,
         regesta_http::Validity::UntilNextEvent,
     ))
 }
@@ -411,11 +411,14 @@ async fn dist_tags(
             (CONTENT_TYPE, JSON_UTF8.to_owned()),
             (ETAG, etag.clone()),
         ];
-        let response = conditional(&method, &headers, body.clone(), response_headers, &etag);
-        Ok(regesta_http::prepare(
-            response,
-            &body,
-            regesta_http::Validity::UntilNextEvent,
+        let validity = regesta_http::Validity::UntilNextEvent;
+        Ok(prepared_conditional(
+            &method,
+            &headers,
+            body,
+            response_headers,
+            &etag,
+            validity,
         ))
     }
     .await;

@@ -56,7 +56,7 @@ impl tower::Service<Request<Body>> for Counting {
             request.method() != axum::http::Method::HEAD,
         );
         if let Some(validity) = self.validity {
-            response = prepare(response, &body, validity);
+            response = prepare(response, body, validity);
         }
         std::future::ready(Ok(response))
     }

@@ -7,7 +7,6 @@ use super::objects::digest_from_parts;
 use super::{ApiResult, page_query};
 use crate::http::{immutable_json, mutable_json};
 use crate::state::AppState;
-use regesta_http::{Validity, prepare};
 
 /// `GET|HEAD /events?after=&limit=`: a page in sequence order.
 pub(super) async fn page(
@@ -18,8 +17,7 @@ pub(super) async fn page(
 ) -> ApiResult {
     let query = page_query(raw.as_deref(), "Invalid event log query")?;
     let page = state.registry().events_page(query).await?;
-    let response = mutable_json(&method, &headers, page.body.clone(), &page.etag);
-    Ok(prepare(response, &page.body, Validity::UntilNextEvent))
+    Ok(mutable_json(&method, &headers, page.body, &page.etag))
 }
 
 /// `GET|HEAD /events/sha256/<hex>`: one event, canonical and immutable.
@@ -31,11 +29,10 @@ pub(super) async fn by_parts(
 ) -> ApiResult {
     let id = digest_from_parts(&params, "Invalid event digest")?;
     let event = state.registry().event(&id).await?;
-    let response = immutable_json(
+    Ok(immutable_json(
         &method,
         &headers,
-        event.bytes.clone(),
+        event.bytes,
         &format!("W/\"{id}\""),
-    );
-    Ok(prepare(response, &event.bytes, Validity::Immutable))
+    ))
 }

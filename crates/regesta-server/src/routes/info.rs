@@ -43,7 +43,7 @@ pub(super) async fn deployment_info(State(state): State<AppState>, method: Metho
 pub(super) async fn health(method: Method) -> Response {
     let body = bytes::Bytes::from_static(br#"{"ok":true}"#);
     let response = json_response(StatusCode::OK, body.to_vec(), no_store(), !is_head(&method));
-    regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
+    regesta_http::prepare(response, body, regesta_http::Validity::Immutable)
 }
 
 /// Readiness: each adapter probed independently (bounded by

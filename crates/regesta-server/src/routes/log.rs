@@ -83,7 +83,7 @@ pub(super) async fn tile(
     // A full tile never changes; a partial one grows with the log, which
     // the change count does not follow, so only full tiles are kept.
     Ok(if served.immutable {
-        regesta_http::prepare(response, &body, regesta_http::Validity::Immutable)
+        regesta_http::prepare(response, body, regesta_http::Validity::Immutable)
     } else {
         response
     })

@@ -25,8 +25,7 @@ pub(super) async fn inventory(
 ) -> ApiResult {
     let query = page_query(raw.as_deref(), "Invalid object inventory query")?;
     let page = state.registry().objects_page(query).await?;
-    let response = mutable_json(&method, &headers, page.body.clone(), &page.etag);
-    Ok(prepare(response, &page.body, Validity::UntilNextEvent))
+    Ok(mutable_json(&method, &headers, page.body, &page.etag))
 }
 
 async fn serve(
@@ -81,7 +80,7 @@ async fn serve(
             // client's digest check refuses it) but never kept.
             Some(bytes) if intact(&descriptor, &bytes) => {
                 let response = respond(Some(ObjectBytes::Whole(bytes.clone())));
-                return Ok(prepare(response, &bytes, Validity::Immutable));
+                return Ok(prepare(response, bytes, Validity::Immutable));
             }
             Some(damaged) => {
                 ObjectBytes::Stream(Box::pin(futures_util::stream::iter([Ok(damaged)])))

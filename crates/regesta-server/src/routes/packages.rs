@@ -49,7 +49,7 @@ pub(super) async fn package_state(
         mutable_headers(&etag, Some(view.head_time)),
         !is_head(&method),
     );
-    Ok(prepare(response, &view.body, Validity::UntilNextEvent))
+    Ok(prepare(response, view.body, Validity::UntilNextEvent))
 }
 
 /// `GET|HEAD /packages/{id}/releases/{version}`: canonical, immutable.
@@ -65,7 +65,7 @@ pub(super) async fn release(
     let mut response = immutable_json(
         &method,
         &headers,
-        docs.envelope.clone(),
+        docs.envelope,
         &format!("W/\"{}\"", docs.event_id),
     );
     // Where to get the release's transparency-log proof; v0 bodies stay as
@@ -79,7 +79,7 @@ pub(super) async fn release(
             .headers_mut()
             .insert(axum::http::header::LINK, value);
     }
-    Ok(prepare(response, &docs.envelope, Validity::Immutable))
+    Ok(response)
 }
 
 /// `GET /packages/{id}/releases/{version}/verification`: 200 or 422.
@@ -121,9 +121,12 @@ pub(super) async fn channel_get(
     let id = package_id(&params)?;
     let channel = channel(&params)?;
     let view = state.registry().channel_view(&id, &channel).await?;
-    let body = view.documents.listing;
-    let response = mutable_json(&method, &headers, body.clone(), &view.etag);
-    Ok(prepare(response, &body, Validity::UntilNextEvent))
+    Ok(mutable_json(
+        &method,
+        &headers,
+        view.documents.listing,
+        &view.etag,
+    ))
 }
 
 async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
