@@ -30,6 +30,7 @@ mod serve;
 mod sumdb_check;
 mod verify;
 mod verify_cargo;
+mod verify_events;
 mod verify_go;
 mod verify_npm;
 mod verify_pypi;
