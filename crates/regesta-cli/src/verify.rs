@@ -10,8 +10,8 @@ use anyhow::{Context as _, bail};
 use regesta_client::http::{RegistryClient, Reply};
 use regesta_protocol::json::{parse_strict, to_canonical_vec};
 use regesta_protocol::{
-    Digest, EventBody, ObjectDescriptor, PackageId, PackageState, ReleaseManifest, SealedEvent,
-    Version,
+    ArtifactDescriptor, Digest, EventBody, ObjectDescriptor, PackageId, PackageState,
+    ReleaseManifest, SealedEvent, Version,
 };
 use serde_json::json;
 
@@ -230,6 +230,50 @@ async fn check_artifacts(
         }
     }
     Ok(())
+}
+
+/// What an ecosystem's processor derives again from a release's verified
+/// file bytes: its facts as JSON (null without any) and its derived
+/// objects' bytes, in order.
+pub(crate) struct Rederived {
+    pub(crate) facts: serde_json::Value,
+    pub(crate) derived: Vec<bytes::Bytes>,
+}
+
+/// Re-runs `processor` on the release's files, then `then` on what it
+/// derives, off the async workers (decompressing is CPU work). A refusal by
+/// either is a finding, `<path>: <not>: <why>`, and gives `None`.
+pub(crate) async fn rederive<T: Send + 'static>(
+    processor: &'static dyn regesta_core::ArtifactProcessor,
+    (path, manifest, files): (
+        &str,
+        &ReleaseManifest,
+        Vec<(ArtifactDescriptor, bytes::Bytes)>,
+    ),
+    not: &str,
+    then: impl FnOnce(Rederived) -> Result<T, String> + Send + 'static,
+    f: &mut Findings,
+) -> anyhow::Result<Option<T>> {
+    let manifest = manifest.clone();
+    let derived = tokio::task::spawn_blocking(move || {
+        let processed = regesta_core::ecosystem::reprocess(processor, &manifest, &files)
+            .map_err(|e| e.message().to_owned())?;
+        let facts = processed
+            .facts
+            .as_deref()
+            .and_then(|f| serde_json::from_slice(f).ok())
+            .unwrap_or(serde_json::Value::Null);
+        let derived = processed.derived.into_iter().map(|d| d.bytes).collect();
+        then(Rederived { facts, derived })
+    })
+    .await?;
+    match derived {
+        Ok(derived) => Ok(Some(derived)),
+        Err(error) => {
+            f.problem(format!("{path}: {not}: {error}"));
+            Ok(None)
+        }
+    }
 }
 
 /// Checks that the object a processor derived (`what`: `core metadata`,

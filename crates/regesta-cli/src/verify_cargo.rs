@@ -14,21 +14,11 @@ use regesta_projection_cargo::processor::CargoProcessor;
 use regesta_protocol::{ArtifactDescriptor, ReleaseManifest, Timestamp};
 use serde_json::{Map, Value};
 
-use crate::verify::Findings;
+use crate::verify::{Findings, Rederived, rederive};
 
-/// The index entry the processor derives from the release's `.crate`.
-fn derive(
-    manifest: &ReleaseManifest,
-    files: &[(ArtifactDescriptor, Bytes)],
-) -> Result<Map<String, Value>, String> {
-    let processed = regesta_core::ecosystem::reprocess(&CargoProcessor, manifest, files)
-        .map_err(|e| e.message().to_owned())?;
-    let facts: Value = processed
-        .facts
-        .as_deref()
-        .and_then(|f| serde_json::from_slice(f).ok())
-        .unwrap_or(Value::Null);
-    match facts.get("entry") {
+/// The index entry the processor derived from the release's `.crate`.
+fn entry(derived: &Rederived) -> Result<Map<String, Value>, String> {
+    match derived.facts.get("entry") {
         Some(Value::Object(entry)) => Ok(entry.clone()),
         _ => Err("the processor derived no index entry".to_owned()),
     }
@@ -63,14 +53,11 @@ pub(crate) async fn check_cargo_release(
     files: Vec<(ArtifactDescriptor, Bytes)>,
     f: &mut Findings,
 ) -> anyhow::Result<()> {
-    let owned = manifest.clone();
-    let derived = tokio::task::spawn_blocking(move || derive(&owned, &files)).await?;
-    let entry = match derived {
-        Ok(entry) => entry,
-        Err(error) => {
-            f.problem(format!("{path}: the file is not a valid crate: {error}"));
-            return Ok(());
-        }
+    let not = "the file is not a valid crate";
+    let release = (path, manifest, files);
+    let then = |derived: Rederived| entry(&derived);
+    let Some(entry) = rederive(&CargoProcessor, release, not, then, f).await? else {
+        return Ok(());
     };
     let Ok(name) = CrateName::parse(manifest.id.local_name()) else {
         f.problem(format!("{path}: {} is not a crate name", manifest.id));

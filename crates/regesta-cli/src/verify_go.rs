@@ -20,20 +20,11 @@ use regesta_tlog::tree::{inclusion_proof, verify_inclusion};
 use regesta_tlog::{Note, NoteVerifier, TlogError};
 use serde_json::Value;
 
-use crate::verify::Findings;
+use crate::verify::{Findings, Rederived, rederive};
 
-/// What the processor derives: the record text and the `.mod` bytes.
-fn derive(
-    manifest: &ReleaseManifest,
-    files: &[(ArtifactDescriptor, Bytes)],
-) -> Result<(String, Bytes), String> {
-    let processed = regesta_core::ecosystem::reprocess(&GoProcessor, manifest, files)
-        .map_err(|e| e.message().to_owned())?;
-    let facts: Value = processed
-        .facts
-        .as_deref()
-        .and_then(|f| serde_json::from_slice(f).ok())
-        .unwrap_or(Value::Null);
+/// The record text and the `.mod` bytes of what the processor derives.
+fn record_and_mod(manifest: &ReleaseManifest, derived: Rederived) -> (String, Bytes) {
+    let facts = derived.facts;
     let hash = |key: &str| facts.get(key).and_then(Value::as_str).unwrap_or_default();
     let text = record(
         manifest.id.name(),
@@ -41,13 +32,8 @@ fn derive(
         hash("zipHash"),
         hash("modHash"),
     );
-    let go_mod = processed
-        .derived
-        .into_iter()
-        .next()
-        .map(|d| d.bytes)
-        .unwrap_or_default();
-    Ok((text, go_mod))
+    let go_mod = derived.derived.into_iter().next().unwrap_or_default();
+    (text, go_mod)
 }
 
 /// A lookup response: record id, record text, signed tree note.
@@ -131,15 +117,11 @@ pub(crate) async fn check_go_release(
     f: &mut Findings,
 ) -> anyhow::Result<()> {
     let owned = manifest.clone();
-    let derived = tokio::task::spawn_blocking(move || derive(&owned, &files)).await?;
-    let (text, go_mod) = match derived {
-        Ok(derived) => derived,
-        Err(error) => {
-            f.problem(format!(
-                "{path}: the file is not a valid module zip: {error}"
-            ));
-            return Ok(());
-        }
+    let then = move |derived| Ok(record_and_mod(&owned, derived));
+    let not = "the file is not a valid module zip";
+    let release = (path, manifest, files);
+    let Some((text, go_mod)) = rederive(&GoProcessor, release, not, then, f).await? else {
+        return Ok(());
     };
     crate::verify::check_derived_object(client, path, (".mod", "zip"), &go_mod, f).await;
     let key = client.get("/go/sumdb-key").await?;

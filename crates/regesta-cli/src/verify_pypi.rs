@@ -12,31 +12,10 @@ use regesta_projection_pypi::processor::PypiProcessor;
 use regesta_protocol::{ArtifactDescriptor, ReleaseManifest};
 use serde_json::Value;
 
-use crate::verify::Findings;
+use crate::verify::{Findings, Rederived, rederive};
 
 /// The PEP 691 JSON media type the project page is asked for in.
 const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
-
-/// What the processor gives for a release's files: its facts (JSON) and
-/// the derived core metadata objects.
-type Derived = (Value, Vec<Bytes>);
-
-fn derive(
-    manifest: &ReleaseManifest,
-    files: &[(ArtifactDescriptor, Bytes)],
-) -> Result<Derived, String> {
-    let processed = regesta_core::ecosystem::reprocess(&PypiProcessor, manifest, files)
-        .map_err(|e| e.message().to_owned())?;
-    let facts = processed
-        .facts
-        .as_deref()
-        .and_then(|f| serde_json::from_slice(f).ok())
-        .unwrap_or(Value::Null);
-    Ok((
-        facts,
-        processed.derived.into_iter().map(|d| d.bytes).collect(),
-    ))
-}
 
 /// The project page's entries for the files in `facts`, against them.
 pub(crate) fn page_problems(page: &Value, facts: &Value) -> Vec<String> {
@@ -90,16 +69,11 @@ pub(crate) async fn check_pypi_release(
     files: Vec<(ArtifactDescriptor, Bytes)>,
     f: &mut Findings,
 ) -> anyhow::Result<()> {
-    let owned = manifest.clone();
-    let derived = tokio::task::spawn_blocking(move || derive(&owned, &files)).await?;
-    let (facts, metadata) = match derived {
-        Ok(derived) => derived,
-        Err(error) => {
-            f.problem(format!(
-                "{path}: the files are not valid distributions: {error}"
-            ));
-            return Ok(());
-        }
+    let then = |derived: Rederived| Ok((derived.facts, derived.derived));
+    let not = "the files are not valid distributions";
+    let release = (path, manifest, files);
+    let Some((facts, metadata)) = rederive(&PypiProcessor, release, not, then, f).await? else {
+        return Ok(());
     };
     for bytes in &metadata {
         let what = ("core metadata", "file");
