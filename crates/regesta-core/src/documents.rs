@@ -83,12 +83,7 @@ impl Registry {
             }
             self.views.put(name, id, record.head_event, bytes);
         }
-        let bytes = wanted.ok_or_else(|| {
-            CoreError::not_found(
-                crate::error::ErrorCode::PackageNotFound,
-                "Package not found",
-            )
-        })?;
+        let bytes = wanted.ok_or_else(CoreError::package_not_found)?;
         Ok(Document {
             head: record.head_event,
             time: record.head_time,

@@ -122,6 +122,13 @@ impl CoreError {
         }
     }
 
+    /// 404 `package_not_found`, worded as the reference words it: what
+    /// every read and every projection answers for a package not hosted.
+    #[must_use]
+    pub fn package_not_found() -> Self {
+        Self::not_found(ErrorCode::PackageNotFound, "Package not found")
+    }
+
     /// 404 `release_not_found` naming the release, as the reference's
     /// write paths do (`Release not found: <id>@<version>`).
     pub fn release_not_found(package: &PackageId, version: &Version) -> Self {

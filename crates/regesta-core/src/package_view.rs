@@ -72,12 +72,7 @@ impl Registry {
             .package(id)
             .await?
             .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| {
-                CoreError::not_found(
-                    crate::error::ErrorCode::PackageNotFound,
-                    "Package not found",
-                )
-            })
+            .ok_or_else(CoreError::package_not_found)
     }
 
     /// One release row with its manifest (one object read).

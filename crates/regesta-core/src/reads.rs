@@ -134,12 +134,10 @@ impl Registry {
     /// # Errors
     /// Not found, or storage failure.
     pub async fn package_head(&self, id: &PackageId) -> Result<(Digest, Timestamp), CoreError> {
-        self.db.package_head(id).await?.ok_or_else(|| {
-            CoreError::not_found(
-                crate::error::ErrorCode::PackageNotFound,
-                "Package not found",
-            )
-        })
+        self.db
+            .package_head(id)
+            .await?
+            .ok_or_else(CoreError::package_not_found)
     }
 
     /// The packages `ecosystem` has under `domain`, in byte order, at most
@@ -177,12 +175,7 @@ impl Registry {
             .package(id)
             .await?
             .filter(|r| !r.releases.is_empty())
-            .ok_or_else(|| {
-                CoreError::not_found(
-                    crate::error::ErrorCode::PackageNotFound,
-                    "Package not found",
-                )
-            })?;
+            .ok_or_else(CoreError::package_not_found)?;
         let mut state = PackageState::new(id.clone());
         state.channels = record
             .channels

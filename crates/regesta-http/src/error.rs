@@ -26,6 +26,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// 404 `package_not_found`, as core words it.
+    #[must_use]
+    pub fn package_not_found() -> Self {
+        CoreError::package_not_found().into()
+    }
+
     /// An error without issues, with the status its code implies.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use regesta_core::documents::sorted_line;
-use regesta_core::{CoreError, ErrorCode, PackageDocuments, PackageRecord, Registry, RenderFuture};
+use regesta_core::{CoreError, PackageDocuments, PackageRecord, Registry, RenderFuture};
 use regesta_protocol::{PackageId, Timestamp};
 use serde_json::Value;
 
@@ -71,10 +71,7 @@ impl PackageDocuments for CargoDocuments {
         Box::pin(async move {
             let (index, files) = render(record);
             if index.is_empty() {
-                return Err(CoreError::not_found(
-                    ErrorCode::PackageNotFound,
-                    "Package not found",
-                ));
+                return Err(CoreError::package_not_found());
             }
             Ok(vec![
                 (INDEX, Bytes::from(index)),

@@ -13,7 +13,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use regesta_core::{ErrorCode, Registry};
+use regesta_core::Registry;
 use regesta_http::response::{JSON_UTF8, http_date, prepared_conditional, redirect};
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId};
@@ -69,14 +69,12 @@ impl Projection for CargoProjection {
     }
 }
 
-fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::PackageNotFound, "Package not found")
-}
-
 /// The crate id of `name` in `domain`'s registry.
 fn package_id(domain: &str, name: &str) -> Result<(CrateName, PackageId), ApiError> {
-    let name = CrateName::parse(name).map_err(|_| not_found())?;
-    let id = name.package_id(domain).map_err(|_| not_found())?;
+    let name = CrateName::parse(name).map_err(|_| ApiError::package_not_found())?;
+    let id = name
+        .package_id(domain)
+        .map_err(|_| ApiError::package_not_found())?;
     Ok((name, id))
 }
 
@@ -86,7 +84,7 @@ async fn config(State(state): State<CargoProjection>, params: RawPathParams) -> 
         Err(error) => return error.into_response(),
     };
     if PackageId::parse(&format!("{ECOSYSTEM}:{domain}/x")).is_err() {
-        return not_found().into_response();
+        return ApiError::package_not_found().into_response();
     }
     let body = config_json(&state.inner.cargo_base, &domain);
     let headers = vec![
@@ -157,7 +155,7 @@ async fn index(
             format!("{a}/{b}/{name}")
         };
         if path != crate_name.index_path() {
-            return Err(not_found());
+            return Err(ApiError::package_not_found());
         }
         let inner = &state.inner;
         Ok(inner
@@ -196,8 +194,8 @@ async fn download(State(state): State<CargoProjection>, params: RawPathParams) -
             .package_document(&id, FILES, &inner.documents)
             .await?
             .bytes;
-        let hex = cksum(&files, &version).ok_or_else(not_found)?;
-        let digest = Digest::parse_hex(hex).map_err(|_| not_found())?;
+        let hex = cksum(&files, &version).ok_or_else(ApiError::package_not_found)?;
+        let digest = Digest::parse_hex(hex).map_err(|_| ApiError::package_not_found())?;
         Ok::<_, ApiError>(redirect(&format!("{}/objects/{digest}", inner.public_base)))
     }
     .await;

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use regesta_core::documents::sorted_line;
-use regesta_core::{CoreError, ErrorCode, PackageDocuments, PackageRecord, Registry, RenderFuture};
+use regesta_core::{CoreError, PackageDocuments, PackageRecord, Registry, RenderFuture};
 use regesta_protocol::{Digest, PackageId, Timestamp};
 use serde_json::Value;
 
@@ -103,10 +103,7 @@ impl PackageDocuments for GoDocuments {
     ) -> RenderFuture<'a> {
         Box::pin(async move {
             let Some((list, latest, files)) = render(id, record) else {
-                return Err(CoreError::not_found(
-                    ErrorCode::PackageNotFound,
-                    "Package not found",
-                ));
+                return Err(CoreError::package_not_found());
             };
             Ok(vec![
                 (LIST, Bytes::from(list)),

@@ -118,12 +118,7 @@ impl NpmDocuments {
             .into_iter()
             .map(|(kind, bytes)| bytes.map(|b| (kind, Bytes::from(b))))
             .collect::<Option<Rendered>>()
-            .ok_or_else(|| {
-                CoreError::not_found(
-                    regesta_core::ErrorCode::PackageNotFound,
-                    "Package not found",
-                )
-            })
+            .ok_or_else(CoreError::package_not_found)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use regesta_core::documents::sorted_line;
-use regesta_core::{CoreError, ErrorCode, PackageDocuments, PackageRecord, Registry, RenderFuture};
+use regesta_core::{CoreError, PackageDocuments, PackageRecord, Registry, RenderFuture};
 use regesta_protocol::{PackageId, Timestamp};
 use serde_json::Value;
 
@@ -115,10 +115,7 @@ impl PackageDocuments for PypiDocuments {
         Box::pin(async move {
             let (page, table) = project_page(id, record);
             if page.files.is_empty() {
-                return Err(CoreError::not_found(
-                    ErrorCode::PackageNotFound,
-                    "Package not found",
-                ));
+                return Err(CoreError::package_not_found());
             }
             Ok(vec![
                 (JSON, Bytes::from(render_project(&page, Format::Json))),

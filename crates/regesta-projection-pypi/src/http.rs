@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use regesta_core::{ErrorCode, Registry};
+use regesta_core::Registry;
 use regesta_http::response::{http_date, moved_permanently, prepared_conditional, redirect};
 use regesta_http::{ApiError, Projection, param};
 use regesta_protocol::{Digest, PackageId};
@@ -72,10 +72,6 @@ impl Projection for PypiProjection {
     }
 }
 
-fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::PackageNotFound, "Package not found")
-}
-
 /// PyPI's answer to an `Accept` it serves nothing for.
 fn not_acceptable() -> Response {
     let body = "Not Acceptable: the Simple API is served as \
@@ -125,8 +121,9 @@ fn page(
 /// The package id of `project` in `domain`'s index, when both are valid
 /// and the name is normalized.
 fn package_id(domain: &str, project: &str) -> Result<PackageId, ApiError> {
-    let name = ProjectName::parse_id_name(project).map_err(|_| not_found())?;
-    PackageId::parse(&format!("{ECOSYSTEM}:{domain}/{name}")).map_err(|_| not_found())
+    let name = ProjectName::parse_id_name(project).map_err(|_| ApiError::package_not_found())?;
+    PackageId::parse(&format!("{ECOSYSTEM}:{domain}/{name}"))
+        .map_err(|_| ApiError::package_not_found())
 }
 
 async fn index_slash() -> Response {
@@ -220,13 +217,14 @@ async fn file(State(state): State<PypiProjection>, params: RawPathParams) -> Res
             Some(filename) => (filename, true),
             None => (file.as_str(), false),
         };
-        let (sha256, core_metadata) = lookup(&table, &version, filename).ok_or_else(not_found)?;
+        let (sha256, core_metadata) =
+            lookup(&table, &version, filename).ok_or_else(ApiError::package_not_found)?;
         let hex = if metadata {
-            core_metadata.ok_or_else(not_found)?
+            core_metadata.ok_or_else(ApiError::package_not_found)?
         } else {
             sha256
         };
-        let digest = Digest::parse_hex(hex).map_err(|_| not_found())?;
+        let digest = Digest::parse_hex(hex).map_err(|_| ApiError::package_not_found())?;
         Ok::<_, ApiError>(redirect(&format!("{}/objects/{digest}", inner.public_base)))
     }
     .await;

@@ -111,10 +111,6 @@ impl Projection for NpmProjection {
     }
 }
 
-fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::PackageNotFound, "Package not found")
-}
-
 /// npm errors carry `Cache-Control: no-cache` (clients retry soon).
 fn npm_error(error: ApiError) -> Response {
     let mut response = error.into_response();
@@ -155,7 +151,7 @@ fn npm_name(params: &RawPathParams) -> Result<String, ApiError> {
 
 /// A local package id for an npm name; unscoped names are never local.
 fn local_id(name: &str) -> Result<PackageId, ApiError> {
-    npm::package_id(name).ok_or_else(not_found)
+    npm::package_id(name).ok_or_else(ApiError::package_not_found)
 }
 
 /// Whether `error` means the package is not hosted here, so the upstream
@@ -322,7 +318,8 @@ async fn serve_version(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let (release, by_tag) = release_for(state, id, spec).await?;
-    let doc = npm::version_document(id, &release, &state.inner.npm_base).ok_or_else(not_found)?;
+    let doc = npm::version_document(id, &release, &state.inner.npm_base)
+        .ok_or_else(ApiError::package_not_found)?;
     let etag = format!("W/\"regesta.npm-version:{}\"", release.event_id);
     let cache = if by_tag { "no-cache" } else { IMMUTABLE };
     let mut response_headers = vec![
@@ -453,12 +450,12 @@ async fn serve_tarball(state: &NpmProjection, name: &str, file: &str) -> Respons
         registry.package_head(&id).await?;
         // A missing version or a file name that names no release is the
         // reference's `package_not_found`, like an unknown package.
-        let version = npm::tarball_version(&id, file).ok_or_else(not_found)?;
+        let version = npm::tarball_version(&id, file).ok_or_else(ApiError::package_not_found)?;
         let release = match registry.release_view(&id, &version).await {
-            Err(CoreError::NotFound { .. }) => return Err(not_found()),
+            Err(CoreError::NotFound { .. }) => return Err(ApiError::package_not_found()),
             other => other?,
         };
-        let digest = npm::install_digest(&release).ok_or_else(not_found)?;
+        let digest = npm::install_digest(&release).ok_or_else(ApiError::package_not_found)?;
         Ok(redirect(&format!(
             "{}/objects/{digest}",
             state.inner.public_base
