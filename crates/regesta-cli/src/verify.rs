@@ -74,6 +74,18 @@ impl Findings {
         self.exact_length(what, reply);
     }
 
+    /// A mutable view's transport rules: `Cache-Control: no-cache` and an
+    /// exact `Content-Length`.
+    pub(crate) fn mutable_headers(&mut self, what: &str, reply: &Reply) {
+        self.check(reply.header("cache-control") == Some("no-cache"), || {
+            format!(
+                "{what}: Cache-Control is {:?}",
+                reply.header("cache-control")
+            )
+        });
+        self.exact_length(what, reply);
+    }
+
     pub(crate) fn exact_length(&mut self, what: &str, reply: &Reply) {
         let declared = reply
             .header("content-length")
@@ -410,13 +422,7 @@ pub(crate) async fn verify_package(
     let mut f = Findings::default();
     let path = format!("/packages/{}", segment(&id));
     let reply = get_ok(&client, &path).await?;
-    f.check(reply.header("cache-control") == Some("no-cache"), || {
-        format!(
-            "{path}: Cache-Control is {:?}",
-            reply.header("cache-control")
-        )
-    });
-    f.exact_length(&path, &reply);
+    f.mutable_headers(&path, &reply);
     let served: PackageState = serde_json::from_slice(&reply.body)
         .with_context(|| format!("{path}: not a package state"))?;
     let events = all_events(&client, Refetch::Package(&id), &mut f).await?;

@@ -50,13 +50,7 @@ async fn fetch_page(client: RegistryClient, after: Option<Digest>) -> anyhow::Re
     };
     let mut f = Findings::default();
     let reply = get_ok(&client, &path).await?;
-    f.check(reply.header("cache-control") == Some("no-cache"), || {
-        format!(
-            "{path}: Cache-Control is {:?}",
-            reply.header("cache-control")
-        )
-    });
-    f.exact_length(&path, &reply);
+    f.mutable_headers(&path, &reply);
     let page = parse_strict(&reply.body, reply.body.len())
         .with_context(|| format!("{path}: not strict JSON"))?;
     Ok(RawPage {
