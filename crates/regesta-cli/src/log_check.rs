@@ -6,22 +6,20 @@
 use anyhow::{Context as _, bail};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use regesta_client::http::RegistryClient;
-use regesta_protocol::SealedEvent;
+use regesta_protocol::{Digest, SealedEvent};
 use regesta_tlog::tile::{TILE_WIDTH, decode_entries};
 use regesta_tlog::{
     Checkpoint, Hash, Note, NoteVerifier, ProofBundle, leaf_hash, node_hash, verify_inclusion,
 };
 
-/// A verified checkpoint and the entries its tree holds.
-pub(crate) struct LogView {
+/// A checkpoint verified with the log key.
+pub(crate) struct SignedCheckpoint {
     /// The checkpoint.
     pub(crate) checkpoint: Checkpoint,
     /// Its signed note, verbatim.
     pub(crate) note: String,
     /// The verifier key it was checked with.
     pub(crate) key: String,
-    /// Leaf `i`'s bytes (the canonical payload of event `i + 1`).
-    pub(crate) entries: Vec<Vec<u8>>,
 }
 
 /// The log key to trust: `given`, else the one the registry serves.
@@ -57,12 +55,8 @@ pub(crate) fn root_of(leaves: &[Hash]) -> Hash {
     node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
 }
 
-/// The registry's log, or `None` when it serves none (yet).
-///
-/// # Errors
-/// A checkpoint that does not verify, or entries that do not hash to its
-/// root.
-/// Entry bundles fetched at once.
+/// Entry bundles fetched at once: a registry builds a bundle it has not
+/// served before from its events, which takes a while per bundle.
 const BUNDLES_IN_FLIGHT: usize = 8;
 
 /// The entries of bundle `index` of a log of `size`, checked for count.
@@ -89,10 +83,16 @@ async fn entry_bundle(
     Ok(decoded.iter().map(|e| e.to_vec()).collect())
 }
 
-pub(crate) async fn fetch_log(
+/// The registry's signed checkpoint (note, key, parsed), or `None` when it
+/// serves no log (yet). With `given_key` (a mirror's pinned key), only a
+/// checkpoint signed by it is accepted.
+///
+/// # Errors
+/// The registry could not be reached or its checkpoint does not verify.
+pub(crate) async fn fetch_checkpoint(
     client: &RegistryClient,
     given_key: Option<&str>,
-) -> anyhow::Result<Option<LogView>> {
+) -> anyhow::Result<Option<SignedCheckpoint>> {
     let reply = client.get("/log/checkpoint").await?;
     if reply.status == 404 {
         return Ok(None);
@@ -104,48 +104,118 @@ pub(crate) async fn fetch_log(
     let key = key_text(client, given_key).await?;
     let verifier = NoteVerifier::from_text(&key).context("invalid log key")?;
     let checkpoint = open_checkpoint(&note, &verifier)?;
+    Ok(Some(SignedCheckpoint {
+        checkpoint,
+        note,
+        key,
+    }))
+}
+
+/// Walks the log's entry bundles up to `checkpoint` without keeping them:
+/// bundles are fetched eight at a time, each is reduced on the blocking
+/// pool by `reduce` (given its index and entries) while its leaf hashes
+/// are computed, and the results reach `visit` in log order. Only the leaf
+/// hashes (32 bytes per entry) are kept, to check the signed root at the
+/// end, so a verifier or mirror does not hold the log in memory. The leaf
+/// hashes, once the root checked.
+///
+/// # Errors
+/// A bundle could not be fetched or is malformed, `visit` failed, or the
+/// entries do not hash to the checkpoint's root.
+pub(crate) async fn each_bundle<T, R, V>(
+    client: &RegistryClient,
+    checkpoint: &Checkpoint,
+    reduce: R,
+    mut visit: V,
+) -> anyhow::Result<Vec<Hash>>
+where
+    T: Send + 'static,
+    R: Fn(u64, &[Vec<u8>]) -> anyhow::Result<T> + Clone + Send + 'static,
+    V: FnMut(u64, T) -> anyhow::Result<()>,
+{
     let size = checkpoint.size;
-    // Several bundles in flight: a registry builds a bundle it has not
-    // served before from its events, which takes a while per bundle.
-    let bundles: Vec<Vec<Vec<u8>>> = futures_util::stream::iter(0..size.div_ceil(TILE_WIDTH))
-        .map(|index| entry_bundle(client, size, index))
-        .buffered(BUNDLES_IN_FLIGHT)
-        .try_collect()
-        .await?;
-    let entries: Vec<Vec<u8>> = bundles.into_iter().flatten().collect();
-    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+    let mut bundles = futures_util::stream::iter(0..size.div_ceil(TILE_WIDTH))
+        .map(|index| {
+            let reduce = reduce.clone();
+            async move {
+                let entries = entry_bundle(client, size, index).await?;
+                tokio::task::spawn_blocking(move || {
+                    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+                    anyhow::Ok((leaves, reduce(index, &entries)?))
+                })
+                .await?
+            }
+        })
+        .buffered(BUNDLES_IN_FLIGHT);
+    let mut leaves = Vec::new();
+    let mut index = 0;
+    while let Some((bundle_leaves, reduced)) = bundles.try_next().await? {
+        leaves.extend(bundle_leaves);
+        visit(index, reduced)?;
+        index += 1;
+    }
     if root_of(&leaves) != checkpoint.root {
         bail!(
             "the log's entries do not hash to its signed root at size {}",
             checkpoint.size
         );
     }
-    Ok(Some(LogView {
-        checkpoint,
-        note,
-        key,
-        entries,
-    }))
+    Ok(leaves)
 }
 
-/// Problems between the log's entries and `events` (the log may lag the
-/// events; it may never hold other or more events).
-pub(crate) fn entry_problems(log: &LogView, events: &[SealedEvent]) -> Vec<String> {
+/// The digests of a bundle's entries: an entry's digest is the id of the
+/// event it logs.
+pub(crate) fn entry_digests(entries: &[Vec<u8>]) -> Vec<Digest> {
+    entries.iter().map(|e| Digest::of(e)).collect()
+}
+
+/// Checks the registry's log against `ids` (the event ids in log order),
+/// holding 64 bytes per entry (its leaf hash and digest), not the entries.
+/// `None` when the registry serves no log; else the problems (see
+/// [`id_problems`]).
+///
+/// # Errors
+/// A checkpoint that does not verify, or entries that do not hash to its
+/// root.
+pub(crate) async fn check_log_ids(
+    client: &RegistryClient,
+    ids: &[Digest],
+) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(signed) = fetch_checkpoint(client, None).await? else {
+        return Ok(None);
+    };
+    let mut digests = Vec::new();
+    each_bundle(
+        client,
+        &signed.checkpoint,
+        |_, entries| Ok(entry_digests(entries)),
+        |_, bundle| {
+            digests.extend(bundle);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(Some(id_problems(&digests, ids)))
+}
+
+/// Problems between the log's entry digests and `ids`, the listed events'
+/// ids in log order. An event id is the digest of its canonical payload,
+/// which is what the log holds, so equal digests are equal entries. The
+/// log may lag the events; it may never hold other or more events.
+pub(crate) fn id_problems(entries: &[Digest], ids: &[Digest]) -> Vec<String> {
     let mut problems = Vec::new();
-    if log.entries.len() > events.len() {
+    if entries.len() > ids.len() {
         problems.push(format!(
             "the log holds {} entries but the registry lists {} events",
-            log.entries.len(),
-            events.len()
+            entries.len(),
+            ids.len()
         ));
     }
-    for (i, (entry, event)) in log.entries.iter().zip(events).enumerate() {
-        match event.event.canonical_payload() {
-            Ok(payload) if &payload == entry => {}
-            _ => problems.push(format!(
-                "log entry {i} is not event {} (the log and the event list disagree)",
-                event.id
-            )),
+    for (i, (entry, id)) in entries.iter().zip(ids).enumerate() {
+        if entry != id {
+            problems.push(format!(
+                "log entry {i} is not event {id} (the log and the event list disagree)"
+            ));
         }
     }
     problems
@@ -233,29 +303,16 @@ mod tests {
         .unwrap()
     }
 
-    fn view(entries: Vec<Vec<u8>>) -> LogView {
-        LogView {
-            checkpoint: Checkpoint {
-                origin: "o".into(),
-                size: entries.len() as u64,
-                root: Hash::empty(),
-                extensions: vec![],
-            },
-            note: String::new(),
-            key: String::new(),
-            entries,
-        }
-    }
-
     #[test]
     fn the_log_may_lag_the_events_but_never_disagree_or_lead() {
         let events = [event(1), event(2)];
         let payload = |i: usize| events[i].event.canonical_payload().unwrap();
-        assert!(entry_problems(&view(vec![payload(0)]), &events).is_empty());
-        assert!(entry_problems(&view(vec![payload(0), payload(1)]), &events).is_empty());
-        assert_eq!(entry_problems(&view(vec![payload(1)]), &events).len(), 1);
-        let leading = view(vec![payload(0), payload(1), payload(1)]);
-        assert_eq!(entry_problems(&leading, &events).len(), 1);
+        let log = |n: &[usize]| entry_digests(&n.iter().map(|&i| payload(i)).collect::<Vec<_>>());
+        let ids = [events[0].id, events[1].id];
+        assert!(id_problems(&log(&[0]), &ids).is_empty());
+        assert!(id_problems(&log(&[0, 1]), &ids).is_empty());
+        assert_eq!(id_problems(&log(&[1]), &ids).len(), 1);
+        assert_eq!(id_problems(&log(&[0, 1, 1]), &ids).len(), 1);
         assert_eq!(root_of(&[]), Hash::empty());
     }
 }

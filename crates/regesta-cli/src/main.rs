@@ -23,6 +23,7 @@ mod keys;
 mod log_check;
 mod log_verify;
 mod mirror;
+mod mirror_files;
 mod mirror_log;
 mod printer;
 mod project;
@@ -566,6 +567,9 @@ async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
     }
 }
 
+/// Threads of the command-line runtime's blocking pool (see `main`).
+const BLOCKING_THREADS: usize = 8;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(cli.json, cli.quiet, cli.verbose);
@@ -575,8 +579,12 @@ fn main() -> ExitCode {
     if let Command::Witness(args) = &cli.command {
         return serve::run_witness(args);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // The blocking pool hashes and writes for verifiers and mirrors. A
+        // few threads keep both cores busy; hundreds would each keep their
+        // own allocator pages, and a mirror's memory would grow with them.
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,

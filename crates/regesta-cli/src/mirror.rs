@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use futures_util::StreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use regesta_client::http::{RegistryClient, Reply};
 use regesta_protocol::json::parse_strict;
 use regesta_protocol::{Digest, EventBody, ObjectDescriptor, ReleaseManifest, SealedEvent};
 use serde_json::{Value, json};
 
+use crate::mirror_files::{BatchWriter, sync_all, write_undurable};
 use crate::printer::Printer;
 use crate::write::now;
 
@@ -52,40 +53,12 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, rename) but not
-/// durably, on the blocking pool: a page's files are made durable together
-/// by [`sync_page`] before the inventory that lists them is saved.
-async fn write_atomic_off(path: PathBuf, bytes: bytes::Bytes) -> anyhow::Result<()> {
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        use std::io::Write as _;
-        let dir = path.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        file.write_all(&bytes)?;
-        file.persist(&path)
-            .map_err(|e| e.error)
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
-    })
-    .await?
-}
-
-/// Makes every file written so far under `dir` durable with one `syncfs`
-/// (the file system's whole dirty state in one call) instead of two fsyncs
-/// per file: a crash before it loses only files no saved inventory lists,
-/// and a rerun re-checks and refetches them.
-async fn sync_page(dir: &Path) -> anyhow::Result<()> {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let handle = std::fs::File::open(&dir)?;
-        rustix::fs::syncfs(&handle).with_context(|| format!("syncing {}", dir.display()))?;
-        Ok(())
-    })
-    .await?
-}
+/// How often a running mirror makes its files durable and saves its
+/// inventory (and at the end).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// Events mirrored at once within a page.
-const EVENTS_IN_FLIGHT: usize = 16;
+const EVENTS_IN_FLIGHT: usize = 64;
 
 pub(crate) fn object_path(dir: &Path, digest: &Digest) -> PathBuf {
     dir.join("objects/sha256").join(digest.hex())
@@ -180,27 +153,32 @@ impl Inventory {
     }
 }
 
-/// Downloads and verifies one object unless the mirror has it already.
-async fn mirror_object(
+/// Whether the mirror holds the object `digest` intact (a damaged or
+/// half-written one is fetched again).
+fn holds_object(dir: &Path, digest: &Digest) -> bool {
+    std::fs::read(object_path(dir, digest)).is_ok_and(|b| Digest::of(&b) == *digest)
+}
+
+/// Downloads one object and checks it against its descriptor. With
+/// `known` (bytes the registry served inside another document), those
+/// are checked instead of downloading the object again.
+async fn fetch_object(
     client: &RegistryClient,
-    dir: &Path,
-    descriptor: ObjectDescriptor,
-) -> anyhow::Result<(Digest, bool)> {
-    let path = object_path(dir, &descriptor.digest);
-    let (check, digest) = (path.clone(), descriptor.digest);
-    let present = tokio::task::spawn_blocking(move || {
-        check.is_file() && std::fs::read(&check).is_ok_and(|b| Digest::of(&b) == digest)
-    })
-    .await?;
-    if present {
-        return Ok((descriptor.digest, false));
-    }
-    let reply = fetch(client, &format!("/objects/{}", descriptor.digest)).await?;
-    if Digest::of(&reply.body) != descriptor.digest || reply.body.len() as u64 != descriptor.size {
+    descriptor: &ObjectDescriptor,
+    known: Option<bytes::Bytes>,
+) -> anyhow::Result<(Digest, bytes::Bytes)> {
+    let body = match known {
+        Some(bytes) => bytes,
+        None => {
+            fetch(client, &format!("/objects/{}", descriptor.digest))
+                .await?
+                .body
+        }
+    };
+    if Digest::of(&body) != descriptor.digest || body.len() as u64 != descriptor.size {
         bail!("object {} does not match its descriptor", descriptor.digest);
     }
-    write_atomic_off(path, reply.body).await?;
-    Ok((descriptor.digest, true))
+    Ok((descriptor.digest, body))
 }
 
 /// What mirroring one event wrote, for the inventory.
@@ -210,18 +188,32 @@ struct Mirrored {
     release: Option<(String, String)>,
     /// Every object of that release, and whether it was fetched now.
     objects: Vec<(Digest, bool)>,
+    /// The files to write, in order.
+    files: Vec<(PathBuf, bytes::Bytes)>,
+}
+
+/// What one event adds to the mirror, fetched and checked, not yet
+/// written: files by path, and the release with its objects.
+#[derive(Default)]
+struct Fetched {
+    files: Vec<(PathBuf, bytes::Bytes)>,
+    release: Option<(String, String)>,
+    objects: Vec<(Digest, bool)>,
 }
 
 /// Mirrors a listed event's release (if it publishes one) and writes the
 /// event's canonical bytes (its id was recomputed from them). With
 /// `refetch`, first checks the event's own URL serves exactly those bytes:
 /// the mirror spot-checks one event per page, since a request per event
-/// would make a large registry slow to mirror.
+/// would make a large registry slow to mirror. The event's files are
+/// returned, not written, the event's own file last. With `check_held`,
+/// objects the mirror holds intact are not fetched again.
 async fn mirror_event(
     client: &RegistryClient,
     dir: &Path,
     listed: SealedEvent,
     refetch: bool,
+    check_held: bool,
 ) -> anyhow::Result<Mirrored> {
     let bytes = bytes::Bytes::from(listed.served_bytes()?);
     if refetch {
@@ -233,77 +225,106 @@ async fn mirror_event(
             );
         }
     }
-    let (release, objects) = mirror_release(client, dir, &listed).await?;
-    write_atomic_off(event_path(dir, &listed.id), bytes).await?;
+    let mut fetched = fetch_release(client, dir, &listed, check_held).await?;
+    fetched.files.push((event_path(dir, &listed.id), bytes));
     Ok(Mirrored {
         event: listed,
-        release,
-        objects,
+        release: fetched.release,
+        objects: fetched.objects,
+        files: fetched.files,
     })
 }
 
-/// The release `(package, version)` an event publishes and its objects
-/// (each with whether it was fetched now), if it publishes one.
-type MirroredRelease = (Option<(String, String)>, Vec<(Digest, bool)>);
-
-/// Mirrors the release an event publishes (envelope and objects), after
-/// checking it matches the event.
-async fn mirror_release(
+/// Fetches and checks the release an event publishes, if it does: its
+/// envelope (which must match the event) and the objects the mirror does
+/// not hold yet.
+async fn fetch_release(
     client: &RegistryClient,
     dir: &Path,
     event: &SealedEvent,
-) -> anyhow::Result<MirroredRelease> {
-    let mut objects = Vec::new();
-    if let EventBody::ReleasePublished {
+    check_held: bool,
+) -> anyhow::Result<Fetched> {
+    let EventBody::ReleasePublished {
         package,
         version,
         manifest_digest,
         ..
     } = &event.event.body
+    else {
+        return Ok(Fetched::default());
+    };
+    let release = fetch(
+        client,
+        &format!(
+            "/packages/{}/releases/{}",
+            package.to_path_segment(),
+            regesta_protocol::ids::encode_uri_component(version.as_str())
+        ),
+    )
+    .await?;
+    let envelope = parse_strict(&release.body, release.body.len())?;
+    let manifest: ReleaseManifest = serde_json::from_value(envelope["manifest"].clone())?;
+    let descriptor: ObjectDescriptor =
+        serde_json::from_value(envelope["manifestDescriptor"].clone())?;
+    if descriptor.digest != *manifest_digest
+        || SealedEvent::from_json(&envelope["event"]).ok().as_ref() != Some(event)
     {
-        let release = fetch(
-            client,
-            &format!(
-                "/packages/{}/releases/{}",
-                package.to_path_segment(),
-                regesta_protocol::ids::encode_uri_component(version.as_str())
-            ),
-        )
-        .await?;
-        let envelope = parse_strict(&release.body, release.body.len())?;
-        let manifest: ReleaseManifest = serde_json::from_value(envelope["manifest"].clone())?;
-        let descriptor: ObjectDescriptor =
-            serde_json::from_value(envelope["manifestDescriptor"].clone())?;
-        if descriptor.digest != *manifest_digest
-            || SealedEvent::from_json(&envelope["event"]).ok().as_ref() != Some(event)
-        {
-            bail!("release {package}@{version} does not match its event");
-        }
-        let mut wanted = vec![descriptor, manifest.source.clone()];
-        wanted.extend(manifest.artifacts.iter().map(|a| ObjectDescriptor {
+        bail!("release {package}@{version} does not match its event");
+    }
+    // The manifest object's bytes are the envelope's manifest, checked
+    // against its descriptor, not downloaded a second time.
+    let manifest_bytes = bytes::Bytes::from(manifest.object_bytes()?);
+    if Digest::of(&manifest_bytes) != descriptor.digest {
+        bail!("manifest of {package}@{version} does not match its descriptor");
+    }
+    let mut wanted = vec![
+        (descriptor, Some(manifest_bytes)),
+        (manifest.source.clone(), None),
+    ];
+    wanted.extend(manifest.artifacts.iter().map(|a| {
+        let descriptor = ObjectDescriptor {
             digest: a.digest,
             media_type: a.media_type.clone(),
             size: a.size,
-        }));
-        let results: Vec<anyhow::Result<(Digest, bool)>> =
-            futures_util::stream::iter(wanted.into_iter().map(|d| mirror_object(client, dir, d)))
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-        for result in results {
-            objects.push(result?);
+        };
+        (descriptor, None)
+    }));
+    let (check, digests) = (
+        dir.to_path_buf(),
+        wanted.iter().map(|w| w.0.digest).collect::<Vec<_>>(),
+    );
+    let held: Vec<bool> = if check_held {
+        tokio::task::spawn_blocking(move || {
+            digests.iter().map(|d| holds_object(&check, d)).collect()
+        })
+        .await?
+    } else {
+        vec![false; digests.len()]
+    };
+    let mut out = Fetched::default();
+    let mut missing = Vec::new();
+    for ((descriptor, known), held) in wanted.into_iter().zip(held) {
+        out.objects.push((descriptor.digest, !held));
+        if !held {
+            missing.push((descriptor, known));
         }
-        if manifest.object_bytes()? != std::fs::read(object_path(dir, manifest_digest))? {
-            bail!("manifest object of {package}@{version} differs from its envelope");
-        }
-        write_atomic_off(
-            release_path(dir, package.as_str(), version.as_str()),
-            release.body,
-        )
-        .await?;
-        return Ok((Some((package.to_string(), version.to_string())), objects));
     }
-    Ok((None, objects))
+    let bodies: Vec<(Digest, bytes::Bytes)> = futures_util::stream::iter(missing)
+        .map(|(descriptor, known)| async move { fetch_object(client, &descriptor, known).await })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    out.files.extend(
+        bodies
+            .into_iter()
+            .map(|(d, body)| (object_path(dir, &d), body)),
+    );
+    out.files.push((
+        release_path(dir, package.as_str(), version.as_str()),
+        release.body,
+    ));
+    out.release = Some((package.to_string(), version.to_string()));
+    Ok(out)
 }
 
 /// `regesta mirror <dir>`.
@@ -312,61 +333,78 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let mut inventory = Inventory::load(dir)?;
     let (mut new_events, mut new_objects) = (0usize, 0usize);
     let spinner = printer.spinner();
-    loop {
-        let path = match inventory.events.last() {
-            Some(last) => format!("/events?after={last}"),
-            None => "/events".to_owned(),
-        };
-        let page = fetch(&client, &path).await?;
-        let page = parse_strict(&page.body, page.body.len())
-            .with_context(|| format!("{path}: not strict JSON"))?;
-        let items = page["events"].as_array().cloned().unwrap_or_default();
-        if items.is_empty() {
-            break;
+    let mut saved = std::time::Instant::now();
+    let before = inventory.events.len();
+    let mut go_releases = Vec::new();
+    let mut writer = BatchWriter::default();
+    // A mirror without objects holds none to reuse: nothing to check.
+    let check_held = dir.join("objects").exists();
+    // One stream of events across pages (the next page is fetched as this
+    // one's events drain), mirrored EVENTS_IN_FLIGHT at a time and taken
+    // in log order, so the inventory's events stay the log's prefix.
+    let pages = futures_util::stream::try_unfold(inventory.events.last().copied(), |after| {
+        let client = &client;
+        async move {
+            let listed = fetch_page(client, after).await?;
+            let next = listed.last().map(|e| e.id);
+            anyhow::Ok(next.map(|next| (listed, Some(next))))
         }
-        let mut listed = Vec::with_capacity(items.len());
-        for item in &items {
-            listed
-                .push(SealedEvent::from_json(item).with_context(|| {
-                    format!("{path}: an event's id does not match its content")
-                })?);
+    });
+    let mut mirrored = std::pin::pin!(
+        pages
+            .map_ok(|listed| futures_util::stream::iter(listed.into_iter().enumerate().map(Ok)))
+            .try_flatten()
+            .map_ok(|(n, event)| {
+                // A task per event, so a multi-threaded runtime spreads the
+                // requests, parsing and hashing over every core.
+                let (client, dir) = (client.clone(), dir.to_path_buf());
+                async move {
+                    tokio::spawn(async move {
+                        mirror_event(&client, &dir, event, n == 0, check_held).await
+                    })
+                    .await?
+                }
+            })
+            .try_buffered(EVENTS_IN_FLIGHT)
+    );
+    while let Some(done) = mirrored.try_next().await? {
+        writer.push(done.files).await?;
+        for (digest, fetched) in done.objects {
+            new_objects += usize::from(inventory.objects.insert(digest) && fetched);
         }
-        let mirrored: Vec<anyhow::Result<Mirrored>> = futures_util::stream::iter(listed)
-            .enumerate()
-            .map(|(n, event)| mirror_event(&client, dir, event, n == 0))
-            .buffered(EVENTS_IN_FLIGHT)
-            .collect()
-            .await;
-        // In log order, so the inventory's events stay the log's prefix.
-        for result in mirrored {
-            let done = result?;
-            for (digest, fetched) in done.objects {
-                new_objects += usize::from(fetched);
-                inventory.objects.insert(digest);
-            }
-            if let Some(release) = done.release {
-                inventory.releases.insert(release);
-            }
-            inventory
-                .packages
-                .insert(done.event.event.package().to_string());
-            inventory.events.push(done.event.id);
-            new_events += 1;
-            printer.detail(&format!("mirrored event {}", done.event.id));
+        if let Some(release) = done.release {
+            inventory.releases.insert(release);
         }
-        // Durable, then saved after every page so an interrupted run
-        // resumes here.
-        sync_page(dir).await?;
-        inventory.save(dir, client.base(), &[])?;
-        spinner.set_message(format!(
-            "{} events mirrored, {new_objects} new objects",
-            inventory.events.len()
-        ));
+        go_releases.extend(crate::sumdb_check::go_release(&done.event));
+        inventory
+            .packages
+            .insert(done.event.event.package().to_string());
+        inventory.events.push(done.event.id);
+        new_events += 1;
+        printer.detail(&format!("mirrored event {}", done.event.id));
+        // Durable, then saved at least once a second, so an interrupted
+        // run resumes near here. Not after every event or page: the
+        // inventory lists every event, so saving it that often would make
+        // a large mirror's cost grow with the square of its size.
+        if saved.elapsed() >= SAVE_EVERY {
+            writer.finish().await?;
+            sync_all(dir).await?;
+            inventory.save(dir, client.base(), &[])?;
+            saved = std::time::Instant::now();
+            spinner.set_message(format!(
+                "{} events mirrored, {new_objects} new objects",
+                inventory.events.len()
+            ));
+        }
     }
+    writer.finish().await?;
+    sync_all(dir).await?;
     inventory.save(dir, client.base(), &[])?;
-    let events = mirrored_events(dir, &inventory)?;
-    let logged = keep_log(&client, dir, &events).await?;
-    if let Some(size) = crate::sumdb_check::keep(&client, dir, &events).await? {
+    let mut earlier = mirrored_go_releases(dir, &inventory.events[..before])?;
+    earlier.append(&mut go_releases);
+    let go_releases = earlier;
+    let logged = keep_log(&client, dir, &inventory.events).await?;
+    if let Some(size) = crate::sumdb_check::keep(&client, dir, &go_releases).await? {
         printer.detail(&format!("kept the Go checksum database at size {size}"));
     }
     spinner.finish_and_clear();
@@ -380,6 +418,30 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     Ok(0)
 }
 
+/// The page of events after `after` (from the start without one), each
+/// event's id recomputed from its listed bytes; empty at the log's end.
+async fn fetch_page(
+    client: &RegistryClient,
+    after: Option<Digest>,
+) -> anyhow::Result<Vec<SealedEvent>> {
+    let path = match after {
+        Some(last) => format!("/events?after={last}"),
+        None => "/events".to_owned(),
+    };
+    let page = fetch(client, &path).await?;
+    let page = parse_strict(&page.body, page.body.len())
+        .with_context(|| format!("{path}: not strict JSON"))?;
+    page["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            SealedEvent::from_json(item)
+                .with_context(|| format!("{path}: an event's id does not match its content"))
+        })
+        .collect()
+}
+
 /// Checks the registry's transparency log against the mirrored events —
 /// every entry must be the mirrored event at its position — and keeps it
 /// (checkpoint, key, entry bundles and hash tiles under `log/`) so the
@@ -388,42 +450,93 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
 async fn keep_log(
     client: &RegistryClient,
     dir: &Path,
-    events: &[SealedEvent],
+    events: &[Digest],
 ) -> anyhow::Result<Option<u64>> {
     let pinned = std::fs::read_to_string(dir.join("log/key")).ok();
-    let Some(log) = crate::log_check::fetch_log(client, pinned.as_deref()).await? else {
+    let Some(signed) = crate::log_check::fetch_checkpoint(client, pinned.as_deref()).await? else {
         return Ok(None);
     };
-    let problems = crate::log_check::entry_problems(&log, events);
+    // Bundle by bundle, on the blocking pool: each is compared with the
+    // mirrored events at its position and, when it holds exactly those,
+    // re-encoded and written; nothing of it is kept but its digests.
+    let ids: std::sync::Arc<[Digest]> = events.into();
+    let bundle_dir = dir.to_path_buf();
+    let mut digests: Vec<Digest> = Vec::new();
+    let mut names = BTreeSet::new();
+    let leaves = crate::log_check::each_bundle(
+        client,
+        &signed.checkpoint,
+        move |index, entries| {
+            let bundle = crate::log_check::entry_digests(entries);
+            let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
+            if ids.get(start..start + bundle.len()) != Some(&bundle[..]) {
+                return Ok((bundle, None));
+            }
+            let (tile, bytes) = regesta_tlog::tile::entry_tile(index, entries)?;
+            let name = tile.path();
+            keep_tile(&bundle_dir, &name, &bytes)?;
+            Ok((bundle, Some(name)))
+        },
+        |_, (bundle, name)| {
+            digests.extend(bundle);
+            names.extend(name);
+            Ok(())
+        },
+    )
+    .await?;
+    let problems = crate::log_check::id_problems(&digests, events);
     if let Some(first) = problems.first() {
         bail!("refusing the registry's transparency log: {first}");
     }
-    let tiles = crate::mirror_log::tile_files(&log.entries)?;
-    for (name, bytes) in &tiles {
-        let path = dir.join("log").join(name);
-        if !name.contains(".p/") && path.exists() {
-            continue;
-        }
-        write_atomic(&path, bytes)?;
+    for (name, bytes) in crate::mirror_log::hash_tile_files(&leaves)? {
+        keep_tile(dir, &name, &bytes)?;
+        names.insert(name);
     }
-    write_atomic(&dir.join("log/key"), format!("{}\n", log.key).as_bytes())?;
-    write_atomic(&dir.join("log/checkpoint"), log.note.as_bytes())?;
-    crate::mirror_log::prune_tiles(dir, &tiles)?;
-    Ok(Some(log.checkpoint.size))
+    // The tiles durable first, then the checkpoint that commits to them.
+    sync_all(dir).await?;
+    write_atomic(&dir.join("log/key"), format!("{}\n", signed.key).as_bytes())?;
+    write_atomic(&dir.join("log/checkpoint"), signed.note.as_bytes())?;
+    crate::mirror_log::prune_tiles(dir, &names)?;
+    Ok(Some(signed.checkpoint.size))
 }
 
-/// The mirrored events, in log order, read back from the mirror.
+/// Writes tile `log/<name>` unless it is a full tile the mirror holds
+/// already (full tiles never change; partial ones grow with the log); not
+/// durably, the caller syncs before writing the checkpoint.
+fn keep_tile(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = dir.join("log").join(name);
+    if !name.contains(".p/") && path.exists() {
+        return Ok(());
+    }
+    write_undurable(&path, bytes)
+}
+
+/// The Go releases of mirrored `events` (those of earlier runs), in log
+/// order, read back from the mirror one event at a time (each Go event's
+/// id rechecked), so the events are never all in memory.
 ///
 /// # Errors
 /// An event file is missing or damaged.
-fn mirrored_events(dir: &Path, inventory: &Inventory) -> anyhow::Result<Vec<SealedEvent>> {
-    let mut events = Vec::with_capacity(inventory.events.len());
-    for id in &inventory.events {
+fn mirrored_go_releases(
+    dir: &Path,
+    events: &[Digest],
+) -> anyhow::Result<Vec<crate::sumdb_check::GoRelease>> {
+    let mut releases = Vec::new();
+    for id in events {
         let bytes = std::fs::read(event_path(dir, id))?;
+        // Canonical JSON spells a Go package id `"go:…` literally, so an
+        // event without those bytes publishes no Go release: not parsed.
+        if !bytes.windows(4).any(|w| w == b"\"go:") {
+            continue;
+        }
         let value = parse_strict(&bytes, bytes.len())?;
-        events.push(SealedEvent::from_json(&value)?);
+        let event = SealedEvent::from_json(&value)?;
+        if event.id != *id {
+            bail!("mirrored event {id} does not match its content");
+        }
+        releases.extend(crate::sumdb_check::go_release(&event));
     }
-    Ok(events)
+    Ok(releases)
 }
 
 /// Files of one kind in a mirror, by name, with their bytes.

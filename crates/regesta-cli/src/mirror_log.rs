@@ -2,7 +2,7 @@
 //! hold, rebuilt from the mirror's own events, and the check that its
 //! checkpoint, key, entry bundles and hash tiles are exactly those.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -12,18 +12,41 @@ use regesta_tlog::{Hash, NoteVerifier, leaf_hash};
 
 use crate::log_check::{open_checkpoint, root_of};
 
-/// The tile files (`tile/…`, relative to `log/`) a log of `entries` has:
-/// every full tile and the right-edge partial ones, as tlog-tiles writes
-/// them.
+/// The hash tile files (`tile/…`, relative to `log/`) of the tree whose
+/// leaf hashes are `leaves`: every full tile and the right-edge partial
+/// ones, as tlog-tiles writes them.
 ///
 /// # Errors
-/// An entry larger than a tile entry can hold.
-pub(crate) fn tile_files(entries: &[Vec<u8>]) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
-    let entries: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-    Ok(regesta_tlog::tile::all_tiles(&entries)?
+/// Never for a well-formed tree.
+pub(crate) fn hash_tile_files(leaves: &[Hash]) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    Ok(regesta_tlog::tile::hash_tiles(leaves)?
         .into_iter()
         .map(|(tile, bytes)| (tile.path(), bytes))
         .collect())
+}
+
+/// The names of the tile files under `dir/log` (relative to `log/`).
+///
+/// # Errors
+/// The directory cannot be read.
+fn held_tiles(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let root = dir.join("log");
+    let mut names = BTreeSet::new();
+    let mut stack = vec![root.join("tile")];
+    while let Some(current) = stack.pop() {
+        let Ok(listing) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in listing {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                names.insert(path.strip_prefix(&root)?.to_string_lossy().into_owned());
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// Removes tile files under `dir/log` that a log of the current size does
@@ -32,13 +55,11 @@ pub(crate) fn tile_files(entries: &[Vec<u8>]) -> anyhow::Result<BTreeMap<String,
 ///
 /// # Errors
 /// The directory cannot be read or a file removed.
-pub(crate) fn prune_tiles(dir: &Path, keep: &BTreeMap<String, Vec<u8>>) -> anyhow::Result<()> {
-    let log = dir.join("log");
-    for (name, _) in crate::mirror::files(dir, "log/tile")? {
-        let relative = format!("tile/{name}");
-        if !keep.contains_key(&relative) {
-            std::fs::remove_file(log.join(&relative))
-                .with_context(|| format!("removing log/{relative}"))?;
+pub(crate) fn prune_tiles(dir: &Path, keep: &BTreeSet<String>) -> anyhow::Result<()> {
+    for name in held_tiles(dir)? {
+        if !keep.contains(&name) {
+            std::fs::remove_file(dir.join("log").join(&name))
+                .with_context(|| format!("removing log/{name}"))?;
         }
     }
     Ok(())
@@ -92,36 +113,50 @@ pub(crate) fn problems(dir: &Path, events: &[Digest]) -> anyhow::Result<Vec<Stri
             events.len()
         )]);
     }
-    let entries = match entries(dir, &events[..size]) {
-        Ok(entries) => entries,
-        Err(id) => {
-            return Ok(vec![format!(
-                "the log cannot be rebuilt: event {id} is missing or damaged"
-            )]);
-        }
-    };
-    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+    // One bundle's worth of events at a time: the entries are read back,
+    // compared with the bundle held and dropped; only leaf hashes are kept.
     let mut problems = Vec::new();
-    if root_of(&leaves) != checkpoint.root {
-        problems.push(format!(
-            "log/checkpoint's root is not the root of the mirror's first {size} events"
-        ));
-    }
-    let expected = tile_files(&entries)?;
-    let held: BTreeMap<String, Vec<u8>> = crate::mirror::files(dir, "log/tile")?
-        .into_iter()
-        .map(|(name, bytes)| (format!("tile/{name}"), bytes))
-        .collect();
-    let names: std::collections::BTreeSet<&String> = expected.keys().chain(held.keys()).collect();
-    for name in names {
-        match (expected.get(name), held.get(name)) {
-            (Some(want), Some(have)) if want != have => {
-                problems.push(format!("log/{name} is not the tile of the mirrored events"));
+    let mut expected = BTreeSet::new();
+    let mut leaves: Vec<Hash> = Vec::with_capacity(size);
+    for (index, ids) in (0_u64..).zip(events[..size].chunks(256)) {
+        let entries = match entries(dir, ids) {
+            Ok(entries) => entries,
+            Err(id) => {
+                return Ok(vec![format!(
+                    "the log cannot be rebuilt: event {id} is missing or damaged"
+                )]);
             }
-            (Some(_), None) => problems.push(format!("log/{name} is missing")),
-            (None, Some(_)) => problems.push(format!("log/{name} is not a tile of this log")),
-            _ => {}
+        };
+        leaves.extend(entries.iter().map(|e| leaf_hash(e)));
+        let (tile, want) = regesta_tlog::tile::entry_tile(index, &entries)?;
+        compare_tile(dir, &tile.path(), &want, &mut problems);
+        expected.insert(tile.path());
+    }
+    if root_of(&leaves) != checkpoint.root {
+        problems.insert(
+            0,
+            format!("log/checkpoint's root is not the root of the mirror's first {size} events"),
+        );
+    }
+    for (name, want) in hash_tile_files(&leaves)? {
+        compare_tile(dir, &name, &want, &mut problems);
+        expected.insert(name);
+    }
+    for name in held_tiles(dir)? {
+        if !expected.contains(&name) {
+            problems.push(format!("log/{name} is not a tile of this log"));
         }
     }
     Ok(problems)
+}
+
+/// Compares the tile file `log/<name>` with `want`, noting a difference.
+fn compare_tile(dir: &Path, name: &str, want: &[u8], problems: &mut Vec<String>) {
+    match std::fs::read(dir.join("log").join(name)) {
+        Ok(have) if have != want => {
+            problems.push(format!("log/{name} is not the tile of the mirrored events"));
+        }
+        Ok(_) => {}
+        Err(_) => problems.push(format!("log/{name} is missing")),
+    }
 }

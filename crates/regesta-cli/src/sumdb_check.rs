@@ -42,6 +42,24 @@ fn record_subject(text: &str) -> Option<(&str, &str)> {
     Some((fields.next()?, fields.next()?))
 }
 
+/// A Go release of the log: its module path and version, all a checksum
+/// database check keeps of an event.
+pub(crate) type GoRelease = (String, String);
+
+/// The Go release `event` publishes, if it publishes one.
+pub(crate) fn go_release(event: &SealedEvent) -> Option<GoRelease> {
+    match &event.event.body {
+        EventBody::ReleasePublished {
+            package, version, ..
+        } => {
+            let module = ModulePath::from_id(package).ok()?;
+            ModuleVersion::parse(version.as_str(), &module).ok()?;
+            Some((module.as_str().to_owned(), version.as_str().to_owned()))
+        }
+        _ => None,
+    }
+}
+
 /// A registry's Go checksum database as fetched and rebuilt: its key, its
 /// signed latest note, the tree rebuilt from its data tiles, and what is
 /// wrong with it (nothing, for an honest registry).
@@ -58,7 +76,7 @@ pub(crate) struct FetchedSumdb {
 
 /// Fetches the registry's Go checksum database (`None` when it serves
 /// none) and rebuilds its whole tree from the records its data tiles
-/// serve: they must be the Go releases of `events` in log order, the
+/// serve: they must be `releases` (the log's Go releases) in order, the
 /// rebuilt root the one its signed latest note commits to, and its key
 /// `pinned` when one is.
 ///
@@ -66,7 +84,7 @@ pub(crate) struct FetchedSumdb {
 /// The registry could not be reached.
 pub(crate) async fn fetch(
     client: &RegistryClient,
-    events: &[SealedEvent],
+    releases: &[GoRelease],
     pinned: Option<&str>,
 ) -> anyhow::Result<Option<FetchedSumdb>> {
     let key = client.get("/go/sumdb-key").await?;
@@ -92,19 +110,6 @@ pub(crate) async fn fetch(
             problems: f.into_problems(),
         }));
     };
-    let releases: Vec<(String, String)> = events
-        .iter()
-        .filter_map(|event| match &event.event.body {
-            EventBody::ReleasePublished {
-                package, version, ..
-            } => {
-                let module = ModulePath::from_id(package).ok()?;
-                ModuleVersion::parse(version.as_str(), &module).ok()?;
-                Some((module.as_str().to_owned(), version.as_str().to_owned()))
-            }
-            _ => None,
-        })
-        .collect();
     let base = format!("/go/sumdb/{}", verifier.name());
     let latest = client.get(&format!("{base}/latest")).await?;
     let tree = Note::parse(&latest.body)
@@ -173,10 +178,10 @@ pub(crate) async fn fetch(
 /// The registry could not be reached.
 pub(crate) async fn check_log(
     client: &RegistryClient,
-    events: &[SealedEvent],
+    releases: &[GoRelease],
     f: &mut Findings,
 ) -> anyhow::Result<()> {
-    if let Some(fetched) = fetch(client, events, None).await? {
+    if let Some(fetched) = fetch(client, releases, None).await? {
         f.check_all(fetched.problems);
     }
     Ok(())
@@ -193,11 +198,11 @@ pub(crate) async fn check_log(
 pub(crate) async fn keep(
     client: &RegistryClient,
     dir: &Path,
-    events: &[SealedEvent],
+    releases: &[GoRelease],
 ) -> anyhow::Result<Option<u64>> {
     let root = dir.join("go-sumdb");
     let pinned = std::fs::read_to_string(root.join("key")).ok();
-    let Some(fetched) = fetch(client, events, pinned.as_deref()).await? else {
+    let Some(fetched) = fetch(client, releases, pinned.as_deref()).await? else {
         return Ok(None);
     };
     if let Some(first) = fetched.problems.first() {

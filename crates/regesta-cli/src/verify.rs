@@ -16,7 +16,7 @@ use regesta_protocol::{
 use serde_json::json;
 
 use crate::printer::Printer;
-use crate::verify_events::{Refetch, all_events};
+use crate::verify_events::{Refetch, each_page};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -425,7 +425,11 @@ pub(crate) async fn verify_package(
     f.mutable_headers(&path, &reply);
     let served: PackageState = serde_json::from_slice(&reply.body)
         .with_context(|| format!("{path}: not a package state"))?;
-    let events = all_events(&client, Refetch::Package(&id), &mut f).await?;
+    let mut events = Vec::new();
+    each_page(&client, Refetch::Package(&id), &mut f, |page, _| {
+        events.extend(page.into_iter().filter(|e| e.event.package() == &id));
+    })
+    .await?;
     let mut replayed = PackageState::new(id.clone());
     for event in &events {
         replayed.apply(event);
@@ -455,45 +459,62 @@ pub(crate) async fn verify_package(
 pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Result<u8> {
     let client = RegistryClient::new(registry)?;
     let mut f = Findings::default();
-    let events = all_events(&client, Refetch::FirstOfPage, &mut f).await?;
+    // What is kept of each event: its id (for the log check), its Go
+    // release if any (for the checksum database) and its package's
+    // replayed state, never the event itself.
+    let mut ids: Vec<Digest> = Vec::new();
+    let mut go_releases = Vec::new();
     let mut states: BTreeMap<PackageId, PackageState> = BTreeMap::new();
-    for event in &events {
-        let package = event.event.package().clone();
-        let state = states
-            .entry(package.clone())
-            .or_insert_with(|| PackageState::new(package.clone()));
-        match &event.event.body {
-            EventBody::ReleasePublished { version, .. } => {
-                f.check(
-                    !state.releases.iter().any(|r| &r.version == version),
-                    || format!("{package}@{version} is published twice"),
-                );
-            }
-            EventBody::ChannelUpdated { version, .. } => {
-                f.check(state.releases.iter().any(|r| &r.version == version), || {
-                    format!(
-                        "{} moves a channel of {package} to unpublished {version}",
-                        event.id
-                    )
-                });
-            }
-            EventBody::ChannelDeleted { channel, .. } => {
-                f.check(state.channels.contains_key(channel.as_str()), || {
-                    format!(
-                        "{} deletes missing channel {channel} of {package}",
-                        event.id
-                    )
-                });
-            }
+    let count = each_page(&client, Refetch::FirstOfPage, &mut f, |page, f| {
+        for event in &page {
+            ids.push(event.id);
+            go_releases.extend(crate::sumdb_check::go_release(event));
+            replay_checked(&mut states, event, f);
         }
-        state.apply(event);
+    })
+    .await?;
+    if let Some(problems) = crate::log_check::check_log_ids(&client, &ids).await? {
+        f.check_all(problems);
     }
-    if let Some(log) = crate::log_check::fetch_log(&client, None).await? {
-        f.check_all(crate::log_check::entry_problems(&log, &events));
+    crate::sumdb_check::check_log(&client, &go_releases, &mut f).await?;
+    Ok(f.finish(&format!("{} ({count} events)", client.base()), printer))
+}
+
+/// Applies `event` to its package's state in `states`, after checking it
+/// fits: a version is published once, and channels move only to published
+/// versions and are deleted only when present.
+fn replay_checked(
+    states: &mut BTreeMap<PackageId, PackageState>,
+    event: &SealedEvent,
+    f: &mut Findings,
+) {
+    let package = event.event.package().clone();
+    let state = states
+        .entry(package.clone())
+        .or_insert_with(|| PackageState::new(package.clone()));
+    match &event.event.body {
+        EventBody::ReleasePublished { version, .. } => {
+            f.check(
+                !state.releases.iter().any(|r| &r.version == version),
+                || format!("{package}@{version} is published twice"),
+            );
+        }
+        EventBody::ChannelUpdated { version, .. } => {
+            f.check(state.releases.iter().any(|r| &r.version == version), || {
+                format!(
+                    "{} moves a channel of {package} to unpublished {version}",
+                    event.id
+                )
+            });
+        }
+        EventBody::ChannelDeleted { channel, .. } => {
+            f.check(state.channels.contains_key(channel.as_str()), || {
+                format!(
+                    "{} deletes missing channel {channel} of {package}",
+                    event.id
+                )
+            });
+        }
     }
-    crate::sumdb_check::check_log(&client, &events, &mut f).await?;
-    Ok(f.finish(
-        &format!("{} ({} events)", client.base(), events.len()),
-        printer,
-    ))
+    state.apply(event);
 }

@@ -144,16 +144,20 @@ pub(crate) enum Refetch<'a> {
 }
 
 /// Every event of the log, page by page, each id recomputed, the events
-/// `refetch` names checked against their refetch. Pipelined on all cores:
-/// the next page is fetched and parsed on one worker while this page's
-/// events are re-hashed on the blocking pool and its refetches run.
-pub(crate) async fn all_events(
+/// `refetch` names checked against their refetch, each page handed to
+/// `visit` in log order and then dropped: a verifier keeps what it needs
+/// of an event, not the event, so memory does not grow with the log's
+/// bytes. Pipelined on all cores: the next page is fetched and parsed on
+/// one worker while this page's events are re-hashed on the blocking pool
+/// and its refetches run. The number of events read.
+pub(crate) async fn each_page(
     client: &RegistryClient,
     refetch: Refetch<'_>,
     f: &mut Findings,
-) -> anyhow::Result<Vec<SealedEvent>> {
-    let mut events: Vec<SealedEvent> = Vec::new();
+    mut visit: impl FnMut(Vec<SealedEvent>, &mut Findings),
+) -> anyhow::Result<usize> {
     let mut seen = HashSet::new();
+    let mut count = 0;
     let mut raw = fetch_page(client.clone(), None).await?;
     loop {
         let next = raw
@@ -184,8 +188,9 @@ pub(crate) async fn all_events(
             Refetch::FirstOfPage => page.events.iter().take(1).collect(),
         };
         f.merge(refetch_all(client, &checked).await?);
-        events.append(&mut page.events);
+        count += page.events.len();
+        visit(page.events, f);
         raw = next.await??;
     }
-    Ok(events)
+    Ok(count)
 }

@@ -243,6 +243,16 @@ impl SealedEvent {
     /// # Errors
     /// Shape errors, or an id that does not match the canonical payload.
     pub fn from_json(value: &Value) -> Result<Self> {
+        Self::from_json_with_payload(value).map(|(event, _)| event)
+    }
+
+    /// As [`Self::from_json`], also giving the canonical payload the id was
+    /// checked against (the event's log entry), so a caller that needs it
+    /// does not canonicalize the event a second time.
+    ///
+    /// # Errors
+    /// As [`Self::from_json`].
+    pub fn from_json_with_payload(value: &Value) -> Result<(Self, Vec<u8>)> {
         let mut f = Fields::new(value, "Registry event")?;
         f.constant("object", "regesta.event")?;
         let claimed = f.digest("id")?;
@@ -294,13 +304,14 @@ impl SealedEvent {
             authorization,
             body,
         };
-        let id = event.id()?;
+        let payload = event.canonical_payload()?;
+        let id = Digest::of(&payload);
         if id != claimed {
             return Err(ProtocolError::invalid(
                 "id",
                 format!("Registry event id does not match canonical event payload: {claimed}"),
             ));
         }
-        Ok(Self { id, event })
+        Ok((Self { id, event }, payload))
     }
 }

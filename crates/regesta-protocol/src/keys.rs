@@ -19,6 +19,34 @@ fn sig_err(message: impl Into<String>) -> ProtocolError {
     ProtocolError::Signature(message.into())
 }
 
+/// Keys remembered by [`verifying_key`]; past this many it starts over.
+const KNOWN_KEYS: usize = 1024;
+
+/// The Ed25519 key `bytes` encode, if they are a valid point. Decompressing
+/// a point costs about as much as hashing a few kilobytes, every parsed
+/// event carries its signer's key, and a registry's events are signed by
+/// few keys, so valid keys are remembered (a bounded set).
+fn verifying_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex, PoisonError};
+    static KEYS: LazyLock<Mutex<HashMap<[u8; 32], VerifyingKey>>> = LazyLock::new(Mutex::default);
+    let known = KEYS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(bytes)
+        .copied();
+    if known.is_some() {
+        return known;
+    }
+    let key = VerifyingKey::from_bytes(bytes).ok()?;
+    let mut keys = KEYS.lock().unwrap_or_else(PoisonError::into_inner);
+    if keys.len() >= KNOWN_KEYS {
+        keys.clear();
+    }
+    keys.insert(*bytes, key);
+    Some(key)
+}
+
 /// An Ed25519 public key as an OKP JWK: `{"crv":"Ed25519","kty":"OKP","x":…}`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, try_from = "RawJwk", into = "RawJwk")]
@@ -81,7 +109,7 @@ impl Ed25519Jwk {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(bad)?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| bad())?;
+        let key = verifying_key(&bytes).ok_or_else(bad)?;
         Ok(Self { key })
     }
 

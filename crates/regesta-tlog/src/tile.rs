@@ -290,11 +290,25 @@ impl<F: Fn(u8, u64) -> Result<Vec<Hash>>> HashReader for TileHashes<F> {
 /// # Errors
 /// An entry larger than 65,535 bytes.
 pub fn all_tiles(entries: &[&[u8]]) -> Result<Vec<(Tile, Vec<u8>)>> {
-    use std::collections::HashMap;
     let leaves: Vec<Hash> = entries.iter().map(|e| crate::hash::leaf_hash(e)).collect();
+    let mut tiles = hash_tiles(&leaves)?;
+    for (index, chunk) in (0_u64..).zip(entries.chunks(256)) {
+        tiles.push(entry_tile(index, chunk)?);
+    }
+    Ok(tiles)
+}
+
+/// The hash tiles (no entry bundles) of the tree whose leaf hashes are
+/// `leaves`: what [`all_tiles`] holds besides the bundles, for a caller
+/// that streams the entries and keeps only their leaf hashes.
+///
+/// # Errors
+/// Never for a well-formed tree (the tree is built from `leaves` alone).
+pub fn hash_tiles(leaves: &[Hash]) -> Result<Vec<(Tile, Vec<u8>)>> {
+    use std::collections::HashMap;
     let none =
         |level: u8, index: u64| -> Result<Hash> { Err(TlogError::MissingHash { level, index }) };
-    let made = crate::tree::appended_hashes(&none, 0, &leaves)?;
+    let made = crate::tree::appended_hashes(&none, 0, leaves)?;
     let mut rows: HashMap<u8, Vec<Hash>> = HashMap::new();
     for (level, _, hash) in made {
         if level.is_multiple_of(TILE_HEIGHT) {
@@ -314,17 +328,23 @@ pub fn all_tiles(entries: &[&[u8]]) -> Result<Vec<(Tile, Vec<u8>)>> {
             tiles.push((tile, encode_hashes(chunk)));
         }
     }
-    for (index, chunk) in (0_u64..).zip(entries.chunks(256)) {
-        let mut bundle = Vec::new();
-        for entry in chunk {
-            push_entry(&mut bundle, entry)?;
-        }
-        let tile = Tile {
-            level: None,
-            index,
-            width: u16::try_from(chunk.len()).unwrap_or(256),
-        };
-        tiles.push((tile, bundle));
-    }
     Ok(tiles)
+}
+
+/// Entry bundle `index` holding `entries` (at most 256), as the log
+/// serves it.
+///
+/// # Errors
+/// An entry larger than 65,535 bytes.
+pub fn entry_tile<E: AsRef<[u8]>>(index: u64, entries: &[E]) -> Result<(Tile, Vec<u8>)> {
+    let mut bundle = Vec::new();
+    for entry in entries {
+        push_entry(&mut bundle, entry.as_ref())?;
+    }
+    let tile = Tile {
+        level: None,
+        index,
+        width: u16::try_from(entries.len()).unwrap_or(256),
+    };
+    Ok((tile, bundle))
 }

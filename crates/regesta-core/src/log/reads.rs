@@ -82,7 +82,8 @@ impl Registry {
             if events.len() != width {
                 return Err(missing());
             }
-            let mut bundle = Vec::new();
+            // Each entry is shorter than the event's served bytes.
+            let mut bundle = Vec::with_capacity(events.iter().map(|e| e.bytes.len() + 2).sum());
             for event in &events {
                 push_entry(&mut bundle, &entry(event)?).map_err(CoreError::internal)?;
             }

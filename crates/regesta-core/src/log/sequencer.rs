@@ -32,12 +32,10 @@ pub struct Sequenced {
 /// hashes), checked against the id.
 pub(crate) fn entry(event: &StoredEvent) -> Result<Vec<u8>, CoreError> {
     let value = parse_strict(&event.bytes, event.bytes.len()).map_err(CoreError::internal)?;
-    let sealed = SealedEvent::from_json(&value).map_err(CoreError::internal)?;
-    let payload = sealed
-        .event
-        .canonical_payload()
-        .map_err(CoreError::internal)?;
-    if regesta_protocol::Digest::of(&payload) != event.id {
+    // Parsing checks the id in the bytes against the payload's digest.
+    let (sealed, payload) =
+        SealedEvent::from_json_with_payload(&value).map_err(CoreError::internal)?;
+    if sealed.id != event.id {
         return Err(CoreError::internal(format!(
             "event {} does not hash to its id",
             event.id
