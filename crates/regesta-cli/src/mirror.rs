@@ -19,6 +19,7 @@ use regesta_protocol::json::parse_strict;
 use regesta_protocol::{Digest, EventBody, ObjectDescriptor, ReleaseManifest, SealedEvent};
 use serde_json::{Value, json};
 
+use crate::log_check::SignedCheckpoint;
 use crate::mirror_files::{BatchWriter, sync_all, write_undurable};
 use crate::printer::Printer;
 use crate::write::now;
@@ -337,6 +338,11 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let before = inventory.events.len();
     let mut go_releases = Vec::new();
     let mut writer = BatchWriter::default();
+    // The log is kept at the checkpoint of before the events: the log lags
+    // the events, so every entry it holds is then mirrored below. The log
+    // key is pinned in the mirror; a checkpoint signed by another refused.
+    let pinned = std::fs::read_to_string(dir.join("log/key")).ok();
+    let checkpoint = crate::log_check::fetch_checkpoint(&client, pinned.as_deref()).await?;
     // A mirror without objects holds none to reuse: nothing to check.
     let check_held = dir.join("objects").exists();
     // One stream of events across pages (the next page is fetched as this
@@ -403,7 +409,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let mut earlier = mirrored_go_releases(dir, &inventory.events[..before])?;
     earlier.append(&mut go_releases);
     let go_releases = earlier;
-    let logged = keep_log(&client, dir, &inventory.events).await?;
+    let logged = keep_log(&client, dir, checkpoint, &inventory.events).await?;
     if let Some(size) = crate::sumdb_check::keep(&client, dir, &go_releases).await? {
         printer.detail(&format!("kept the Go checksum database at size {size}"));
     }
@@ -445,15 +451,17 @@ async fn fetch_page(
 /// Checks the registry's transparency log against the mirrored events —
 /// every entry must be the mirrored event at its position — and keeps it
 /// (checkpoint, key, entry bundles and hash tiles under `log/`) so the
-/// mirror can be verified the same way. The log key is pinned in the
-/// mirror; a different one is refused. `None` when the registry has no log.
+/// mirror can be verified the same way, at `signed` (the checkpoint
+/// fetched before the events, so a registry that keeps publishing meanwhile
+/// cannot hold more entries than the mirror has events). `None` when the
+/// registry has no log.
 async fn keep_log(
     client: &RegistryClient,
     dir: &Path,
+    signed: Option<SignedCheckpoint>,
     events: &[Digest],
 ) -> anyhow::Result<Option<u64>> {
-    let pinned = std::fs::read_to_string(dir.join("log/key")).ok();
-    let Some(signed) = crate::log_check::fetch_checkpoint(client, pinned.as_deref()).await? else {
+    let Some(signed) = signed else {
         return Ok(None);
     };
     // Bundle by bundle, on the blocking pool: each is compared with the

@@ -118,3 +118,56 @@ impl BatchWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn batches_write_every_file_in_order_creating_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = BatchWriter::default();
+        let path = |i: usize| dir.path().join(format!("d{}/f{i}", i % 3));
+        for i in 0..BATCH_FILES + 10 {
+            writer
+                .push([(path(i), Bytes::from(format!("first {i}")))])
+                .await
+                .unwrap();
+        }
+        // A later write of the same path wins: batches keep their order.
+        writer
+            .push([(path(0), Bytes::from_static(b"second"))])
+            .await
+            .unwrap();
+        writer.finish().await.unwrap();
+        assert_eq!(std::fs::read(path(0)).unwrap(), b"second");
+        assert_eq!(
+            std::fs::read(path(BATCH_FILES + 9)).unwrap(),
+            format!("first {}", BATCH_FILES + 9).as_bytes()
+        );
+        let temporaries = std::fs::read_dir(dir.path().join("d1"))
+            .unwrap()
+            .filter(|e| {
+                !e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('f')
+            })
+            .count();
+        assert_eq!(temporaries, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"not a directory").unwrap();
+        let mut writer = BatchWriter::default();
+        writer
+            .push([(blocker.join("inside"), Bytes::from_static(b"x"))])
+            .await
+            .unwrap();
+        assert!(writer.finish().await.is_err());
+    }
+}
