@@ -549,22 +549,12 @@ fn mirrored_go_releases(
 
 /// Files of one kind in a mirror, by name, with their bytes.
 pub(crate) fn files(dir: &Path, sub: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
-    let mut out = BTreeMap::new();
     let root = dir.join(sub);
-    if !root.is_dir() {
-        return Ok(out);
-    }
-    let mut stack = vec![root.clone()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let name = path.strip_prefix(&root)?.to_string_lossy().into_owned();
-                out.insert(name, std::fs::read(&path)?);
-            }
-        }
-    }
-    Ok(out)
+    crate::mirror_files::file_names(&root)?
+        .into_iter()
+        .map(|name| {
+            let bytes = std::fs::read(root.join(&name))?;
+            Ok((name, bytes))
+        })
+        .collect()
 }

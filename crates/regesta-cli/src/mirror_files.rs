@@ -3,11 +3,36 @@
 //! of one), many files per trip to the blocking pool, and all of them made
 //! durable at once before the inventory or checkpoint that lists them.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bytes::Bytes;
 use tokio::task::JoinHandle;
+
+/// The names (relative paths) of the files under `root`, none when it
+/// does not exist.
+///
+/// # Errors
+/// A directory cannot be read.
+pub(crate) fn file_names(root: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    if !root.is_dir() {
+        return Ok(names);
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                names.insert(path.strip_prefix(root)?.to_string_lossy().into_owned());
+            }
+        }
+    }
+    Ok(names)
+}
 
 /// Files queued before a batch is written.
 const BATCH_FILES: usize = 512;

@@ -30,23 +30,10 @@ pub(crate) fn hash_tile_files(leaves: &[Hash]) -> anyhow::Result<BTreeMap<String
 /// # Errors
 /// The directory cannot be read.
 fn held_tiles(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let root = dir.join("log");
-    let mut names = BTreeSet::new();
-    let mut stack = vec![root.join("tile")];
-    while let Some(current) = stack.pop() {
-        let Ok(listing) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in listing {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                names.insert(path.strip_prefix(&root)?.to_string_lossy().into_owned());
-            }
-        }
-    }
-    Ok(names)
+    Ok(crate::mirror_files::file_names(&dir.join("log/tile"))?
+        .into_iter()
+        .map(|name| format!("tile/{name}"))
+        .collect())
 }
 
 /// Removes tile files under `dir/log` that a log of the current size does

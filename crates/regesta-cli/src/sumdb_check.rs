@@ -213,7 +213,7 @@ pub(crate) async fn keep(
         crate::mirror::write_atomic(&root.join(name), bytes)?;
     }
     let keep: std::collections::BTreeSet<String> = tiles.into_iter().map(|(n, _)| n).collect();
-    for (name, _) in crate::mirror::files(dir, "go-sumdb/tile")? {
+    for name in crate::mirror_files::file_names(&root.join("tile"))? {
         let relative = format!("tile/{name}");
         if !keep.contains(&relative) {
             std::fs::remove_file(root.join(&relative))?;
