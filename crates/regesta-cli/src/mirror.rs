@@ -182,23 +182,15 @@ async fn fetch_object(
     Ok((descriptor.digest, body))
 }
 
-/// What mirroring one event wrote, for the inventory.
-struct Mirrored {
-    event: SealedEvent,
+/// What one event adds to the mirror, fetched and checked, not yet
+/// written: its files and, for the inventory, its release and objects.
+#[derive(Default)]
+struct Fetched {
+    /// The files to write, in order.
+    files: Vec<(PathBuf, bytes::Bytes)>,
     /// `(package, version)` of the release it publishes, if any.
     release: Option<(String, String)>,
     /// Every object of that release, and whether it was fetched now.
-    objects: Vec<(Digest, bool)>,
-    /// The files to write, in order.
-    files: Vec<(PathBuf, bytes::Bytes)>,
-}
-
-/// What one event adds to the mirror, fetched and checked, not yet
-/// written: files by path, and the release with its objects.
-#[derive(Default)]
-struct Fetched {
-    files: Vec<(PathBuf, bytes::Bytes)>,
-    release: Option<(String, String)>,
     objects: Vec<(Digest, bool)>,
 }
 
@@ -215,7 +207,7 @@ async fn mirror_event(
     listed: SealedEvent,
     refetch: bool,
     check_held: bool,
-) -> anyhow::Result<Mirrored> {
+) -> anyhow::Result<(SealedEvent, Fetched)> {
     let bytes = bytes::Bytes::from(listed.served_bytes()?);
     if refetch {
         let own = fetch(client, &format!("/events/sha256/{}", listed.id.hex())).await?;
@@ -228,12 +220,7 @@ async fn mirror_event(
     }
     let mut fetched = fetch_release(client, dir, &listed, check_held).await?;
     fetched.files.push((event_path(dir, &listed.id), bytes));
-    Ok(Mirrored {
-        event: listed,
-        release: fetched.release,
-        objects: fetched.objects,
-        files: fetched.files,
-    })
+    Ok((listed, fetched))
 }
 
 /// Fetches and checks the release an event publishes, if it does: its
@@ -373,7 +360,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
             })
             .try_buffered(EVENTS_IN_FLIGHT)
     );
-    while let Some(done) = mirrored.try_next().await? {
+    while let Some((event, done)) = mirrored.try_next().await? {
         writer.push(done.files).await?;
         for (digest, fetched) in done.objects {
             new_objects += usize::from(inventory.objects.insert(digest) && fetched);
@@ -381,13 +368,11 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         if let Some(release) = done.release {
             inventory.releases.insert(release);
         }
-        go_releases.extend(crate::sumdb_check::go_release(&done.event));
-        inventory
-            .packages
-            .insert(done.event.event.package().to_string());
-        inventory.events.push(done.event.id);
+        go_releases.extend(crate::sumdb_check::go_release(&event));
+        inventory.packages.insert(event.event.package().to_string());
+        inventory.events.push(event.id);
         new_events += 1;
-        printer.detail(&format!("mirrored event {}", done.event.id));
+        printer.detail(&format!("mirrored event {}", event.id));
         // Durable, then saved at least once a second, so an interrupted
         // run resumes near here. Not after every event or page: the
         // inventory lists every event, so saving it that often would make

@@ -105,7 +105,8 @@ pub(crate) fn problems(dir: &Path, events: &[Digest]) -> anyhow::Result<Vec<Stri
     let mut problems = Vec::new();
     let mut expected = BTreeSet::new();
     let mut leaves: Vec<Hash> = Vec::with_capacity(size);
-    for (index, ids) in (0_u64..).zip(events[..size].chunks(256)) {
+    let width = usize::try_from(regesta_tlog::tile::TILE_WIDTH)?;
+    for (index, ids) in (0_u64..).zip(events[..size].chunks(width)) {
         let entries = match entries(dir, ids) {
             Ok(entries) => entries,
             Err(id) => {
