@@ -342,24 +342,18 @@ impl Registry {
         artifacts: &[ArtifactInput],
         derived: &[(ObjectDescriptor, Bytes)],
     ) -> Result<(), CoreError> {
-        // Concurrently: each put waits on its own fsync (or S3 round trip),
-        // so the publish waits for the slowest object, not their sum.
-        let mut puts = vec![
-            self.blobs
-                .put(&manifest.digest, Bytes::from(manifest_bytes)),
-            self.blobs.put(&source.digest, request.source.clone()),
+        // One batch, each object once (the source and an artifact may be
+        // the same bytes): the store makes them durable together (one
+        // file-system sync, or concurrent S3 puts).
+        let mut objects = vec![
+            (manifest.digest, Bytes::from(manifest_bytes)),
+            (source.digest, request.source.clone()),
         ];
-        puts.extend(
-            artifacts
-                .iter()
-                .map(|a| self.blobs.put(&a.signed.digest, a.bytes.clone())),
-        );
-        puts.extend(
-            derived
-                .iter()
-                .map(|(d, bytes)| self.blobs.put(&d.digest, bytes.clone())),
-        );
-        futures_util::future::try_join_all(puts).await?;
+        objects.extend(artifacts.iter().map(|a| (a.signed.digest, a.bytes.clone())));
+        objects.extend(derived.iter().map(|(d, bytes)| (d.digest, bytes.clone())));
+        let mut seen = std::collections::HashSet::new();
+        objects.retain(|(digest, _)| seen.insert(*digest));
+        self.blobs.put_all(objects).await?;
         Ok(())
     }
 }

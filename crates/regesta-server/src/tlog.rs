@@ -14,8 +14,8 @@ use regesta_tlog::note::ALG_ED25519;
 
 use crate::config::Config;
 
-/// How often an idle sequencer looks for new events (the bound on the
-/// submit-to-checkpoint latency when the log is quiet).
+/// How often the sequencer looks for new events when it has no backlog:
+/// with the step's own time, the bound on the submit-to-checkpoint latency.
 pub const POLL: Duration = Duration::from_millis(100);
 /// Largest batch one step sequences.
 pub const BATCH: usize = 1024;
@@ -164,7 +164,8 @@ fn now_ms() -> i64 {
 
 /// Runs the sequencer until the task is dropped: while this process holds
 /// the lease (`lease_ms` long, renewed before every step and every poll),
-/// sequence every committed event in batches; otherwise poll.
+/// sequence every committed event in batches, one step per [`POLL`]
+/// unless a backlog fills whole batches; otherwise poll.
 pub async fn run_sequencer(
     registry: Registry,
     log: LogConfig,
@@ -191,8 +192,21 @@ pub async fn run_sequencer(
                 }
             }
             match registry.sequence(&log, BATCH).await {
+                // A full batch: a backlog, so the next step at once.
+                Ok(Some(step)) if step.size - step.old_size >= BATCH as u64 => {
+                    tracing::debug!(from = step.old_size, to = step.size, "log sequenced");
+                }
+                // Caught up. Under a steady stream of writes a step would
+                // otherwise follow every few events, each its own commit
+                // (and WAL sync) competing with the writes: waiting for the
+                // poll lets a step take everything written meanwhile, and
+                // keeps the latency bound the quiet log already has.
                 Ok(Some(step)) => {
                     tracing::debug!(from = step.old_size, to = step.size, "log sequenced");
+                    if let Some(w) = &witnessing {
+                        w.cosign_latest(&registry).await;
+                    }
+                    break;
                 }
                 Ok(None) => {
                     if let Some(w) = &witnessing {

@@ -14,6 +14,7 @@ mod decode;
 pub mod error;
 pub mod files;
 pub mod fs;
+mod fs_sync;
 pub mod log;
 pub mod memory;
 pub mod model;

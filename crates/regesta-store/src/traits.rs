@@ -156,6 +156,21 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Backend failure, or `bytes` not hashing to `digest`.
     async fn put(&self, digest: &Digest, bytes: Bytes) -> Result<()>;
 
+    /// Stores every object durably, as [`BlobStore::put`] each; the
+    /// objects of one publish, so a store can make them durable together
+    /// (the file store syncs once for the batch). The default puts them
+    /// concurrently.
+    ///
+    /// # Errors
+    /// As [`BlobStore::put`]; some objects may be stored when one fails.
+    async fn put_all(&self, objects: Vec<(Digest, Bytes)>) -> Result<()> {
+        let puts = objects
+            .iter()
+            .map(|(digest, bytes)| self.put(digest, bytes.clone()));
+        futures_util::future::try_join_all(puts).await?;
+        Ok(())
+    }
+
     /// The bytes, if present.
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
 

@@ -69,6 +69,10 @@ impl BlobStore for CachedBlobs {
         self.inner.put(digest, bytes).await
     }
 
+    async fn put_all(&self, objects: Vec<(Digest, Bytes)>) -> Result<()> {
+        self.inner.put_all(objects).await
+    }
+
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {
         if let Some(bytes) = self.cache.get(digest) {
             return Ok(Some(bytes));

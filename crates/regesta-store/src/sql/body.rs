@@ -32,6 +32,10 @@ macro_rules! sql_adapter {
             /// The rows of one publish — release, event, replay marker,
             /// head, channel, objects, counters — inside the caller's
             /// transaction (the backend decides how transactions commit).
+            #[allow(
+                dead_code,
+                reason = "SQLite writes a publish as one script (`sqlite::publish`)"
+            )]
             pub(super) async fn publish_rows(tx: &mut Tx, c: &PublishCommit) -> Result<u64> {
                 sqlx::query(
                     "INSERT INTO releases
@@ -100,6 +104,10 @@ macro_rules! sql_adapter {
             /// [`StoreError::NameTaken`] when another package does. The
             /// insert waits for a concurrent claim of the same key, so of
             /// two racing first publishes only one holds it.
+            #[allow(
+                dead_code,
+                reason = "SQLite writes a publish as one script (`sqlite::publish`)"
+            )]
             async fn claim_name(tx: &mut Tx, name_key: &str, package: &PackageId) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO package_keys (name_key, package) VALUES ($1, $2)

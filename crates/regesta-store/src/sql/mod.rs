@@ -17,8 +17,9 @@
 //! `begin_log` (a log-commit transaction, log commits serialized),
 //! `begin_small` (a short read-modify-write transaction: identity, lease),
 //! `begin_snapshot` (one consistent read of several tables),
-//! `commit_publish_rows` (commits one publish's rows, written by the shared
-//! `publish_rows`: alone, or grouped with concurrent publishes),
+//! `commit_publish_rows` (commits one publish's rows: PostgreSQL writes
+//! them with the shared `publish_rows`; SQLite groups concurrent publishes
+//! and sends each as one script, `sqlite::publish`),
 //! `read_pool` and `write_pool`.
 
 mod body;

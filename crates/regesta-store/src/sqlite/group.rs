@@ -106,8 +106,9 @@ async fn write_group(writer: SqlitePool, group: Vec<Queued>) {
     }
 }
 
-/// Each publish under its own savepoint, then one commit. `Err` when the
-/// transaction itself failed (nothing of the group is written).
+/// Each publish under its own savepoint (one script each, see
+/// [`super::publish`]), then one commit. `Err` when the transaction itself
+/// failed (nothing of the group is written).
 async fn write_rows(writer: &SqlitePool, group: &[Queued]) -> Result<Vec<Result<u64>>> {
     let mut tx = writer
         .begin_with("BEGIN IMMEDIATE")
@@ -115,28 +116,7 @@ async fn write_rows(writer: &SqlitePool, group: &[Queued]) -> Result<Vec<Result<
         .map_err(backend)?;
     let mut outcomes = Vec::with_capacity(group.len());
     for queued in group {
-        sqlx::query("SAVEPOINT publish")
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let outcome = super::shared::publish_rows(&mut tx, &queued.commit).await;
-        if let Err(error) = &outcome {
-            // SQLite may have rolled back the whole transaction itself (a
-            // full disk does): then the group fails with this publish's
-            // own error, not with the missing savepoint.
-            if sqlx::query("ROLLBACK TO publish")
-                .execute(&mut *tx)
-                .await
-                .is_err()
-            {
-                return Err(shared(error));
-            }
-        }
-        sqlx::query("RELEASE publish")
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        outcomes.push(outcome);
+        outcomes.push(super::publish::write(&mut tx, &queued.commit).await?);
     }
     tx.commit().await.map_err(backend)?;
     Ok(outcomes)

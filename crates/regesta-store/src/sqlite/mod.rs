@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 mod group;
+mod publish;
 mod schema;
 
 use schema::{LEGACY_COLUMNS, MIGRATOR};
