@@ -29,7 +29,8 @@ def main():
     try:
         def publish():
             r = subprocess.run([bench, "publish", "--registry", server.base, "--concurrency",
-                                str(PUBLISHERS), "--seconds", str(seconds), "--prefix", "soak"],
+                                str(PUBLISHERS), "--seconds", str(seconds), "--prefix", "soak",
+                                "--prebuilt", "0"],
                                capture_output=True, text=True)
             publish_out.update(json.loads(r.stdout) if r.returncode == 0 else
                                {"error": r.stderr.strip()[-2000:]})

@@ -60,6 +60,11 @@ enum Command {
         /// Package name prefix (unique per run).
         #[arg(long)]
         prefix: String,
+        /// Requests built before the clock starts (default: 2,500 per
+        /// second of the run, at most 100,000); 0 builds each one while
+        /// timed, as a steady mixed load (the soak) wants.
+        #[arg(long)]
+        prebuilt: Option<usize>,
     },
 }
 
@@ -100,7 +105,8 @@ async fn run(cli: Cli) -> anyhow::Result<serde_json::Value> {
             concurrency,
             seconds,
             prefix,
-        } => load::publish(&registry, &prefix, concurrency, seconds).await,
+            prebuilt,
+        } => load::publish(&registry, &prefix, concurrency, seconds, prebuilt).await,
     }
 }
 
