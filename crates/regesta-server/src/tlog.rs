@@ -163,7 +163,7 @@ fn now_ms() -> i64 {
 }
 
 /// Runs the sequencer until the task is dropped: while this process holds
-/// the lease (`lease_ms` long, renewed before every step and every poll),
+/// the lease (`lease_ms` long, renewed once half of it has passed),
 /// sequence every committed event in batches, one step per [`POLL`]
 /// unless a backlog fills whole batches; otherwise poll.
 pub async fn run_sequencer(
@@ -174,21 +174,33 @@ pub async fn run_sequencer(
 ) {
     let holder = uuid::Uuid::new_v4().to_string();
     let ttl = i64::try_from(lease_ms).unwrap_or(i64::MAX);
+    // Renewed once half of it has passed, not before every step: each
+    // renewal is a write with its own WAL sync, and an idle registry would
+    // otherwise sync ten times a second.
+    let renew_after = Duration::from_millis(lease_ms / 2);
+    let mut renewed: Option<std::time::Instant> = None;
     loop {
-        // Renewed before every step, so a long backlog never outlives the
+        // Checked before every step, so a long backlog never outlives the
         // lease; losing it stops this holder (a racing step would only fail
         // the store's size check anyway).
         loop {
-            let lease = registry
-                .db
-                .acquire_lease(SEQUENCER_LEASE, &holder, now_ms(), ttl)
-                .await;
-            match lease {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(error) => {
-                    tracing::error!(%error, "log lease unavailable");
-                    break;
+            if renewed.is_none_or(|at| at.elapsed() >= renew_after) {
+                let started = std::time::Instant::now();
+                let lease = registry
+                    .db
+                    .acquire_lease(SEQUENCER_LEASE, &holder, now_ms(), ttl)
+                    .await;
+                match lease {
+                    Ok(true) => renewed = Some(started),
+                    Ok(false) => {
+                        renewed = None;
+                        break;
+                    }
+                    Err(error) => {
+                        renewed = None;
+                        tracing::error!(%error, "log lease unavailable");
+                        break;
+                    }
                 }
             }
             match registry.sequence(&log, BATCH).await {
