@@ -41,26 +41,14 @@ const BATCH_BYTES: usize = 16 << 20;
 
 /// Writes `bytes` to `path` atomically (temporary file, rename) but not
 /// durably: a run's files are made durable together by [`sync_all`]
-/// before the inventory (or checkpoint) that lists them is saved. The
-/// directory is created only when it is missing, not checked per file.
+/// before the inventory (or checkpoint) that lists them is saved.
 ///
 /// # Errors
 /// Any IO failure.
 pub(crate) fn write_undurable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut file = match tempfile::NamedTempFile::new_in(dir) {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir)?;
-            tempfile::NamedTempFile::new_in(dir)?
-        }
-        other => other?,
-    };
-    file.write_all(bytes)?;
-    file.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    regesta_server::files::write_undurable_via(dir, path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Makes every file written so far under `dir` durable with one `syncfs`

@@ -1,7 +1,8 @@
 //! The one way Regesta replaces a file on disk (objects, keys, witness and
-//! verifier state, mirrors): a crash leaves either the old file or the new
-//! one, never a torn one, and the new one survives power loss once the write
-//! returns.
+//! verifier state, mirrors): readers see either the old file or the new
+//! one, never a torn one. [`write_atomic`] also makes the new one survive
+//! power loss before it returns; [`write_undurable_via`] leaves that to the
+//! caller's one sync for many files.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -29,9 +30,41 @@ pub fn write_atomic_via(
     bytes: &[u8],
     private: bool,
 ) -> std::io::Result<()> {
+    place(tmp_dir, path, bytes, private, true)
+}
+
+/// As [`write_atomic_via`] but not durable: readers see the old file or
+/// the new one, never a half-written one, but a crash before the caller
+/// syncs (one `syncfs` for many files) may leave the new one torn under its
+/// name. For files whose durability the caller establishes in bulk before
+/// anything that depends on them is recorded.
+///
+/// # Errors
+/// Any IO failure; the old file, if any, is then unchanged.
+pub fn write_undurable_via(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    place(tmp_dir, path, bytes, false, false)
+}
+
+/// A temporary file in `tmp_dir`, renamed to `path`; with `durable`, the
+/// file is synced before the rename and the directory after it. Missing
+/// directories are created when an attempt finds them missing, not checked
+/// per file (writers of many files pay no extra syscalls).
+fn place(
+    tmp_dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    durable: bool,
+) -> std::io::Result<()> {
+    let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(tmp_dir)?;
+    let mut file = match tempfile::NamedTempFile::new_in(tmp_dir) {
+        Err(e) if missing(&e) => {
+            std::fs::create_dir_all(tmp_dir)?;
+            tempfile::NamedTempFile::new_in(tmp_dir)?
+        }
+        other => other?,
+    };
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::PermissionsExt as _;
@@ -41,9 +74,21 @@ pub fn write_atomic_via(
     #[cfg(not(unix))]
     let _ = private;
     file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    if durable {
+        file.as_file().sync_all()?;
+    }
+    match file.persist(path) {
+        Ok(_) => {}
+        Err(e) if missing(&e.error) => {
+            std::fs::create_dir_all(dir)?;
+            e.file.persist(path).map_err(|e| e.error)?;
+        }
+        Err(e) => return Err(e.error),
+    }
+    if durable {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

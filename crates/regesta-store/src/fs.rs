@@ -75,25 +75,18 @@ fn holds(target: &Path, digest: &Digest, size: usize) -> std::io::Result<bool> {
     }
 }
 
-/// Writes `bytes` under `target` unless it is already there: a temporary
-/// file in `tmp_dir` renamed into place, not synced (the caller syncs).
-/// Whether a file was written.
+/// Writes `bytes` under `target` unless it is already there, not synced
+/// (the caller syncs). Whether a file was written.
 fn write_unsynced(
     tmp_dir: &Path,
     target: &Path,
     digest: &Digest,
     bytes: &[u8],
 ) -> std::io::Result<bool> {
-    use std::io::Write as _;
     if holds(target, digest, bytes.len())? {
         return Ok(false);
     }
-    if let Some(dir) = target.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut file = tempfile::NamedTempFile::new_in(tmp_dir)?;
-    file.write_all(bytes)?;
-    file.persist(target).map_err(|e| e.error)?;
+    crate::files::write_undurable_via(tmp_dir, target, bytes)?;
     Ok(true)
 }
 
