@@ -37,21 +37,7 @@ macro_rules! sql_adapter {
                 reason = "SQLite writes a publish as one script (`sqlite::publish`)"
             )]
             pub(super) async fn publish_rows(tx: &mut Tx, c: &PublishCommit) -> Result<u64> {
-                sqlx::query(
-                    "INSERT INTO releases
-                        (package, version, manifest_digest, created_at, created_ms, event_id,
-                         envelope, envelope_listing, facts)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(c.package.as_str())
-                .bind(c.version.as_str())
-                .bind(c.manifest_digest.to_string())
-                .bind(c.created_at.to_string())
-                .bind(c.created_at.unix_millis())
-                .bind(c.event_id.to_string())
-                .bind(c.documents.envelope.as_ref())
-                .bind(c.documents.listing.as_ref())
-                .bind(c.facts.as_deref())
+                $crate::sql::bind_release!(sqlx::query($crate::sql::INSERT_RELEASE), c)
                 .execute(&mut **tx)
                 .await
                 .map_err(conflict(|| StoreError::ReleaseExists))?;

@@ -34,6 +34,32 @@ pub(crate) use log::sql_log;
 pub(crate) use rows::sql_rows;
 pub(crate) use write::sql_writes;
 
+/// A publish's release row, `$1`–`$9` bound by [`bind_release!`]: one
+/// definition for PostgreSQL's statements and SQLite's publish script.
+pub(crate) const INSERT_RELEASE: &str = "INSERT INTO releases
+        (package, version, manifest_digest, created_at, created_ms, event_id,
+         envelope, envelope_listing, facts)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Binds [`INSERT_RELEASE`]'s parameters from the `PublishCommit` `$c` to
+/// the query `$query` (whose next parameter is `$1`).
+macro_rules! bind_release {
+    ($query:expr, $c:expr) => {
+        $query
+            .bind($c.package.as_str())
+            .bind($c.version.as_str())
+            .bind($c.manifest_digest.to_string())
+            .bind($c.created_at.to_string())
+            .bind($c.created_at.unix_millis())
+            .bind($c.event_id.to_string())
+            .bind($c.documents.envelope.as_ref())
+            .bind($c.documents.listing.as_ref())
+            .bind($c.facts.as_deref())
+    };
+}
+
+pub(crate) use bind_release;
+
 /// A database failure, kept as the store error's source.
 pub(crate) fn backend(error: sqlx::Error) -> StoreError {
     crate::error::database_error(error)

@@ -22,7 +22,7 @@ use sqlx::{Row as _, Sqlite, Transaction};
 use crate::decode::{to_i64, to_u64};
 use crate::error::{Result, StoreError};
 use crate::model::PublishCommit;
-use crate::sql::backend;
+use crate::sql::{INSERT_RELEASE, backend, bind_release};
 
 /// A statement of the script that can conflict, in script order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,14 +41,7 @@ const FIRST_OBJECT_PARAM: usize = 16;
 /// The script for `c`, and the conflicting statements in order (one row
 /// each; the `Event` row carries the sequence number).
 fn script(c: &PublishCommit) -> (String, Vec<Stage>) {
-    let mut sql = String::from(
-        "SAVEPOINT publish;
-         INSERT INTO releases
-             (package, version, manifest_digest, created_at, created_ms, event_id,
-              envelope, envelope_listing, facts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
-         SELECT 0;",
-    );
+    let mut sql = format!("SAVEPOINT publish; {INSERT_RELEASE}; SELECT 0;");
     let mut stages = vec![Stage::Release];
     if c.version_key.is_some() {
         sql.push_str(
@@ -127,16 +120,7 @@ pub(super) async fn write(
     c: &PublishCommit,
 ) -> Result<Result<u64>> {
     let (sql, stages) = script(c);
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(c.package.as_str())
-        .bind(c.version.as_str())
-        .bind(c.manifest_digest.to_string())
-        .bind(c.created_at.to_string())
-        .bind(c.created_at.unix_millis())
-        .bind(c.event_id.to_string())
-        .bind(c.documents.envelope.as_ref())
-        .bind(c.documents.listing.as_ref())
-        .bind(c.facts.as_deref())
+    let mut query = bind_release!(sqlx::query(sqlx::AssertSqlSafe(sql)), c)
         .bind(c.event_bytes.as_ref())
         .bind(c.event_listing.as_ref())
         .bind(c.channel.as_str())
