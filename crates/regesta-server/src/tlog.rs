@@ -162,65 +162,80 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// This replica's hold on the sequencer lease. Renewed once half of it
+/// has passed, not before every step: each renewal is a write with its
+/// own WAL sync, and an idle registry would otherwise sync ten times a
+/// second for the lease alone.
+struct Lease {
+    holder: String,
+    ttl_ms: i64,
+    renew_after: Duration,
+    renewed: Option<std::time::Instant>,
+}
+
+impl Lease {
+    fn new(lease_ms: u64) -> Self {
+        Self {
+            holder: uuid::Uuid::new_v4().to_string(),
+            ttl_ms: i64::try_from(lease_ms).unwrap_or(i64::MAX),
+            renew_after: Duration::from_millis(lease_ms / 2),
+            renewed: None,
+        }
+    }
+
+    /// Whether this replica holds the lease, renewing it when due.
+    async fn held(&mut self, registry: &Registry) -> bool {
+        if self
+            .renewed
+            .is_some_and(|at| at.elapsed() < self.renew_after)
+        {
+            return true;
+        }
+        let started = std::time::Instant::now();
+        let lease = registry
+            .db
+            .acquire_lease(SEQUENCER_LEASE, &self.holder, now_ms(), self.ttl_ms)
+            .await;
+        self.renewed = match lease {
+            Ok(true) => Some(started),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::error!(%error, "log lease unavailable");
+                None
+            }
+        };
+        self.renewed.is_some()
+    }
+}
+
 /// Runs the sequencer until the task is dropped: while this process holds
-/// the lease (`lease_ms` long, renewed once half of it has passed),
-/// sequence every committed event in batches, one step per [`POLL`]
-/// unless a backlog fills whole batches; otherwise poll.
+/// the lease (`lease_ms` long, see [`Lease`]), sequence every committed
+/// event in batches, one step per [`POLL`] unless a backlog fills whole
+/// batches; otherwise poll.
 pub async fn run_sequencer(
     registry: Registry,
     log: LogConfig,
     lease_ms: u64,
     witnessing: Option<Witnessing>,
 ) {
-    let holder = uuid::Uuid::new_v4().to_string();
-    let ttl = i64::try_from(lease_ms).unwrap_or(i64::MAX);
-    // Renewed once half of it has passed, not before every step: each
-    // renewal is a write with its own WAL sync, and an idle registry would
-    // otherwise sync ten times a second.
-    let renew_after = Duration::from_millis(lease_ms / 2);
-    let mut renewed: Option<std::time::Instant> = None;
+    let mut lease = Lease::new(lease_ms);
     loop {
         // Checked before every step, so a long backlog never outlives the
         // lease; losing it stops this holder (a racing step would only fail
         // the store's size check anyway).
-        loop {
-            if renewed.is_none_or(|at| at.elapsed() >= renew_after) {
-                let started = std::time::Instant::now();
-                let lease = registry
-                    .db
-                    .acquire_lease(SEQUENCER_LEASE, &holder, now_ms(), ttl)
-                    .await;
-                match lease {
-                    Ok(true) => renewed = Some(started),
-                    Ok(false) => {
-                        renewed = None;
-                        break;
-                    }
-                    Err(error) => {
-                        renewed = None;
-                        tracing::error!(%error, "log lease unavailable");
-                        break;
-                    }
-                }
-            }
+        while lease.held(&registry).await {
             match registry.sequence(&log, BATCH).await {
-                // A full batch: a backlog, so the next step at once.
-                Ok(Some(step)) if step.size - step.old_size >= BATCH as u64 => {
-                    tracing::debug!(from = step.old_size, to = step.size, "log sequenced");
-                }
-                // Caught up. Under a steady stream of writes a step would
-                // otherwise follow every few events, each its own commit
-                // (and WAL sync) competing with the writes: waiting for the
-                // poll lets a step take everything written meanwhile, and
-                // keeps the latency bound the quiet log already has.
-                Ok(Some(step)) => {
-                    tracing::debug!(from = step.old_size, to = step.size, "log sequenced");
-                    if let Some(w) = &witnessing {
-                        w.cosign_latest(&registry).await;
+                Ok(step) => {
+                    if let Some(step) = &step {
+                        tracing::debug!(from = step.old_size, to = step.size, "log sequenced");
                     }
-                    break;
-                }
-                Ok(None) => {
+                    // A full batch is a backlog: the next step at once.
+                    // Otherwise wait for the poll: under a steady stream of
+                    // writes a step would follow every few events, each its
+                    // own commit (and WAL sync) competing with the writes.
+                    if step.is_some_and(|s| s.size - s.old_size >= BATCH as u64) {
+                        continue;
+                    }
                     if let Some(w) = &witnessing {
                         w.cosign_latest(&registry).await;
                     }
