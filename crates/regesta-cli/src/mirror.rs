@@ -195,7 +195,7 @@ struct Fetched {
 }
 
 /// Mirrors a listed event's release (if it publishes one) and writes the
-/// event's canonical bytes (its id was recomputed from them). With
+/// event's canonical `bytes` (its id was recomputed from them). With
 /// `refetch`, first checks the event's own URL serves exactly those bytes:
 /// the mirror spot-checks one event per page, since a request per event
 /// would make a large registry slow to mirror. The event's files are
@@ -204,11 +204,10 @@ struct Fetched {
 async fn mirror_event(
     client: &RegistryClient,
     dir: &Path,
-    listed: SealedEvent,
+    (listed, bytes): (SealedEvent, bytes::Bytes),
     refetch: bool,
     check_held: bool,
 ) -> anyhow::Result<(SealedEvent, Fetched)> {
-    let bytes = bytes::Bytes::from(listed.served_bytes()?);
     if refetch {
         let own = fetch(client, &format!("/events/sha256/{}", listed.id.hex())).await?;
         if own.body != bytes {
@@ -218,18 +217,19 @@ async fn mirror_event(
             );
         }
     }
-    let mut fetched = fetch_release(client, dir, &listed, check_held).await?;
+    let mut fetched = fetch_release(client, dir, &listed, &bytes, check_held).await?;
     fetched.files.push((event_path(dir, &listed.id), bytes));
     Ok((listed, fetched))
 }
 
 /// Fetches and checks the release an event publishes, if it does: its
-/// envelope (which must match the event) and the objects the mirror does
-/// not hold yet.
+/// envelope (whose event must be `event`, served as `served`) and the
+/// objects the mirror does not hold yet.
 async fn fetch_release(
     client: &RegistryClient,
     dir: &Path,
     event: &SealedEvent,
+    served: &[u8],
     check_held: bool,
 ) -> anyhow::Result<Fetched> {
     let EventBody::ReleasePublished {
@@ -254,9 +254,7 @@ async fn fetch_release(
     let manifest: ReleaseManifest = serde_json::from_value(envelope["manifest"].clone())?;
     let descriptor: ObjectDescriptor =
         serde_json::from_value(envelope["manifestDescriptor"].clone())?;
-    if descriptor.digest != *manifest_digest
-        || SealedEvent::from_json(&envelope["event"]).ok().as_ref() != Some(event)
-    {
+    if descriptor.digest != *manifest_digest || !is_served_event(&envelope["event"], served) {
         bail!("release {package}@{version} does not match its event");
     }
     // The manifest object's bytes are the envelope's manifest, checked
@@ -315,6 +313,14 @@ async fn fetch_release(
     Ok(out)
 }
 
+/// Whether `value` is the event served as `served`: the same when its
+/// canonical form is those bytes (the served event's id was checked, so
+/// this one's holds too), without parsing and hashing it again.
+fn is_served_event(value: &Value, served: &[u8]) -> bool {
+    regesta_protocol::json::to_canonical_vec(value)
+        .is_ok_and(|canonical| served.strip_suffix(b"\n") == Some(&canonical[..]))
+}
+
 /// `regesta mirror <dir>`.
 pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> anyhow::Result<u8> {
     let client = RegistryClient::new(registry)?;
@@ -339,7 +345,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         let client = &client;
         async move {
             let listed = fetch_page(client, after).await?;
-            let next = listed.last().map(|e| e.id);
+            let next = listed.last().map(|(e, _)| e.id);
             anyhow::Ok(next.map(|next| (listed, Some(next))))
         }
     });
@@ -410,11 +416,12 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
 }
 
 /// The page of events after `after` (from the start without one), each
-/// event's id recomputed from its listed bytes; empty at the log's end.
+/// event's id recomputed from its listed bytes and given with its served
+/// bytes; empty at the log's end.
 async fn fetch_page(
     client: &RegistryClient,
     after: Option<Digest>,
-) -> anyhow::Result<Vec<SealedEvent>> {
+) -> anyhow::Result<Vec<(SealedEvent, bytes::Bytes)>> {
     let path = match after {
         Some(last) => format!("/events?after={last}"),
         None => "/events".to_owned(),
@@ -427,8 +434,9 @@ async fn fetch_page(
         .into_iter()
         .flatten()
         .map(|item| {
-            SealedEvent::from_json(item)
-                .with_context(|| format!("{path}: an event's id does not match its content"))
+            let (event, _, served) = SealedEvent::from_json_with_bytes(item)
+                .with_context(|| format!("{path}: an event's id does not match its content"))?;
+            Ok((event, bytes::Bytes::from(served)))
         })
         .collect()
 }
@@ -542,4 +550,55 @@ pub(crate) fn files(dir: &Path, sub: &str) -> anyhow::Result<BTreeMap<String, Ve
             Ok((name, bytes))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_served_event;
+    use regesta_protocol::SealedEvent;
+    use serde_json::Value;
+
+    /// Two events of the reference's vectors, as listed (with `id`).
+    fn listed() -> Vec<Value> {
+        let vectors: Value = serde_json::from_str(include_str!(
+            "../../regesta-testkit/vectors/canonical-json/event-id-vectors.json"
+        ))
+        .unwrap();
+        vectors
+            .as_array()
+            .unwrap()
+            .iter()
+            .take(2)
+            .map(|case| {
+                let mut event = case["payload"].clone();
+                event["id"] = case["id"].clone();
+                event
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_envelope_holds_the_listed_event_only_when_it_is_the_same_json() {
+        let events = listed();
+        let (_, _, served) = SealedEvent::from_json_with_bytes(&events[0]).unwrap();
+        // The same event, in any key order, is the listed one.
+        assert!(is_served_event(&events[0], &served));
+        let reordered: serde_json::Map<String, Value> = events[0]
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .rev()
+            .collect();
+        assert!(is_served_event(&Value::Object(reordered), &served));
+        // Another event, or this one changed anywhere, is not.
+        assert!(!is_served_event(&events[1], &served));
+        let mut changed = events[0].clone();
+        changed["timestamp"] = Value::from("2030-01-01T00:00:00.000Z");
+        assert!(!is_served_event(&changed, &served));
+        let mut extra = events[0].clone();
+        extra["extra"] = Value::from(1);
+        assert!(!is_served_event(&extra, &served));
+        assert!(!is_served_event(&Value::Null, &served));
+    }
 }

@@ -67,7 +67,20 @@ impl Digest {
 
     /// The 64 lowercase hex digits without the prefix.
     pub fn hex(&self) -> String {
-        hex::encode(self.0)
+        String::from_utf8_lossy(&self.hex_digits()).into_owned()
+    }
+
+    /// The hex digits on the stack: digests are formatted on every read
+    /// (cache keys, ETags, query parameters), and `hex::encode` builds its
+    /// string one `char` at a time.
+    fn hex_digits(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0; 64];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        out
     }
 }
 
@@ -78,7 +91,9 @@ fn invalid(value: &str) -> ProtocolError {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", Self::PREFIX, self.hex())
+        let digits = self.hex_digits();
+        f.write_str(Self::PREFIX)?;
+        f.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -165,6 +180,22 @@ mod tests {
         assert!(Digest::parse(&format!("sha256:{}", &hex[1..])).is_err());
         assert!(Digest::parse(hex).is_err());
         assert!(Digest::parse("sha256:").is_err());
+    }
+
+    #[test]
+    fn hex_and_display_round_trip_every_byte_value() {
+        for seed in 0..=255u8 {
+            let digest = Digest::of(&[seed; 3]);
+            assert_eq!(digest.hex(), hex::encode(digest.as_bytes()));
+            assert_eq!(Digest::parse(&digest.to_string()).unwrap(), digest);
+        }
+        let every: Vec<u8> = (0..=255u8).collect();
+        let mut raw = [0u8; 32];
+        for chunk in every.chunks(32) {
+            raw.copy_from_slice(chunk);
+            let digest = Digest::parse_hex(&hex::encode(raw)).unwrap();
+            assert_eq!(digest.hex(), hex::encode(raw));
+        }
     }
 
     #[test]

@@ -172,6 +172,51 @@ impl Event {
         to_canonical_vec(&Value::Object(self.to_map(ProofKeyOrder::Sorted)))
     }
 
+    /// The canonical payload and the served bytes (canonical JSON with
+    /// `id`, plus `\n`) from one canonicalization, for an event whose id
+    /// is `id(payload)`. Canonical JSON writes an object's members in key
+    /// order, each independent of the others, so the members that sort
+    /// before `id` and those after it are canonicalized apart and joined:
+    /// without the `id` member, that is the payload; around it, the
+    /// served form.
+    fn canonical_forms(&self) -> Result<(Digest, Vec<u8>, Vec<u8>), JsonError> {
+        let (mut before, mut after) = (Map::new(), Map::new());
+        for (key, value) in self.to_map(ProofKeyOrder::Sorted) {
+            // Every key is ASCII, where canonical JSON's UTF-16 order is
+            // byte order.
+            if key.as_str() < "id" {
+                before.insert(key, value);
+            } else {
+                after.insert(key, value);
+            }
+        }
+        let before = to_canonical_vec(&Value::Object(before))?;
+        let after = to_canonical_vec(&Value::Object(after))?;
+        // `{` and the members before `id`; the members after it and `}`.
+        let (head, tail) = (&before[..before.len() - 1], &after[1..]);
+        let (head_members, tail_members) = (head.len() > 1, tail.len() > 1);
+        let mut payload = Vec::with_capacity(head.len() + tail.len() + 1);
+        payload.extend_from_slice(head);
+        if head_members && tail_members {
+            payload.push(b',');
+        }
+        payload.extend_from_slice(tail);
+        let id = Digest::of(&payload);
+        let member = format!("\"id\":\"{id}\"");
+        let mut served = Vec::with_capacity(payload.len() + member.len() + 3);
+        served.extend_from_slice(head);
+        if head_members {
+            served.push(b',');
+        }
+        served.extend_from_slice(member.as_bytes());
+        if tail_members {
+            served.push(b',');
+        }
+        served.extend_from_slice(tail);
+        served.push(b'\n');
+        Ok((id, payload, served))
+    }
+
     /// The event id.
     ///
     /// # Errors
@@ -243,7 +288,7 @@ impl SealedEvent {
     /// # Errors
     /// Shape errors, or an id that does not match the canonical payload.
     pub fn from_json(value: &Value) -> Result<Self> {
-        Self::from_json_with_payload(value).map(|(event, _)| event)
+        Self::from_json_with_bytes(value).map(|(event, ..)| event)
     }
 
     /// As [`Self::from_json`], also giving the canonical payload the id was
@@ -253,6 +298,15 @@ impl SealedEvent {
     /// # Errors
     /// As [`Self::from_json`].
     pub fn from_json_with_payload(value: &Value) -> Result<(Self, Vec<u8>)> {
+        Self::from_json_with_bytes(value).map(|(event, payload, _)| (event, payload))
+    }
+
+    /// As [`Self::from_json_with_payload`], also giving the event's
+    /// [served bytes](Self::served_bytes), from the same canonicalization.
+    ///
+    /// # Errors
+    /// As [`Self::from_json`].
+    pub fn from_json_with_bytes(value: &Value) -> Result<(Self, Vec<u8>, Vec<u8>)> {
         let mut f = Fields::new(value, "Registry event")?;
         f.constant("object", "regesta.event")?;
         let claimed = f.digest("id")?;
@@ -304,14 +358,13 @@ impl SealedEvent {
             authorization,
             body,
         };
-        let payload = event.canonical_payload()?;
-        let id = Digest::of(&payload);
+        let (id, payload, served) = event.canonical_forms()?;
         if id != claimed {
             return Err(ProtocolError::invalid(
                 "id",
                 format!("Registry event id does not match canonical event payload: {claimed}"),
             ));
         }
-        Ok((Self { id, event }, payload))
+        Ok((Self { id, event }, payload, served))
     }
 }

@@ -99,6 +99,7 @@ where
 {
     publish_is_atomic_and_readable(open().await.as_ref()).await;
     duplicate_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
+    reads_see_each_commit_made_after_them(open().await.as_ref()).await;
     equivalent_version_is_rejected_and_changes_nothing(open().await.as_ref()).await;
     name_key_is_held_by_one_package(open().await.as_ref()).await;
     replayed_authorization_is_rejected(open().await.as_ref()).await;
@@ -309,6 +310,33 @@ async fn publish_is_atomic_and_readable(db: &dyn RegistryDb) {
         .await
         .unwrap();
     assert_eq!(bare.expect("release").facts, None);
+}
+
+/// A reader that looked before a commit sees it on its next read: no read
+/// keeps an old snapshot (SQLite's point reads reuse their connections).
+async fn reads_see_each_commit_made_after_them(db: &dyn RegistryDb) {
+    for n in 0..3 {
+        let commit = sample_publish(&format!("seen-{n}"), "1.0.0", 0);
+        let object = &commit.objects[0];
+        assert!(db.object(&object.digest).await.unwrap().is_none());
+        assert!(
+            db.release_documents(&commit.package, &commit.version)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        db.commit_publish(&commit).await.unwrap();
+        assert_eq!(
+            db.object(&object.digest).await.unwrap().as_ref(),
+            Some(object)
+        );
+        assert_eq!(
+            db.release_documents(&commit.package, &commit.version)
+                .await
+                .unwrap(),
+            Some(commit.documents.clone())
+        );
+    }
 }
 
 async fn duplicate_version_is_rejected_and_changes_nothing(db: &dyn RegistryDb) {

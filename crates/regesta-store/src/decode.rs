@@ -77,8 +77,21 @@ pub(crate) fn head(event: &str, time: &str) -> Result<(Digest, Timestamp)> {
 }
 
 pub(crate) fn object(digest: &str, media_type: &str, size: i64) -> Result<ObjectDescriptor> {
+    object_parts(
+        Digest::parse(digest).map_err(corrupt("object digest"))?,
+        media_type,
+        size,
+    )
+}
+
+/// As [`object`], for a row looked up by its digest (not read back).
+pub(crate) fn object_parts(
+    digest: Digest,
+    media_type: &str,
+    size: i64,
+) -> Result<ObjectDescriptor> {
     Ok(ObjectDescriptor {
-        digest: Digest::parse(digest).map_err(corrupt("object digest"))?,
+        digest,
         media_type: Text::parse(media_type).map_err(corrupt("media type"))?,
         size: to_u64(size, "size")?,
     })

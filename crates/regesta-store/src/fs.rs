@@ -92,6 +92,18 @@ fn write_unsynced(
 
 /// Up to [`STREAM_CHUNK`] bytes of `file`, read until the chunk is full or
 /// the file ends (empty at the end).
+/// Objects up to this size are read without a trip to the blocking pool.
+const INLINE_READ: u64 = 64 * 1024;
+
+/// All of `file` (`size` bytes expected; a file that changed meanwhile is
+/// read as it is, the caller checks digests).
+fn read_whole(mut file: std::fs::File, size: u64) -> std::io::Result<Bytes> {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    file.read_to_end(&mut bytes)?;
+    Ok(Bytes::from(bytes))
+}
+
 fn read_chunk(file: &mut std::fs::File) -> std::io::Result<Bytes> {
     use std::io::Read as _;
     let mut chunk = bytes::BytesMut::zeroed(STREAM_CHUNK);
@@ -172,11 +184,20 @@ impl BlobStore for FsBlobs {
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {
-        match tokio::fs::read(self.path(digest)).await {
-            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+        let file = match std::fs::File::open(self.path(digest)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let size = file.metadata()?.len();
+        // A small file is read on this thread, as nginx reads files in its
+        // event loop: two thread wake-ups for a trip to the blocking pool
+        // cost more than reading a few pages the kernel usually holds.
+        if size <= INLINE_READ {
+            return Ok(Some(read_whole(file, size)?));
         }
+        let read = tokio::task::spawn_blocking(move || read_whole(file, size)).await;
+        Ok(Some(read.map_err(|e| StoreError::Backend(e.into()))??))
     }
 
     async fn ping(&self) -> Result<()> {

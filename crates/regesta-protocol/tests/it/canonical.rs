@@ -91,6 +91,18 @@ fn event_id_vectors_reproduce_ids_and_served_bytes() {
             case["servedEventBytes"].as_str().unwrap(),
             "{name}"
         );
+        // The payload and served bytes made in one pass are the same.
+        let (_, payload, served) = SealedEvent::from_json_with_bytes(&with_id).unwrap();
+        assert_eq!(
+            String::from_utf8(payload).unwrap(),
+            case["canonicalPayload"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            String::from_utf8(served).unwrap(),
+            case["servedEventBytes"].as_str().unwrap(),
+            "{name}"
+        );
         // A tampered id is refused.
         with_id["id"] = serde_json::json!(Digest::of(b"other").to_string());
         assert!(SealedEvent::from_json(&with_id).is_err(), "{name}");

@@ -115,6 +115,14 @@ impl PostgresDb {
     fn write_pool(&self) -> &PgPool {
         &self.pool
     }
+
+    #[allow(
+        clippy::unused_self,
+        reason = "a hook of the shared SQL body; PostgreSQL reads through its pool"
+    )]
+    fn point_reads(&self) -> Option<&crate::sqlite::PointReads> {
+        None
+    }
 }
 
 crate::sql::sql_adapter!(PostgresDb, sqlx::Postgres);

@@ -254,6 +254,9 @@ macro_rules! sql_adapter {
                     id: &PackageId,
                     version: &Version,
                 ) -> Result<Option<ReleaseDocuments>> {
+                    if let Some(point) = self.point_reads() {
+                        return point.release_documents(id, version);
+                    }
                     let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                     let query = sqlx::query(
                         "SELECT event_id, envelope, envelope_listing FROM releases WHERE package = $1 AND version = $2",
@@ -325,6 +328,9 @@ macro_rules! sql_adapter {
                 }
 
                 async fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>> {
+                    if let Some(point) = self.point_reads() {
+                        return point.object(digest);
+                    }
                     let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                     let query = sqlx::query("SELECT digest, media_type, size FROM objects WHERE digest = $1")
                         .bind(digest.to_string());

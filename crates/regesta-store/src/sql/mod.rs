@@ -20,7 +20,8 @@
 //! `commit_publish_rows` (commits one publish's rows: PostgreSQL writes
 //! them with the shared `publish_rows`; SQLite groups concurrent publishes
 //! and sends each as one script, `sqlite::publish`),
-//! `read_pool` and `write_pool`.
+//! `read_pool`, `write_pool`, and `point_reads` (SQLite's point lookups
+//! without sqlx's worker thread, `sqlite::point`; none on PostgreSQL).
 
 mod body;
 mod log;

@@ -14,8 +14,11 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 mod group;
+mod point;
 mod publish;
 mod schema;
+
+pub(crate) use point::PointReads;
 
 use schema::{LEGACY_COLUMNS, MIGRATOR};
 
@@ -29,6 +32,7 @@ pub struct SqliteDb {
     pool: SqlitePool,
     writer: SqlitePool,
     publishes: std::sync::Arc<group::GroupCommit>,
+    point: std::sync::Arc<PointReads>,
 }
 
 impl SqliteDb {
@@ -47,13 +51,14 @@ impl SqliteDb {
     /// As [`Self::open`].
     pub async fn open_with(data_dir: &Path, durability: Durability) -> Result<Self> {
         std::fs::create_dir_all(data_dir)?;
+        let file = data_dir.join("registry.sqlite3");
         let synchronous = match durability {
             Durability::Full => SqliteSynchronous::Full,
             Durability::Deferred => SqliteSynchronous::Off,
         };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(backend)?
-            .filename(data_dir.join("registry.sqlite3"))
+            .filename(&file)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
@@ -82,6 +87,7 @@ impl SqliteDb {
             pool,
             writer,
             publishes: std::sync::Arc::default(),
+            point: std::sync::Arc::new(PointReads::new(&file)),
         };
         db.migrate().await?;
         Ok(db)
@@ -95,6 +101,7 @@ impl SqliteDb {
     /// # Errors
     /// The checkpoint failed (the log stays and is replayed on next open).
     pub async fn close(&self) -> Result<()> {
+        self.point.close();
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.writer)
             .await
@@ -158,6 +165,14 @@ impl SqliteDb {
 
     fn write_pool(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "a hook of the shared SQL body; PostgreSQL has none"
+    )]
+    fn point_reads(&self) -> Option<&PointReads> {
+        Some(&self.point)
     }
 }
 

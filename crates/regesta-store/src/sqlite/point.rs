@@ -1,0 +1,138 @@
+//! Point reads on the embedded database, run on the caller's thread.
+//!
+//! sqlx runs every SQLite statement on a worker thread of its own: a read
+//! is a message to that thread and a reply back, two thread wake-ups
+//! that cost more than a primary-key lookup in pages SQLite or the
+//! kernel already holds. A mirror or a cold cache asks for tens of
+//! thousands of objects and releases one by one, so those lookups go
+//! through plain SQLite connections here instead, without a hop. A lookup
+//! reads a handful of pages; like nginx reading a file in its event loop,
+//! it blocks the request's thread only when those pages are not in
+//! memory. Writes, scans and multi-statement reads stay on sqlx.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use regesta_protocol::{Digest, ObjectDescriptor, PackageId, Version};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+
+use crate::decode;
+use crate::error::{Result, StoreError};
+use crate::model::ReleaseDocuments;
+
+/// Idle connections kept for reuse (more are opened under a burst of
+/// concurrent lookups, then closed).
+const KEPT: usize = 16;
+
+/// A pool of connections for point reads, opened on demand.
+#[derive(Debug)]
+pub(crate) struct PointReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl PointReads {
+    /// Point reads of the database file at `path` (opened and migrated by
+    /// sqlx first: these connections only ever read).
+    pub(crate) fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            idle: Mutex::default(),
+        }
+    }
+
+    /// Closes the idle connections (before the final checkpoint).
+    pub(crate) fn close(&self) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Runs `read` on an idle connection (or a new one) and puts the
+    /// connection back unless the read failed.
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open().map_err(database_error)?,
+        };
+        let out = read(&conn).map_err(database_error)?;
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < KEPT {
+            idle.push(conn);
+        }
+        Ok(out)
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // The same wait as the sqlx pools: a reader in WAL mode waits only
+        // while another connection recovers the log after a crash.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    }
+
+    /// The descriptor of object `digest`, if indexed.
+    pub(crate) fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>> {
+        let row = self.with(|conn| {
+            conn.prepare_cached("SELECT media_type, size FROM objects WHERE digest = ?1")?
+                .query_row([digest.to_string()], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .optional()
+        })?;
+        row.map(|(media_type, size)| decode::object_parts(*digest, &media_type, size))
+            .transpose()
+    }
+
+    /// The stored documents of release `id@version`, if published.
+    pub(crate) fn release_documents(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<Option<ReleaseDocuments>> {
+        let row = self.with(|conn| {
+            conn.prepare_cached(
+                "SELECT event_id, envelope, envelope_listing FROM releases
+                 WHERE package = ?1 AND version = ?2",
+            )?
+            .query_row([id.as_str(), version.as_str()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Vec<u8>>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .optional()
+        })?;
+        row.map(|(event_id, envelope, listing)| {
+            Ok(ReleaseDocuments {
+                event_id: Digest::parse(&event_id).map_err(decode::corrupt("event id"))?,
+                envelope: Bytes::from(envelope),
+                listing: Bytes::from(listing),
+            })
+        })
+        .transpose()
+    }
+}
+
+/// A SQLite error as a store error: "full" for `SQLITE_FULL`, as
+/// [`crate::error::database_error`] says of sqlx's.
+fn database_error(error: rusqlite::Error) -> StoreError {
+    if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        StoreError::Full(error.into())
+    } else {
+        StoreError::Backend(error.into())
+    }
+}
