@@ -95,6 +95,36 @@ fn write_unsynced(
 /// Objects up to this size are read without a trip to the blocking pool.
 const INLINE_READ: u64 = 64 * 1024;
 
+/// The `size` bytes of `file` if the kernel holds them all in its page
+/// cache (`RWF_NOWAIT`); `None` when reading them would wait for the disk
+/// (or the file system cannot tell). Objects never change, and readers
+/// check digests, so a file that changed size is not looked for.
+#[cfg(target_os = "linux")]
+fn read_cached(file: &std::fs::File, size: u64) -> std::io::Result<Option<Bytes>> {
+    use rustix::io::{Errno, ReadWriteFlags, preadv2};
+    let mut bytes = vec![0; usize::try_from(size).map_err(std::io::Error::other)?];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        let mut buf = [std::io::IoSliceMut::new(&mut bytes[filled..])];
+        match preadv2(file, &mut buf, filled as u64, ReadWriteFlags::NOWAIT) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN | Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(Some(Bytes::from(bytes)))
+}
+
+/// Elsewhere every read goes to the blocking pool.
+#[cfg(not(target_os = "linux"))]
+#[allow(clippy::unnecessary_wraps, reason = "the Linux version's signature")]
+fn read_cached(_file: &std::fs::File, _size: u64) -> std::io::Result<Option<Bytes>> {
+    Ok(None)
+}
+
 /// All of `file` (`size` bytes expected; a file that changed meanwhile is
 /// read as it is, the caller checks digests).
 fn read_whole(mut file: std::fs::File, size: u64) -> std::io::Result<Bytes> {
@@ -190,11 +220,14 @@ impl BlobStore for FsBlobs {
             Err(e) => return Err(e.into()),
         };
         let size = file.metadata()?.len();
-        // A small file is read on this thread, as nginx reads files in its
-        // event loop: two thread wake-ups for a trip to the blocking pool
-        // cost more than reading a few pages the kernel usually holds.
-        if size <= INLINE_READ {
-            return Ok(Some(read_whole(file, size)?));
+        // A small file whose pages the kernel holds is read on this
+        // thread: two thread wake-ups for a trip to the blocking pool cost
+        // more than copying a few cached pages. One that would wait for
+        // the disk goes to the pool, so no request waits behind it.
+        if size <= INLINE_READ
+            && let Some(bytes) = read_cached(&file, size)?
+        {
+            return Ok(Some(bytes));
         }
         let read = tokio::task::spawn_blocking(move || read_whole(file, size)).await;
         Ok(Some(read.map_err(|e| StoreError::Backend(e.into()))??))
@@ -212,6 +245,29 @@ mod tests {
     use crate::traits::BlobStore as _;
     use bytes::Bytes;
     use regesta_protocol::Digest;
+
+    /// Objects read back whole on either side of the inline-read size,
+    /// from the page cache on this thread or through the blocking pool.
+    #[tokio::test]
+    async fn objects_read_back_whole_at_every_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobs::open(dir.path()).unwrap();
+        let limit = usize::try_from(super::INLINE_READ).unwrap();
+        for size in [0, 1, 4095, 4096, limit, limit + 1, 3 * limit] {
+            let bytes = Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+            let digest = Digest::of(&bytes);
+            blobs.put(&digest, bytes.clone()).await.unwrap();
+            assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes), "{size}");
+            #[cfg(target_os = "linux")]
+            {
+                // Just written, so cached: read without the pool.
+                let file = std::fs::File::open(blobs.path(&digest)).unwrap();
+                let cached = super::read_cached(&file, size as u64).unwrap();
+                assert_eq!(cached.map(|b| b.len()), Some(size), "{size}");
+            }
+        }
+        assert_eq!(blobs.get(&Digest::of(b"absent")).await.unwrap(), None);
+    }
 
     /// A crash between an object's rename and the sync can leave a torn
     /// file under its name: the next put of that object replaces it.
