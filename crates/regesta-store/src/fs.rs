@@ -254,7 +254,11 @@ mod tests {
         let blobs = FsBlobs::open(dir.path()).unwrap();
         let limit = usize::try_from(super::INLINE_READ).unwrap();
         for size in [0, 1, 4095, 4096, limit, limit + 1, 3 * limit] {
-            let bytes = Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+            let bytes = Bytes::from(
+                (0..size)
+                    .map(|i| u8::try_from(i % 251).unwrap())
+                    .collect::<Vec<_>>(),
+            );
             let digest = Digest::of(&bytes);
             blobs.put(&digest, bytes.clone()).await.unwrap();
             assert_eq!(blobs.get(&digest).await.unwrap(), Some(bytes), "{size}");
