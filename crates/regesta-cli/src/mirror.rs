@@ -55,8 +55,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// How often a running mirror makes its files durable and saves its
-/// inventory (and at the end).
+/// inventory (and at the end), at least.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// A save waits at least this many times as long as the last one took, so
+/// saving takes at most a twentieth of a run: a save writes the whole
+/// inventory, which grows with the log, and a sync's cost depends on the
+/// disk.
+const SAVE_SPACING: u32 = 20;
 
 /// Events mirrored at once within a page.
 const EVENTS_IN_FLIGHT: usize = 64;
@@ -327,7 +333,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let mut inventory = Inventory::load(dir)?;
     let (mut new_events, mut new_objects) = (0usize, 0usize);
     let spinner = printer.spinner();
-    let mut saved = std::time::Instant::now();
+    let mut next_save = std::time::Instant::now() + SAVE_EVERY;
     let before = inventory.events.len();
     let mut go_releases = Vec::new();
     let mut writer = BatchWriter::default();
@@ -379,15 +385,17 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         inventory.events.push(event.id);
         new_events += 1;
         printer.detail(&format!("mirrored event {}", event.id));
-        // Durable, then saved at least once a second, so an interrupted
-        // run resumes near here. Not after every event or page: the
-        // inventory lists every event, so saving it that often would make
-        // a large mirror's cost grow with the square of its size.
-        if saved.elapsed() >= SAVE_EVERY {
+        // Durable, then saved every second or so, so an interrupted run
+        // resumes near here. Not after every event or page: the inventory
+        // lists every event, so saving it that often would make a large
+        // mirror's cost grow with the square of its size.
+        if std::time::Instant::now() >= next_save {
+            let started = std::time::Instant::now();
             writer.finish().await?;
             sync_all(dir).await?;
             inventory.save(dir, client.base(), &[])?;
-            saved = std::time::Instant::now();
+            next_save =
+                std::time::Instant::now() + SAVE_EVERY.max(started.elapsed() * SAVE_SPACING);
             spinner.set_message(format!(
                 "{} events mirrored, {new_objects} new objects",
                 inventory.events.len()
