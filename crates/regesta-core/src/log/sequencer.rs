@@ -31,6 +31,11 @@ pub struct Sequenced {
 /// The log entry of a stored event: its canonical payload (the bytes its id
 /// hashes), checked against the id.
 pub(crate) fn entry(event: &StoredEvent) -> Result<Vec<u8>, CoreError> {
+    // The payload is the stored bytes without their id when that hashes
+    // to the id; anything else is parsed, and refused if it does not.
+    if let Some(payload) = regesta_protocol::event::payload_in_served(&event.bytes, &event.id) {
+        return Ok(payload);
+    }
     let value = parse_strict(&event.bytes, event.bytes.len()).map_err(CoreError::internal)?;
     // Parsing checks the id in the bytes against the payload's digest.
     let (sealed, payload) =

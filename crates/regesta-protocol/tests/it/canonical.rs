@@ -1,3 +1,4 @@
+use regesta_protocol::event::payload_in_served;
 use regesta_protocol::json::{JsonError, parse_strict, to_canonical_string};
 use regesta_protocol::reference_json::canonicalize_reference_text;
 use regesta_protocol::{Digest, SealedEvent};
@@ -103,6 +104,18 @@ fn event_id_vectors_reproduce_ids_and_served_bytes() {
             case["servedEventBytes"].as_str().unwrap(),
             "{name}"
         );
+        // The payload is found inside the served bytes, and only there.
+        let served = case["servedEventBytes"].as_str().unwrap().as_bytes();
+        assert_eq!(
+            payload_in_served(served, &sealed.id).map(String::from_utf8),
+            Some(Ok(case["canonicalPayload"].as_str().unwrap().to_owned())),
+            "{name}"
+        );
+        assert_eq!(payload_in_served(served, &Digest::of(b"other")), None);
+        let mut flipped = served.to_vec();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 1;
+        assert_eq!(payload_in_served(&flipped, &sealed.id), None, "{name}");
         // A tampered id is refused.
         with_id["id"] = serde_json::json!(Digest::of(b"other").to_string());
         assert!(SealedEvent::from_json(&with_id).is_err(), "{name}");
