@@ -64,6 +64,9 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// disk.
 const SAVE_SPACING: u32 = 20;
 
+/// Where a mirror's files are written before they are renamed into place.
+const TMP: &str = ".tmp";
+
 /// Events mirrored at once within a page.
 const EVENTS_IN_FLIGHT: usize = 64;
 
@@ -336,7 +339,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let mut next_save = std::time::Instant::now() + SAVE_EVERY;
     let before = inventory.events.len();
     let mut go_releases = Vec::new();
-    let mut writer = BatchWriter::default();
+    let mut writer = BatchWriter::new(&dir.join(TMP))?;
     // The log is kept at the checkpoint of before the events: the log lags
     // the events, so every entry it holds is then mirrored below. The log
     // key is pinned in the mirror; a checkpoint signed by another refused.
@@ -403,6 +406,8 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         }
     }
     writer.finish().await?;
+    // Every temporary was renamed into place: nothing to leave behind.
+    std::fs::remove_dir(dir.join(TMP))?;
     sync_all(dir).await?;
     inventory.save(dir, client.base(), &[])?;
     let mut earlier = mirrored_go_releases(dir, &inventory.events[..before])?;

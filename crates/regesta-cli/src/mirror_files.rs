@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -83,14 +84,39 @@ type Writing = (JoinHandle<anyhow::Result<()>>, HashSet<PathBuf>);
 /// the same path, so a later write of a path always wins; within a batch,
 /// files are written in the order queued (an event's own file after its
 /// release's).
-#[derive(Default)]
+///
+/// Temporary files go to a directory of their own, not beside their
+/// targets: an event or object directory holds one entry per event or
+/// object, and creating, renaming and removing a temporary name in a
+/// directory that size costs the file system more than writing the file.
+/// It also leaves no half-written name among the served files.
 pub(crate) struct BatchWriter {
+    tmp: Arc<Path>,
     queued: Vec<(PathBuf, Bytes)>,
     queued_bytes: usize,
     writing: VecDeque<Writing>,
 }
 
 impl BatchWriter {
+    /// A writer whose temporary files go to `tmp` (on the same file
+    /// system as every target; created when missing). Temporaries a
+    /// crashed run left there are removed.
+    ///
+    /// # Errors
+    /// `tmp` cannot be created or swept.
+    pub(crate) fn new(tmp: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        for entry in std::fs::read_dir(tmp)? {
+            std::fs::remove_file(entry?.path())?;
+        }
+        Ok(Self {
+            tmp: tmp.into(),
+            queued: Vec::new(),
+            queued_bytes: 0,
+            writing: VecDeque::new(),
+        })
+    }
+
     /// Queues `files` (written in this order, after every earlier file of
     /// the same path), starting a batch when enough are queued.
     ///
@@ -141,10 +167,12 @@ impl BatchWriter {
         {
             self.wait_oldest().await?;
         }
+        let tmp = self.tmp.clone();
         let handle = tokio::task::spawn_blocking(move || {
-            batch
-                .iter()
-                .try_for_each(|(path, bytes)| write_undurable(path, bytes))
+            batch.iter().try_for_each(|(path, bytes)| {
+                regesta_server::files::write_undurable_via(&tmp, path, bytes)
+                    .with_context(|| format!("writing {}", path.display()))
+            })
         });
         self.writing.push_back((handle, paths));
         Ok(())
@@ -165,7 +193,7 @@ mod tests {
     #[tokio::test]
     async fn batches_write_every_file_in_order_creating_directories() {
         let dir = tempfile::tempdir().unwrap();
-        let mut writer = BatchWriter::default();
+        let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
         let path = |i: usize| dir.path().join(format!("d{}/f{i}", i % 3));
         for i in 0..BATCH_FILES + 10 {
             writer
@@ -204,7 +232,7 @@ mod tests {
     async fn concurrent_batches_keep_the_later_write_of_a_path() {
         let dir = tempfile::tempdir().unwrap();
         for round in 0..20 {
-            let mut writer = BatchWriter::default();
+            let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
             let shared = dir.path().join(format!("shared-{round}"));
             for i in 0..BATCH_FILES - 1 {
                 let path = dir.path().join(format!("r{round}/f{i}"));
@@ -226,12 +254,35 @@ mod tests {
         }
     }
 
+    /// Temporaries go to their own directory, which a finished writer
+    /// leaves empty, and a new writer sweeps what a crashed run left.
+    #[tokio::test]
+    async fn temporaries_stay_in_their_directory_and_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(".tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::write(tmp.join(".tmpCRASH"), b"half").unwrap();
+        let mut writer = BatchWriter::new(&tmp).unwrap();
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        let target = dir.path().join("objects/sha256");
+        for i in 0..BATCH_FILES * 2 + 3 {
+            let file = (target.join(format!("{i}")), Bytes::from(format!("{i}")));
+            writer.push([file]).await.unwrap();
+        }
+        writer.finish().await.unwrap();
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(&target).unwrap().count(),
+            BATCH_FILES * 2 + 3
+        );
+    }
+
     #[tokio::test]
     async fn a_failed_batch_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, b"not a directory").unwrap();
-        let mut writer = BatchWriter::default();
+        let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
         writer
             .push([(blocker.join("inside"), Bytes::from_static(b"x"))])
             .await
