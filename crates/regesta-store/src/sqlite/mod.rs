@@ -2,7 +2,9 @@
 //! synchronous commits, one writer at a time (`BEGIN IMMEDIATE` on a
 //! one-connection write pool, so writers queue in order instead of sleeping
 //! in SQLite's busy handler), the views updated in the same transaction as
-//! the event insert. Reads use their own pool and never wait for a writer.
+//! the event insert. Reads use their own pool and never wait for a writer;
+//! primary-key lookups on the cold read path skip sqlx's worker thread
+//! (`sqlite::point`).
 
 use std::path::Path;
 use std::str::FromStr;
