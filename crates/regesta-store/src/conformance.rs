@@ -325,7 +325,18 @@ async fn reads_see_each_commit_made_after_them(db: &dyn RegistryDb) {
                 .unwrap()
                 .is_none()
         );
+        let payload = commit.payload_digest.unwrap();
+        assert!(!db.replay_marked(&payload).await.unwrap());
+        assert!(
+            db.release(&commit.package, &commit.version)
+                .await
+                .unwrap()
+                .is_none()
+        );
         db.commit_publish(&commit).await.unwrap();
+        assert!(db.replay_marked(&payload).await.unwrap());
+        let release = db.release(&commit.package, &commit.version).await.unwrap();
+        assert_eq!(release.map(|r| r.event_id), Some(commit.event_id));
         assert_eq!(
             db.object(&object.digest).await.unwrap().as_ref(),
             Some(object)

@@ -229,6 +229,9 @@ macro_rules! sql_adapter {
                 }
 
                 async fn release(&self, id: &PackageId, version: &Version) -> Result<Option<ReleaseRecord>> {
+                    if let Some(point) = self.point_reads() {
+                        return point.release(id, version);
+                    }
                     let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                     let query = sqlx::query(
                         "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
@@ -240,6 +243,9 @@ macro_rules! sql_adapter {
                 }
 
                 async fn replay_marked(&self, payload_digest: &Digest) -> Result<bool> {
+                    if let Some(point) = self.point_reads() {
+                        return point.replay_marked(payload_digest);
+                    }
                     let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                     let row = sqlx::query("SELECT 1 FROM replay WHERE payload_digest = $1")
                         .bind(payload_digest.to_string())

@@ -4,8 +4,9 @@
 //! is a message to that thread and a reply back, two thread wake-ups
 //! that cost more than a primary-key lookup in pages SQLite or the
 //! kernel already holds. A mirror or a cold cache asks for tens of
-//! thousands of objects and releases one by one, so those lookups go
-//! through plain SQLite connections here instead, without a hop. A lookup
+//! thousands of objects and releases one by one, and every publish checks
+//! its release and replay rows before writing anything, so those lookups
+//! go through plain SQLite connections here instead, without a hop. A lookup
 //! reads a handful of pages; like nginx reading a file in its event loop,
 //! it blocks the request's thread only when those pages are not in
 //! memory. Writes, scans and multi-statement reads stay on sqlx.
@@ -20,7 +21,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 
 use crate::decode;
 use crate::error::{Result, StoreError};
-use crate::model::ReleaseDocuments;
+use crate::model::{ReleaseDocuments, ReleaseRecord};
 
 /// Idle connections kept for reuse (more are opened under a burst of
 /// concurrent lookups, then closed).
@@ -94,6 +95,44 @@ impl PointReads {
         })?;
         row.map(|(media_type, size)| decode::object_parts(*digest, &media_type, size))
             .transpose()
+    }
+
+    /// The row of release `id@version`, if published (a publish checks
+    /// it before writing any object).
+    pub(crate) fn release(
+        &self,
+        id: &PackageId,
+        version: &Version,
+    ) -> Result<Option<ReleaseRecord>> {
+        let row = self.with(|conn| {
+            conn.prepare_cached(
+                "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
+                 WHERE package = ?1 AND version = ?2",
+            )?
+            .query_row([id.as_str(), version.as_str()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<Vec<u8>>>(4)?,
+                ))
+            })
+            .optional()
+        })?;
+        row.map(|(version, manifest, created, event, facts)| {
+            decode::release(&version, &manifest, &created, &event, facts)
+        })
+        .transpose()
+    }
+
+    /// Whether a write authorization with this payload digest was used
+    /// (a publish checks it before writing any object).
+    pub(crate) fn replay_marked(&self, payload_digest: &Digest) -> Result<bool> {
+        self.with(|conn| {
+            conn.prepare_cached("SELECT 1 FROM replay WHERE payload_digest = ?1")?
+                .exists([payload_digest.to_string()])
+        })
     }
 
     /// The stored documents of release `id@version`, if published.
