@@ -11,7 +11,8 @@ use regesta_protocol::json::parse_strict;
 use regesta_protocol::{Digest, SealedEvent};
 use serde_json::{Value, json};
 
-use crate::mirror::{Inventory, event_path, fetch, files, object_path, release_path};
+use crate::mirror::{event_path, fetch, files, object_path, release_path};
+use crate::mirror_inventory::Inventory;
 use crate::printer::Printer;
 
 /// One difference between two mirrors or logs, classified by the lowest

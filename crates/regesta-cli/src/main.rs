@@ -24,6 +24,7 @@ mod log_check;
 mod log_verify;
 mod mirror;
 mod mirror_files;
+mod mirror_inventory;
 mod mirror_log;
 mod printer;
 mod project;
