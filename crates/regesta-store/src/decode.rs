@@ -9,7 +9,7 @@ use regesta_protocol::{
 };
 
 use crate::error::{Result, StoreError};
-use crate::model::{ChannelRecord, ReleaseRecord, StoredEvent};
+use crate::model::{ChannelRecord, ReleaseDocuments, ReleaseRecord, StoredEvent};
 
 pub(crate) fn corrupt(what: &str) -> impl Fn(regesta_protocol::ProtocolError) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{what}: {e}").into())
@@ -54,6 +54,19 @@ pub(crate) fn release(
         created_at: Timestamp::parse(created_at).map_err(corrupt("created_at"))?,
         event_id: Digest::parse(event_id).map_err(corrupt("event id"))?,
         facts: facts.map(Bytes::from),
+    })
+}
+
+/// A release's stored documents read back.
+pub(crate) fn release_documents(
+    event_id: &str,
+    envelope: Vec<u8>,
+    listing: Vec<u8>,
+) -> Result<ReleaseDocuments> {
+    Ok(ReleaseDocuments {
+        event_id: Digest::parse(event_id).map_err(corrupt("event id"))?,
+        envelope: Bytes::from(envelope),
+        listing: Bytes::from(listing),
     })
 }
 

@@ -270,12 +270,11 @@ macro_rules! sql_adapter {
                     .bind(id.as_str())
                     .bind(version.as_str());
                     fetch_opt(&mut conn, query, |row| {
-                        Ok(ReleaseDocuments {
-                            event_id: Digest::parse(row.get("event_id"))
-                                .map_err(decode::corrupt("event id"))?,
-                            envelope: Bytes::from(row.get::<Vec<u8>, _>("envelope")),
-                            listing: Bytes::from(row.get::<Vec<u8>, _>("envelope_listing")),
-                        })
+                        decode::release_documents(
+                            row.get("event_id"),
+                            row.get("envelope"),
+                            row.get("envelope_listing"),
+                        )
                     })
                     .await
                 }

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use regesta_protocol::{Digest, ObjectDescriptor, PackageId, Version};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 
@@ -84,17 +83,32 @@ impl PointReads {
         Ok(conn)
     }
 
+    /// The one row `sql` selects with `params`, its columns taken by
+    /// `columns` and decoded by `decode`; `None` when there is none.
+    fn one<R, T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        columns: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+        decode: impl FnOnce(R) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.with(|conn| {
+            conn.prepare_cached(sql)?
+                .query_row(params, columns)
+                .optional()
+        })?
+        .map(decode)
+        .transpose()
+    }
+
     /// The descriptor of object `digest`, if indexed.
     pub(crate) fn object(&self, digest: &Digest) -> Result<Option<ObjectDescriptor>> {
-        let row = self.with(|conn| {
-            conn.prepare_cached("SELECT media_type, size FROM objects WHERE digest = ?1")?
-                .query_row([digest.to_string()], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-                })
-                .optional()
-        })?;
-        row.map(|(media_type, size)| decode::object_parts(*digest, &media_type, size))
-            .transpose()
+        self.one(
+            "SELECT media_type, size FROM objects WHERE digest = ?1",
+            [digest.to_string()],
+            |row| Ok((row.get::<_, String>(0)?, row.get(1)?)),
+            |(media_type, size)| decode::object_parts(*digest, &media_type, size),
+        )
     }
 
     /// The row of release `id@version`, if published (a publish checks
@@ -104,26 +118,23 @@ impl PointReads {
         id: &PackageId,
         version: &Version,
     ) -> Result<Option<ReleaseRecord>> {
-        let row = self.with(|conn| {
-            conn.prepare_cached(
-                "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
-                 WHERE package = ?1 AND version = ?2",
-            )?
-            .query_row([id.as_str(), version.as_str()], |row| {
+        self.one(
+            "SELECT version, manifest_digest, created_at, event_id, facts FROM releases
+             WHERE package = ?1 AND version = ?2",
+            [id.as_str(), version.as_str()],
+            |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, String>(3)?,
-                    row.get::<_, Option<Vec<u8>>>(4)?,
+                    row.get(4)?,
                 ))
-            })
-            .optional()
-        })?;
-        row.map(|(version, manifest, created, event, facts)| {
-            decode::release(&version, &manifest, &created, &event, facts)
-        })
-        .transpose()
+            },
+            |(version, manifest, created, event, facts)| {
+                decode::release(&version, &manifest, &created, &event, facts)
+            },
+        )
     }
 
     /// Whether a write authorization with this payload digest was used
@@ -141,28 +152,13 @@ impl PointReads {
         id: &PackageId,
         version: &Version,
     ) -> Result<Option<ReleaseDocuments>> {
-        let row = self.with(|conn| {
-            conn.prepare_cached(
-                "SELECT event_id, envelope, envelope_listing FROM releases
-                 WHERE package = ?1 AND version = ?2",
-            )?
-            .query_row([id.as_str(), version.as_str()], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Vec<u8>>(1)?,
-                    row.get::<_, Vec<u8>>(2)?,
-                ))
-            })
-            .optional()
-        })?;
-        row.map(|(event_id, envelope, listing)| {
-            Ok(ReleaseDocuments {
-                event_id: Digest::parse(&event_id).map_err(decode::corrupt("event id"))?,
-                envelope: Bytes::from(envelope),
-                listing: Bytes::from(listing),
-            })
-        })
-        .transpose()
+        self.one(
+            "SELECT event_id, envelope, envelope_listing FROM releases
+             WHERE package = ?1 AND version = ?2",
+            [id.as_str(), version.as_str()],
+            |row| Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?)),
+            |(event_id, envelope, listing)| decode::release_documents(&event_id, envelope, listing),
+        )
     }
 }
 
