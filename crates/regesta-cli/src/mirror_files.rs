@@ -47,8 +47,12 @@ const BATCH_BYTES: usize = 16 << 20;
 /// # Errors
 /// Any IO failure.
 pub(crate) fn write_undurable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    regesta_server::files::write_undurable_via(dir, path, bytes)
+    write_undurable_via(path.parent().unwrap_or_else(|| Path::new(".")), path, bytes)
+}
+
+/// As [`write_undurable`], with the temporary file in `tmp`.
+fn write_undurable_via(tmp: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    regesta_server::files::write_undurable_via(tmp, path, bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -169,10 +173,9 @@ impl BatchWriter {
         }
         let tmp = self.tmp.clone();
         let handle = tokio::task::spawn_blocking(move || {
-            batch.iter().try_for_each(|(path, bytes)| {
-                regesta_server::files::write_undurable_via(&tmp, path, bytes)
-                    .with_context(|| format!("writing {}", path.display()))
-            })
+            batch
+                .iter()
+                .try_for_each(|(path, bytes)| write_undurable_via(&tmp, path, bytes))
         });
         self.writing.push_back((handle, paths));
         Ok(())

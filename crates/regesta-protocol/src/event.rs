@@ -202,7 +202,7 @@ impl Event {
         }
         payload.extend_from_slice(tail);
         let id = Digest::of(&payload);
-        let member = format!("\"id\":\"{id}\"");
+        let member = id_member(&id);
         let mut served = Vec::with_capacity(payload.len() + member.len() + 3);
         served.extend_from_slice(head);
         if head_members {
@@ -235,6 +235,11 @@ impl Event {
     }
 }
 
+/// The `id` member of an event's canonical JSON.
+fn id_member(id: &Digest) -> String {
+    format!("\"id\":\"{id}\"")
+}
+
 /// The canonical payload inside an event's served bytes: the bytes
 /// without their `id` member (with its comma) and final newline, when
 /// what is left hashes to `id`, so it is the payload. A log entry bundle
@@ -243,7 +248,7 @@ impl Event {
 /// else (the caller parses them).
 pub fn payload_in_served(served: &[u8], id: &Digest) -> Option<Vec<u8>> {
     let body = served.strip_suffix(b"\n").unwrap_or(served);
-    let member = format!("\"id\":\"{id}\"");
+    let member = id_member(id);
     let at = body
         .windows(member.len())
         .position(|window| window == member.as_bytes())?;

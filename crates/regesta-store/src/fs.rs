@@ -59,6 +59,15 @@ impl FsBlobs {
         })
     }
 
+    /// The object's file, open for reading; `None` when there is none.
+    fn open_file(&self, digest: &Digest) -> Result<Option<std::fs::File>> {
+        match std::fs::File::open(self.path(digest)) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn path(&self, digest: &Digest) -> PathBuf {
         let hex = digest.hex();
         self.root.join("sha256").join(&hex[..2]).join(hex)
@@ -190,10 +199,8 @@ impl BlobStore for FsBlobs {
     /// throughput); readers check digests, and small objects are checked
     /// before any cache keeps them.
     async fn open(&self, digest: &Digest) -> Result<Option<crate::traits::ByteStream>> {
-        let file = match std::fs::File::open(self.path(digest)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(file) = self.open_file(digest)? else {
+            return Ok(None);
         };
         let chunks = futures_util::stream::unfold(Some(file), |file| async move {
             let file = file?;
@@ -214,10 +221,8 @@ impl BlobStore for FsBlobs {
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>> {
-        let file = match std::fs::File::open(self.path(digest)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(file) = self.open_file(digest)? else {
+            return Ok(None);
         };
         let size = file.metadata()?.len();
         // A small file whose pages the kernel holds is read on this
