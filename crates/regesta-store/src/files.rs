@@ -30,7 +30,27 @@ pub fn write_atomic_via(
     bytes: &[u8],
     private: bool,
 ) -> std::io::Result<()> {
-    place(tmp_dir, path, bytes, private, true)
+    place(tmp_dir, path, private, true, |file| file.write_all(bytes))
+}
+
+/// As [`write_atomic`], with the file's bytes written by `write` (through
+/// a buffer) instead of given whole: a large document is streamed to disk
+/// instead of first being built in memory.
+///
+/// # Errors
+/// Any IO failure, or the one `write` returned; the old file, if any, is
+/// then unchanged.
+pub fn write_atomic_with(
+    path: &Path,
+    private: bool,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    place(dir, path, private, true, |file| {
+        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, file);
+        write(&mut buffered)?;
+        buffered.flush()
+    })
 }
 
 /// As [`write_atomic_via`] but not durable: readers see the old file or
@@ -42,19 +62,19 @@ pub fn write_atomic_via(
 /// # Errors
 /// Any IO failure; the old file, if any, is then unchanged.
 pub fn write_undurable_via(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    place(tmp_dir, path, bytes, false, false)
+    place(tmp_dir, path, false, false, |file| file.write_all(bytes))
 }
 
-/// A temporary file in `tmp_dir`, renamed to `path`; with `durable`, the
+/// A temporary file in `tmp_dir` filled by `contents`, renamed to `path`; with `durable`, the
 /// file is synced before the rename and the directory after it. Missing
 /// directories are created when an attempt finds them missing, not checked
 /// per file (writers of many files pay no extra syscalls).
 fn place(
     tmp_dir: &Path,
     path: &Path,
-    bytes: &[u8],
     private: bool,
     durable: bool,
+    contents: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
@@ -73,7 +93,7 @@ fn place(
     }
     #[cfg(not(unix))]
     let _ = private;
-    file.write_all(bytes)?;
+    contents(file.as_file_mut())?;
     if durable {
         file.as_file().sync_all()?;
     }
@@ -93,7 +113,7 @@ fn place(
 
 #[cfg(test)]
 mod tests {
-    use super::write_atomic;
+    use super::{write_atomic, write_atomic_with};
 
     #[test]
     fn files_are_replaced_whole_and_private_ones_are_0600() {
@@ -111,6 +131,33 @@ mod tests {
         assert_eq!(
             std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
             1
+        );
+    }
+
+    #[test]
+    fn streamed_files_are_written_whole_or_not_at_all() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc.json");
+        write_atomic_with(&path, false, |out| {
+            for n in 0..10_000 {
+                write!(out, "{n},")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("0,1,2,") && text.ends_with("9999,"));
+        let failed = write_atomic_with(&path, false, |out| {
+            out.write_all(b"half")?;
+            Err(std::io::Error::other("the writer failed"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "unchanged");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporaries"
         );
     }
 }
