@@ -572,6 +572,15 @@ async fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
 const BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {
+    // mimalloc asks for transparent huge pages on the large regions it
+    // reserves, and a huge page is committed whole (2 MiB) when any byte
+    // of it is touched: a heap of many small buffers then holds two to
+    // three times the memory it uses (a mirror of 10,000 events: 116 MiB
+    // resident, against 51 MiB with 4 KiB pages, at the same speed).
+    // Inherited by the tools the CLI runs (`npm pack`, `cargo package`,
+    // `uv build`, `ssh-keygen`), which lose nothing by it.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
     let printer = Printer::new(cli.json, cli.quiet, cli.verbose);
     if let Command::Serve(args) = &cli.command {
