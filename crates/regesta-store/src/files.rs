@@ -136,7 +136,6 @@ mod tests {
 
     #[test]
     fn streamed_files_are_written_whole_or_not_at_all() {
-        use std::io::Write as _;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("doc.json");
         write_atomic_with(&path, false, |out| {
