@@ -59,12 +59,24 @@ pub(crate) fn root_of(leaves: &[Hash]) -> Hash {
 /// served before from its events, which takes a while per bundle.
 const BUNDLES_IN_FLIGHT: usize = 8;
 
-/// The entries of bundle `index` of a log of `size`, checked for count.
+/// An entry bundle as served: its bytes (a well-formed bundle, so exactly
+/// what re-encoding its entries would give) and its entries, slices of
+/// those bytes rather than copies.
+pub(crate) struct EntryBundle {
+    /// The tile it is (`level: None`).
+    pub(crate) tile: regesta_tlog::Tile,
+    /// The bundle's bytes.
+    pub(crate) bytes: bytes::Bytes,
+    /// Its entries, in log order.
+    pub(crate) entries: Vec<bytes::Bytes>,
+}
+
+/// Bundle `index` of a log of `size`, checked for form and count.
 async fn entry_bundle(
     client: &RegistryClient,
     size: u64,
     index: u64,
-) -> anyhow::Result<Vec<Vec<u8>>> {
+) -> anyhow::Result<EntryBundle> {
     let width = (size - index * TILE_WIDTH).min(TILE_WIDTH);
     let tile = regesta_tlog::Tile {
         level: None,
@@ -76,11 +88,20 @@ async fn entry_bundle(
     if bundle.status != 200 {
         bail!("GET {path}: {}", bundle.error_message());
     }
-    let decoded = decode_entries(&bundle.body).with_context(|| format!("{path}: malformed"))?;
-    if decoded.len() as u64 != width {
-        bail!("{path}: {} entries, expected {width}", decoded.len());
+    let bytes = bundle.body;
+    let entries: Vec<bytes::Bytes> = decode_entries(&bytes)
+        .with_context(|| format!("{path}: malformed"))?
+        .into_iter()
+        .map(|entry| bytes.slice_ref(entry))
+        .collect();
+    if entries.len() as u64 != width {
+        bail!("{path}: {} entries, expected {width}", entries.len());
     }
-    Ok(decoded.iter().map(|e| e.to_vec()).collect())
+    Ok(EntryBundle {
+        tile,
+        bytes,
+        entries,
+    })
 }
 
 /// The registry's signed checkpoint (note, key, parsed), or `None` when it
@@ -130,7 +151,7 @@ pub(crate) async fn each_bundle<T, R, V>(
 ) -> anyhow::Result<Vec<Hash>>
 where
     T: Send + 'static,
-    R: Fn(u64, &[Vec<u8>]) -> anyhow::Result<T> + Clone + Send + 'static,
+    R: Fn(u64, &EntryBundle) -> anyhow::Result<T> + Clone + Send + 'static,
     V: FnMut(u64, T) -> anyhow::Result<()>,
 {
     let size = checkpoint.size;
@@ -138,10 +159,10 @@ where
         .map(|index| {
             let reduce = reduce.clone();
             async move {
-                let entries = entry_bundle(client, size, index).await?;
+                let bundle = entry_bundle(client, size, index).await?;
                 tokio::task::spawn_blocking(move || {
-                    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
-                    anyhow::Ok((leaves, reduce(index, &entries)?))
+                    let leaves: Vec<Hash> = bundle.entries.iter().map(|e| leaf_hash(e)).collect();
+                    anyhow::Ok((leaves, reduce(index, &bundle)?))
                 })
                 .await?
             }
@@ -165,8 +186,8 @@ where
 
 /// The digests of a bundle's entries: an entry's digest is the id of the
 /// event it logs.
-pub(crate) fn entry_digests(entries: &[Vec<u8>]) -> Vec<Digest> {
-    entries.iter().map(|e| Digest::of(e)).collect()
+pub(crate) fn entry_digests<E: AsRef<[u8]>>(entries: &[E]) -> Vec<Digest> {
+    entries.iter().map(|e| Digest::of(e.as_ref())).collect()
 }
 
 /// Checks the registry's log against `ids` (the event ids in log order),
@@ -188,7 +209,7 @@ pub(crate) async fn check_log_ids(
     each_bundle(
         client,
         &signed.checkpoint,
-        |_, entries| Ok(entry_digests(entries)),
+        |_, bundle| Ok(entry_digests(&bundle.entries)),
         |_, bundle| {
             digests.extend(bundle);
             Ok(())

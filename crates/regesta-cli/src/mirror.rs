@@ -396,7 +396,8 @@ async fn keep_log(
     };
     // Bundle by bundle, on the blocking pool: each is compared with the
     // mirrored events at its position and, when it holds exactly those,
-    // re-encoded and written; nothing of it is kept but its digests.
+    // written as served (a well-formed bundle is its entries' encoding);
+    // nothing of it is kept but its digests.
     let ids: std::sync::Arc<[Digest]> = events.into();
     let bundle_dir = dir.to_path_buf();
     let mut digests: Vec<Digest> = Vec::new();
@@ -404,16 +405,15 @@ async fn keep_log(
     let leaves = crate::log_check::each_bundle(
         client,
         &signed.checkpoint,
-        move |index, entries| {
-            let bundle = crate::log_check::entry_digests(entries);
+        move |index, bundle| {
+            let digests = crate::log_check::entry_digests(&bundle.entries);
             let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
-            if ids.get(start..start + bundle.len()) != Some(&bundle[..]) {
-                return Ok((bundle, None));
+            if ids.get(start..start + digests.len()) != Some(&digests[..]) {
+                return Ok((digests, None));
             }
-            let (tile, bytes) = regesta_tlog::tile::entry_tile(index, entries)?;
-            let name = tile.path();
-            keep_tile(&bundle_dir, &name, &bytes)?;
-            Ok((bundle, Some(name)))
+            let name = bundle.tile.path();
+            keep_tile(&bundle_dir, &name, &bundle.bytes)?;
+            Ok((digests, Some(name)))
         },
         |_, (bundle, name)| {
             digests.extend(bundle);
