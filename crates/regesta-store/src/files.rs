@@ -78,21 +78,25 @@ fn place(
 ) -> std::io::Result<()> {
     let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut file = match tempfile::NamedTempFile::new_in(tmp_dir) {
-        Err(e) if missing(&e) => {
-            std::fs::create_dir_all(tmp_dir)?;
-            tempfile::NamedTempFile::new_in(tmp_dir)?
-        }
-        other => other?,
-    };
+    let mut builder = tempfile::Builder::new();
+    // tempfile creates 0600 files by default; a public file gets the mode
+    // any other new file gets (0666 less the umask), so a static server
+    // running as another user can serve a mirror.
     #[cfg(unix)]
-    if private {
+    {
         use std::os::unix::fs::PermissionsExt as _;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        let mode = if private { 0o600 } else { 0o666 };
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     #[cfg(not(unix))]
     let _ = private;
+    let mut file = match builder.tempfile_in(tmp_dir) {
+        Err(e) if missing(&e) => {
+            std::fs::create_dir_all(tmp_dir)?;
+            builder.tempfile_in(tmp_dir)?
+        }
+        other => other?,
+    };
     contents(file.as_file_mut())?;
     if durable {
         file.as_file().sync_all()?;
@@ -132,6 +136,24 @@ mod tests {
             std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
             1
         );
+    }
+
+    /// A public file gets the mode any new file gets under this umask
+    /// (0644 under the usual 022), not the temporary file's 0600: a
+    /// mirror is served by a static server running as another user.
+    #[cfg(unix)]
+    #[test]
+    fn public_files_get_the_usual_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let usual = dir.path().join("usual");
+        std::fs::File::create(&usual).unwrap();
+        let path = dir.path().join("sub/object");
+        super::write_undurable_via(&dir.path().join(".tmp"), &path, b"bytes").unwrap();
+        assert_eq!(mode(&path), mode(&usual));
+        write_atomic(&path, b"again", false).unwrap();
+        assert_eq!(mode(&path), mode(&usual));
     }
 
     #[test]
