@@ -7,7 +7,7 @@ use crate::digest::Digest;
 use crate::error::{ProtocolError, Result};
 use crate::fields::Fields;
 use crate::ids::{ChannelName, OwnerDomain, PackageId, Version};
-use crate::json::{JsonError, to_canonical_vec};
+use crate::json::{JsonError, canonical_value};
 use crate::keys::{Ed25519Jwk, SshEd25519Key};
 use crate::timestamp::Timestamp;
 
@@ -223,7 +223,7 @@ impl WriteIntent {
     /// # Errors
     /// Never in practice (all fields are strings); kept for honesty.
     pub fn signing_bytes(&self) -> Result<Vec<u8>, JsonError> {
-        to_canonical_vec(&self.to_json())
+        canonical_value(&self.to_json())
     }
 
     /// `payloadDigest`: sha256 of [`Self::signing_bytes`]; also the replay

@@ -14,7 +14,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::event::{EventKeyOrder, SealedEvent};
-use crate::json::{JsonError, to_canonical_vec};
+use crate::json::{JsonError, canonical_value};
 use crate::manifest::{ObjectDescriptor, ReleaseManifest};
 
 /// The two renderings of one release envelope.
@@ -44,7 +44,7 @@ pub fn render_envelope(
         "mediaType": descriptor.media_type.as_str(),
         "size": descriptor.size,
     });
-    let mut canonical = to_canonical_vec(&json!({
+    let mut canonical = canonical_value(&json!({
         "event": event.to_json(EventKeyOrder::Response),
         "manifest": manifest,
         "manifestDescriptor": descriptor,
@@ -94,6 +94,6 @@ fn listing_manifest(manifest: Value) -> Result<Value, JsonError> {
 /// `value` with every object's keys in canonical order at every depth (and
 /// numbers in canonical form): its canonical bytes read back in order.
 fn canonical(value: &Value) -> Result<Value, JsonError> {
-    serde_json::from_slice(&to_canonical_vec(value)?)
+    serde_json::from_slice(&canonical_value(value)?)
         .map_err(|e| JsonError::NotCanonicalizable(e.to_string()))
 }

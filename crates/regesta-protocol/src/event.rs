@@ -9,7 +9,7 @@ use crate::digest::Digest;
 use crate::error::{ProtocolError, Result};
 use crate::fields::Fields;
 use crate::ids::{ChannelName, PackageId, Version};
-use crate::json::{JsonError, to_canonical_vec};
+use crate::json::{JsonError, canonical_value};
 use crate::timestamp::Timestamp;
 
 /// What happened.
@@ -169,7 +169,7 @@ impl Event {
     /// # Errors
     /// Never in practice.
     pub fn canonical_payload(&self) -> Result<Vec<u8>, JsonError> {
-        to_canonical_vec(&Value::Object(self.to_map(ProofKeyOrder::Sorted)))
+        canonical_value(&Value::Object(self.to_map(ProofKeyOrder::Sorted)))
     }
 
     /// The canonical payload and the served bytes (canonical JSON with
@@ -190,8 +190,8 @@ impl Event {
                 after.insert(key, value);
             }
         }
-        let before = to_canonical_vec(&Value::Object(before))?;
-        let after = to_canonical_vec(&Value::Object(after))?;
+        let before = canonical_value(&Value::Object(before))?;
+        let after = canonical_value(&Value::Object(after))?;
         // `{` and the members before `id`; the members after it and `}`.
         let (head, tail) = (&before[..before.len() - 1], &after[1..]);
         let (head_members, tail_members) = (head.len() > 1, tail.len() > 1);
@@ -309,7 +309,7 @@ impl SealedEvent {
     /// # Errors
     /// Never in practice.
     pub fn served_bytes(&self) -> Result<Vec<u8>, JsonError> {
-        let mut bytes = to_canonical_vec(&self.to_json(EventKeyOrder::Response))?;
+        let mut bytes = canonical_value(&self.to_json(EventKeyOrder::Response))?;
         bytes.push(b'\n');
         Ok(bytes)
     }

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 use regesta_protocol::PackageId;
 use regesta_protocol::ids::decode_path_segment;
-use regesta_protocol::json::{parse_strict, to_canonical_string};
+use regesta_protocol::json::{canonical_value, parse_strict, to_canonical_string};
 use regesta_protocol::reference_json::canonicalize_reference_text;
 use serde_json::Value;
 
@@ -20,6 +20,36 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map("\\PC{0,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Any JSON value, including what [`json_value`] leaves out: control
+/// characters, quotes and backslashes, characters outside the BMP (whose
+/// UTF-16 order differs from their UTF-8 order) and integers beyond the
+/// safe range.
+fn wide_json_value() -> impl Strategy<Value = Value> {
+    let text = || {
+        prop_oneof![
+            any::<String>(),
+            "[\\x00-\\x1f\"\\\\/a\u{7f}\u{e000}-\u{ffff}\u{10000}-\u{10ffff}]{0,6}",
+        ]
+    };
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(text(), inner, 0..6)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
@@ -67,6 +97,14 @@ proptest! {
             to_canonical_string(&value).unwrap(),
             to_canonical_string(&shuffled(&value, seed)).unwrap()
         );
+    }
+
+    /// The direct writer is byte for byte the crate's canonical JSON.
+    #[test]
+    fn canonical_writer_agrees_with_the_crate(value in wide_json_value(), seed in any::<u64>()) {
+        let expected = serde_json_canonicalizer::to_vec(&value).unwrap();
+        prop_assert_eq!(&canonical_value(&value).unwrap(), &expected);
+        prop_assert_eq!(&canonical_value(&shuffled(&value, seed)).unwrap(), &expected);
     }
 
     #[test]
