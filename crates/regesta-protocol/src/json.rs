@@ -66,10 +66,11 @@ pub fn parse_strict(bytes: &[u8], max_len: usize) -> Result<Value, JsonError> {
 }
 
 /// Canonical JSON bytes (RFC 8785) of any serializable value: the value
-/// as `serde_json` sees it, written by [`canonical_value`].
+/// as `serde_json` sees it, written by [`canonical_value`] (a non-finite
+/// float becomes `null` there; no protocol type holds a float).
 ///
 /// # Errors
-/// Non-finite numbers or values serde cannot express as JSON.
+/// Values serde cannot express as JSON.
 pub fn to_canonical_vec<T: Serialize>(value: &T) -> Result<Vec<u8>, JsonError> {
     let value =
         serde_json::to_value(value).map_err(|e| JsonError::NotCanonicalizable(e.to_string()))?;
@@ -208,14 +209,18 @@ impl<'de> Visitor<'de> for StrictSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                let shown: String = key.chars().take(64).collect();
-                return Err(de::Error::custom(format!("{DUP}{shown}")));
-            }
-            let value = map.next_value_seed(StrictSeed {
+            // One lookup per key: the vacant slot is filled once the value
+            // is parsed.
+            let slot = match out.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => slot,
+                serde_json::map::Entry::Occupied(taken) => {
+                    let shown: String = taken.key().chars().take(64).collect();
+                    return Err(de::Error::custom(format!("{DUP}{shown}")));
+                }
+            };
+            slot.insert(map.next_value_seed(StrictSeed {
                 depth: self.depth + 1,
-            })?;
-            out.insert(key, value);
+            })?);
         }
         Ok(Value::Object(out))
     }
