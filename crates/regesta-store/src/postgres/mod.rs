@@ -120,7 +120,7 @@ impl PostgresDb {
         clippy::unused_self,
         reason = "a hook of the shared SQL body; PostgreSQL reads through its pool"
     )]
-    fn point_reads(&self) -> Option<&crate::sqlite::PointReads> {
+    fn point_reads(&self) -> Option<&std::sync::Arc<crate::sqlite::PointReads>> {
         None
     }
 }

@@ -173,7 +173,7 @@ impl SqliteDb {
         clippy::unnecessary_wraps,
         reason = "a hook of the shared SQL body; PostgreSQL has none"
     )]
-    fn point_reads(&self) -> Option<&PointReads> {
+    fn point_reads(&self) -> Option<&std::sync::Arc<PointReads>> {
         Some(&self.point)
     }
 }
