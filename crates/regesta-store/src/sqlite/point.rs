@@ -164,9 +164,7 @@ impl PointReads {
             |(event_id, envelope, listing)| decode::release_documents(&event_id, envelope, listing),
         )
     }
-}
 
-impl PointReads {
     /// Up to `limit` events after the event `after` (from the log's start
     /// without one), in sequence order. A scan: callers run it on the
     /// blocking pool, not on a request's thread.
