@@ -19,6 +19,12 @@ macro_rules! sql_log {
         #[async_trait]
         impl LogStore for $adapter {
             async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+                if let Some(point) = self.point_reads() {
+                    let point = std::sync::Arc::clone(point);
+                    return tokio::task::spawn_blocking(move || point.events_from(from, limit))
+                        .await
+                        .map_err(|e| $crate::error::StoreError::Backend(e.into()))?;
+                }
                 let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                 let query = sqlx::query(
                     "SELECT seq, id, package, bytes, listing FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2",

@@ -9,11 +9,12 @@
 //! go through plain SQLite connections here instead, without a hop. A lookup
 //! reads a handful of pages; like nginx reading a file in its event loop,
 //! it blocks the request's thread only when those pages are not in
-//! memory. The event log's pages are read here too, on the blocking pool
-//! (a page is a scan of up to a thousand rows): through sqlx, every
-//! column of every row was first copied into a value of its own, and a
-//! mirror or verifier of a large log spent a fifth of the server's time
-//! there. Writes and the other multi-statement reads stay on sqlx.
+//! memory. The event log's pages and the transparency log's entry
+//! bundles are read here too, on the blocking pool (each is a scan of up
+//! to a thousand rows): through sqlx, every column of every row was first
+//! copied into a value of its own, and a mirror or verifier of a large
+//! log spent a fifth of the server's time there. Writes and the other
+//! multi-statement reads stay on sqlx.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -176,7 +177,6 @@ impl PointReads {
         after: Option<&Digest>,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.with(|conn| {
             let start: Option<i64> = match after {
                 None => Some(0),
@@ -185,33 +185,51 @@ impl PointReads {
                     .query_row([id.to_string()], |row| row.get(0))
                     .optional()?,
             };
-            let Some(start) = start else {
-                return Ok(None);
-            };
-            let mut page = conn.prepare_cached(
-                "SELECT seq, id, package, bytes, listing FROM events
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let rows = page
-                .query_map([start, limit], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Vec<u8>>(3)?,
-                        row.get::<_, Vec<u8>>(4)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Some(rows))
+            start
+                .map(|start| events_past(conn, start, limit))
+                .transpose()
         })?;
-        rows.ok_or(StoreError::CursorNotFound)?
-            .into_iter()
-            .map(|(seq, id, package, bytes, listing)| {
-                decode::event(seq, &id, &package, bytes, listing)
-            })
-            .collect()
+        decode_events(rows.ok_or(StoreError::CursorNotFound)?)
     }
+
+    /// Up to `limit` events from sequence number `from` on (the log's
+    /// entry bundles and sequencer), in sequence order. A scan, as
+    /// [`Self::events_after`].
+    ///
+    /// # Errors
+    /// Storage failure.
+    pub(crate) fn events_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let past = i64::try_from(from).map_or(i64::MAX, |from| from - 1);
+        decode_events(self.with(|conn| events_past(conn, past, limit))?)
+    }
+}
+
+/// An event row's columns, as stored.
+type EventRow = (i64, String, String, Vec<u8>, Vec<u8>);
+
+/// Up to `limit` event rows with a sequence number above `past`.
+fn events_past(conn: &Connection, past: i64, limit: usize) -> rusqlite::Result<Vec<EventRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT seq, id, package, bytes, listing FROM events
+         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?
+    .query_map([past, limit], |row| {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        ))
+    })?
+    .collect()
+}
+
+fn decode_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>> {
+    rows.into_iter()
+        .map(|(seq, id, package, bytes, listing)| decode::event(seq, &id, &package, bytes, listing))
+        .collect()
 }
 
 /// A SQLite error as a store error: "full" for `SQLITE_FULL`, as
