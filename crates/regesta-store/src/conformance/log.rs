@@ -46,7 +46,10 @@ pub(super) async fn log_commits_are_compare_and_swap(db: &dyn RegistryDb) {
     let second = LogCommit {
         old_size: 2,
         checkpoint: checkpoint(3),
-        tiles: vec![(0, 0, Bytes::from(vec![2_u8; 96]))],
+        tiles: vec![
+            (0, 0, Bytes::from(vec![2_u8; 96])),
+            (1, 2, Bytes::from(vec![3_u8; 32])),
+        ],
     };
     db.commit_log(&second).await.expect("second step");
     assert_eq!(db.log_checkpoint().await.unwrap(), Some(checkpoint(3)));
@@ -56,6 +59,12 @@ pub(super) async fn log_commits_are_compare_and_swap(db: &dyn RegistryDb) {
         "tiles grow in place"
     );
     assert!(db.log_tile(1, 0).await.unwrap().is_none());
+    assert_eq!(
+        db.log_tile(1, 2).await.unwrap(),
+        Some(Bytes::from(vec![3_u8; 32])),
+        "a tile is found by its level and index"
+    );
+    assert!(db.log_tile(2, 1).await.unwrap().is_none());
     let stale = LogCommit {
         old_size: 2,
         checkpoint: checkpoint(4),

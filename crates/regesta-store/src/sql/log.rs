@@ -44,6 +44,9 @@ macro_rules! sql_log {
             }
 
             async fn log_tile(&self, level: u8, index: u64) -> Result<Option<Bytes>> {
+                if let Some(point) = self.point_reads() {
+                    return point.log_tile(level, index);
+                }
                 let data: Option<Vec<u8>> =
                     sqlx::query_scalar("SELECT data FROM log_tiles WHERE level = $1 AND idx = $2")
                         .bind(i64::from(level))

@@ -166,6 +166,18 @@ impl PointReads {
         )
     }
 
+    /// The stored hash tile `index` of `level`, if any (a mirror or
+    /// verifier reads hundreds of them, one by one).
+    pub(crate) fn log_tile(&self, level: u8, index: u64) -> Result<Option<bytes::Bytes>> {
+        let index = decode::to_i64(index)?;
+        self.one(
+            "SELECT data FROM log_tiles WHERE level = ?1 AND idx = ?2",
+            [i64::from(level), index],
+            |row| row.get::<_, Vec<u8>>(0),
+            |data| Ok(bytes::Bytes::from(data)),
+        )
+    }
+
     /// Up to `limit` events after the event `after` (from the log's start
     /// without one), in sequence order. A scan: callers run it on the
     /// blocking pool, not on a request's thread.
@@ -199,7 +211,7 @@ impl PointReads {
     /// # Errors
     /// Storage failure.
     pub(crate) fn events_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let past = i64::try_from(from).map_or(i64::MAX, |from| from - 1);
+        let past = decode::to_i64(from)? - 1;
         decode_events(self.with(|conn| events_past(conn, past, limit))?)
     }
 }
