@@ -303,10 +303,8 @@ macro_rules! sql_adapter {
 
                 async fn events_after(&self, after: Option<&Digest>, limit: usize) -> Result<Vec<StoredEvent>> {
                     if let Some(point) = self.point_reads() {
-                        let (point, after) = (std::sync::Arc::clone(point), after.copied());
-                        return tokio::task::spawn_blocking(move || point.events_after(after.as_ref(), limit))
-                            .await
-                            .map_err(|e| StoreError::Backend(e.into()))?;
+                        let after = after.copied();
+                        return point.scan(move |p| p.events_after(after.as_ref(), limit)).await;
                     }
                     let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                     let start: i64 = match after {

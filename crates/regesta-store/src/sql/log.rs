@@ -20,10 +20,7 @@ macro_rules! sql_log {
         impl LogStore for $adapter {
             async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
                 if let Some(point) = self.point_reads() {
-                    let point = std::sync::Arc::clone(point);
-                    return tokio::task::spawn_blocking(move || point.events_from(from, limit))
-                        .await
-                        .map_err(|e| $crate::error::StoreError::Backend(e.into()))?;
+                    return point.scan(move |p| p.events_from(from, limit)).await;
                 }
                 let mut conn = self.read_pool().acquire().await.map_err(backend)?;
                 let query = sqlx::query(

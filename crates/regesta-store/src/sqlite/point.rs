@@ -17,7 +17,7 @@
 //! multi-statement reads stay on sqlx.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use regesta_protocol::{Digest, ObjectDescriptor, PackageId, Version};
@@ -166,6 +166,21 @@ impl PointReads {
         )
     }
 
+    /// Runs `read` (a scan) on the blocking pool, not on the request's
+    /// thread.
+    ///
+    /// # Errors
+    /// The one `read` returned, or the blocking task failed.
+    pub(crate) async fn scan<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Self) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let point = Arc::clone(self);
+        tokio::task::spawn_blocking(move || read(&point))
+            .await
+            .map_err(|e| StoreError::Backend(e.into()))?
+    }
+
     /// The stored hash tile `index` of `level`, if any (a mirror or
     /// verifier reads hundreds of them, one by one).
     pub(crate) fn log_tile(&self, level: u8, index: u64) -> Result<Option<bytes::Bytes>> {
@@ -179,8 +194,8 @@ impl PointReads {
     }
 
     /// Up to `limit` events after the event `after` (from the log's start
-    /// without one), in sequence order. A scan: callers run it on the
-    /// blocking pool, not on a request's thread.
+    /// without one), in sequence order. A scan: callers run it through
+    /// [`Self::scan`].
     ///
     /// # Errors
     /// [`StoreError::CursorNotFound`] when `after` names no event.
