@@ -1,4 +1,6 @@
-//! Point reads on the embedded database, run on the caller's thread.
+//! Point reads and the log's scans on the embedded database, without
+//! sqlx's worker thread: lookups on the caller's thread, scans on the
+//! blocking pool.
 //!
 //! sqlx runs every SQLite statement on a worker thread of its own: a read
 //! is a message to that thread and a reply back, two thread wake-ups
@@ -253,6 +255,7 @@ fn events_past(conn: &Connection, past: i64, limit: usize) -> rusqlite::Result<V
     .collect()
 }
 
+/// Event rows as stored events (ids and package ids parsed back).
 fn decode_events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>> {
     rows.into_iter()
         .map(|(seq, id, package, bytes, listing)| decode::event(seq, &id, &package, bytes, listing))
