@@ -12,6 +12,8 @@ use crate::ids::{ChannelName, PackageId, Version};
 use crate::json::{JsonError, canonical_value};
 use crate::timestamp::Timestamp;
 
+mod canonical;
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventBody {
@@ -169,52 +171,36 @@ impl Event {
     /// # Errors
     /// Never in practice.
     pub fn canonical_payload(&self) -> Result<Vec<u8>, JsonError> {
-        canonical_value(&Value::Object(self.to_map(ProofKeyOrder::Sorted)))
+        Ok(canonical::payload(self).bytes)
     }
 
-    /// The canonical payload and the served bytes (canonical JSON with
-    /// `id`, plus `\n`) from one canonicalization, for an event whose id
-    /// is `id(payload)`. Canonical JSON writes an object's members in key
-    /// order, each independent of the others, so the members that sort
-    /// before `id` and those after it are canonicalized apart and joined:
-    /// without the `id` member, that is the payload; around it, the
-    /// served form.
-    fn canonical_forms(&self) -> Result<(Digest, Vec<u8>, Vec<u8>), JsonError> {
-        let (mut before, mut after) = (Map::new(), Map::new());
-        for (key, value) in self.to_map(ProofKeyOrder::Sorted) {
-            // Every key is ASCII, where canonical JSON's UTF-16 order is
-            // byte order.
-            if key.as_str() < "id" {
-                before.insert(key, value);
-            } else {
-                after.insert(key, value);
-            }
-        }
-        let before = canonical_value(&Value::Object(before))?;
-        let after = canonical_value(&Value::Object(after))?;
-        // `{` and the members before `id`; the members after it and `}`.
-        let (head, tail) = (&before[..before.len() - 1], &after[1..]);
-        let (head_members, tail_members) = (head.len() > 1, tail.len() > 1);
-        let mut payload = Vec::with_capacity(head.len() + tail.len() + 1);
-        payload.extend_from_slice(head);
-        if head_members && tail_members {
-            payload.push(b',');
-        }
-        payload.extend_from_slice(tail);
+    /// The id, the canonical payload and the served bytes (canonical JSON
+    /// with `id`, plus `\n`) from one canonicalization. Canonical JSON
+    /// writes an object's members in key order, so the served form is the
+    /// payload with the `id` member put where its key sorts.
+    fn canonical_forms(&self) -> (Digest, Vec<u8>, Vec<u8>) {
+        let canonical::Payload {
+            bytes: payload,
+            id_at,
+            before,
+            after,
+        } = canonical::payload(self);
         let id = Digest::of(&payload);
         let member = id_member(&id);
         let mut served = Vec::with_capacity(payload.len() + member.len() + 3);
-        served.extend_from_slice(head);
-        if head_members {
+        served.extend_from_slice(&payload[..id_at]);
+        if before {
             served.push(b',');
         }
         served.extend_from_slice(member.as_bytes());
-        if tail_members {
+        // With members on both sides, the payload's own comma between them
+        // now follows `id`.
+        if after && !before {
             served.push(b',');
         }
-        served.extend_from_slice(tail);
+        served.extend_from_slice(&payload[id_at..]);
         served.push(b'\n');
-        Ok((id, payload, served))
+        (id, payload, served)
     }
 
     /// The event id.
@@ -389,7 +375,7 @@ impl SealedEvent {
             authorization,
             body,
         };
-        let (id, payload, served) = event.canonical_forms()?;
+        let (id, payload, served) = event.canonical_forms();
         if id != claimed {
             return Err(ProtocolError::invalid(
                 "id",

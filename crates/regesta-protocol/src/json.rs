@@ -88,6 +88,12 @@ pub fn canonical_value(value: &Value) -> Result<Vec<u8>, JsonError> {
     Ok(out)
 }
 
+/// Appends `text` as a canonical JSON string, for writers that put a
+/// document's members in canonical order themselves.
+pub(crate) fn write_canonical_string(text: &str, out: &mut Vec<u8>) {
+    canonical::write_string(text, out);
+}
+
 /// Canonical JSON text of any serializable value.
 ///
 /// # Errors

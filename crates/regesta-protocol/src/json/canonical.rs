@@ -78,7 +78,7 @@ fn write_number(number: &Number, out: &mut Vec<u8>) -> Result<(), JsonError> {
 /// A string as JCS writes it, which is `serde_json`'s escaping: `"` and `\`,
 /// the short escapes `\b \f \n \r \t`, other control characters as
 /// `\u00xx` (lowercase hex), everything else as is.
-fn write_string(text: &str, out: &mut Vec<u8>) {
+pub(super) fn write_string(text: &str, out: &mut Vec<u8>) {
     // Writing into a Vec cannot fail, and a str always serializes.
     let _ = serde_json::to_writer(&mut *out, text);
 }
