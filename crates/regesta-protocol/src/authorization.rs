@@ -1,6 +1,7 @@
 //! Signed write intents, write authorizations and the authorization proofs
 //! that accepted events keep.
 
+use serde::Deserialize as _;
 use serde_json::{Map, Value, json};
 
 use crate::digest::Digest;
@@ -439,8 +440,10 @@ impl AuthorizationProof {
         let mut f = Fields::new(value, "Authorization proof")?;
         f.constant("object", "regesta.authorization-proof")?;
         let key = match f.str("alg")? {
+            // Read in place: every parsed event carries its key, and a
+            // copy of the member cost more than reading it.
             "EdDSA" => ProofKey::Jwk(
-                serde_json::from_value(f.req("publicKeyJwk")?.clone())
+                Ed25519Jwk::deserialize(f.req("publicKeyJwk")?)
                     .map_err(|e| ProtocolError::invalid("publicKeyJwk", e.to_string()))?,
             ),
             "ssh-ed25519" => ProofKey::Ssh(SshEd25519Key::parse(f.str("publicKey")?)?),
@@ -464,5 +467,50 @@ impl AuthorizationProof {
         }
         f.finish()?;
         Ok(proof)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    use super::{AuthorizationProof, ProofKey, ProofKeyOrder};
+    use crate::digest::Digest;
+    use crate::ids::OwnerDomain;
+    use crate::keys::Ed25519Jwk;
+    use crate::timestamp::Timestamp;
+
+    fn proof() -> AuthorizationProof {
+        AuthorizationProof {
+            domain: OwnerDomain::parse("some.dev").unwrap(),
+            kid: "k1".to_owned(),
+            payload_digest: Digest::of(b"payload"),
+            key: ProofKey::Jwk(Ed25519Jwk::from_key(
+                SigningKey::from_bytes(&[7; 32]).verifying_key(),
+            )),
+            signature: "s".repeat(86),
+            signed_at: Timestamp::from_unix_millis(1_700_000_000_000).unwrap(),
+            well_known_digest: Digest::of(b"binding"),
+        }
+    }
+
+    #[test]
+    fn a_proof_reads_back_and_its_key_is_checked_in_place() {
+        let good = proof().to_json(ProofKeyOrder::Stored);
+        assert_eq!(AuthorizationProof::from_json(&good).unwrap(), proof());
+        for (member, bad) in [
+            ("x", json!("not base64url")),
+            ("kty", json!("RSA")),
+            ("extra", json!(1)),
+        ] {
+            let mut value = good.clone();
+            value["publicKeyJwk"][member] = bad;
+            let error = AuthorizationProof::from_json(&value).unwrap_err();
+            assert!(
+                error.to_string().contains("publicKeyJwk"),
+                "{member}: {error}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `regesta.domain-binding`: the document an owner domain publishes at
 //! `https://<domain>/.well-known/regesta.json` to name its write keys.
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::authorization::{AuthSignature, MAX_TOKEN_LEN, ProofKey};
@@ -115,7 +116,7 @@ fn parse_key(value: &Value) -> Result<BindingKey> {
     let kid = f.token("kid", MAX_TOKEN_LEN)?.to_owned();
     let key = match f.str("alg")? {
         "EdDSA" => ProofKey::Jwk(
-            serde_json::from_value::<Ed25519Jwk>(f.req("publicKeyJwk")?.clone())
+            Ed25519Jwk::deserialize(f.req("publicKeyJwk")?)
                 .map_err(|e| ProtocolError::invalid("publicKeyJwk", e.to_string()))?,
         ),
         "ssh-ed25519" => ProofKey::Ssh(SshEd25519Key::parse(f.str("publicKey")?)?),
