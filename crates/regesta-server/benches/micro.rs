@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the hot pure functions (criterion): canonical JSON,
-//! digests, event verification, npm packument assembly and rendering, and
+//! digests, event verification and canonicalization, log entries of
+//! stored events, npm packument assembly and rendering, and
 //! transparency-log hashing. Inputs are the reference's captured vectors.
 //!
 //! `cargo bench -p regesta-server --bench micro`
@@ -13,9 +14,10 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use regesta_core::ReleaseView;
 use regesta_projection_npm::{Fragment, fragment, packument_bytes};
-use regesta_protocol::json::{parse_strict, to_canonical_vec};
+use regesta_protocol::event::payload_in_served;
+use regesta_protocol::json::{canonical_value, parse_strict, to_canonical_vec};
 use regesta_protocol::{
-    ChannelName, Digest, PackageId, ReleaseManifest, SealedEvent, Timestamp, Version,
+    ChannelName, Digest, EventKeyOrder, PackageId, ReleaseManifest, SealedEvent, Timestamp, Version,
 };
 use regesta_tlog::tile::subtree_root;
 use regesta_tlog::{Hash, leaf_hash};
@@ -38,6 +40,24 @@ fn json_and_digests(c: &mut Criterion) {
                 let value = parse_strict(black_box(&event), event.len()).unwrap();
                 SealedEvent::from_json(&value).unwrap()
             });
+        },
+    );
+    let sealed = SealedEvent::from_json(&parse_strict(&event, event.len()).unwrap()).unwrap();
+    c.bench_function(
+        "canonical payload of an event (written from the typed event)",
+        |b| {
+            b.iter(|| black_box(&sealed.event).canonical_payload().unwrap());
+        },
+    );
+    // What the payload cost before it was written directly; the served form
+    // (with `id`) is the same work.
+    c.bench_function("canonical JSON of an event through a JSON map", |b| {
+        b.iter(|| canonical_value(&black_box(&sealed).to_json(EventKeyOrder::Response)).unwrap());
+    });
+    c.bench_function(
+        "log entry of a stored event (payload cut from its bytes)",
+        |b| {
+            b.iter(|| payload_in_served(black_box(&event), &sealed.id).unwrap());
         },
     );
     let mib = vec![7_u8; 1 << 20];
