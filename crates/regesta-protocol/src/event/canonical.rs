@@ -147,18 +147,10 @@ pub(super) fn payload(event: &Event) -> Payload {
         }
         EventBody::ChannelUpdated {
             package,
-            version,
             previous_version,
             ..
-        } => {
-            m.text("package", package.as_str());
-            if let Some(previous) = previous_version {
-                m.text("previousVersion", previous.as_str());
-            }
-            m.shown("timestamp", event.timestamp);
-            m.text("version", version.as_str());
         }
-        EventBody::ChannelDeleted {
+        | EventBody::ChannelDeleted {
             package,
             previous_version,
             ..
@@ -168,6 +160,9 @@ pub(super) fn payload(event: &Event) -> Payload {
                 m.text("previousVersion", previous.as_str());
             }
             m.shown("timestamp", event.timestamp);
+            if let EventBody::ChannelUpdated { version, .. } = &event.body {
+                m.text("version", version.as_str());
+            }
         }
     }
     let after = m.written > written;
