@@ -364,6 +364,16 @@ pub enum ProofKey {
     Ssh(SshEd25519Key),
 }
 
+impl ProofKey {
+    /// The `alg` member of a proof holding this key.
+    pub const fn alg(&self) -> &'static str {
+        match self {
+            Self::Jwk(_) => "EdDSA",
+            Self::Ssh(_) => "ssh-ed25519",
+        }
+    }
+}
+
 /// A `regesta.authorization-proof`: what an accepted event keeps of the
 /// write authorization, enough for anyone to re-verify the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,13 +407,13 @@ pub enum ProofKeyOrder {
 impl AuthorizationProof {
     /// The proof as JSON with the given key order.
     pub fn to_json(&self, order: ProofKeyOrder) -> Value {
-        let (alg, key_name, key_value) = match &self.key {
+        let alg = self.key.alg();
+        let (key_name, key_value) = match &self.key {
             ProofKey::Jwk(jwk) => (
-                "EdDSA",
                 "publicKeyJwk",
                 json!({"crv": "Ed25519", "kty": "OKP", "x": jwk.x()}),
             ),
-            ProofKey::Ssh(key) => ("ssh-ed25519", "publicKey", json!(key.line())),
+            ProofKey::Ssh(key) => ("publicKey", json!(key.line())),
         };
         let mut m = Map::new();
         if order == ProofKeyOrder::Sorted {

@@ -178,11 +178,7 @@ pub(super) fn payload(event: &Event) -> Payload {
 /// A proof's canonical JSON (its keys sorted).
 fn write_proof(proof: &AuthorizationProof, out: &mut Vec<u8>) {
     let mut m = Members::open(out);
-    let alg = match &proof.key {
-        ProofKey::Jwk(_) => "EdDSA",
-        ProofKey::Ssh(_) => "ssh-ed25519",
-    };
-    m.text("alg", alg);
+    m.text("alg", proof.key.alg());
     m.text("domain", proof.domain.as_str());
     m.text("kid", &proof.kid);
     m.text("object", "regesta.authorization-proof");
