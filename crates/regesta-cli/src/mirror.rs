@@ -262,7 +262,7 @@ fn is_served_event(value: &Value, served: &[u8]) -> bool {
 
 /// `regesta mirror <dir>`.
 pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> anyhow::Result<u8> {
-    let client = RegistryClient::new(registry)?;
+    let client = RegistryClient::multiplexed(registry).await?;
     let mut inventory = Inventory::load(dir)?;
     let (mut new_events, mut new_objects) = (0usize, 0usize);
     let spinner = printer.spinner();

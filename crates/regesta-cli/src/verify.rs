@@ -418,7 +418,7 @@ pub(crate) async fn verify_package(
     printer: &Printer,
 ) -> anyhow::Result<u8> {
     let id = PackageId::parse(id)?;
-    let client = RegistryClient::new(registry)?;
+    let client = RegistryClient::multiplexed(registry).await?;
     let mut f = Findings::default();
     let path = format!("/packages/{}", segment(&id));
     let reply = get_ok(&client, &path).await?;
@@ -457,7 +457,7 @@ pub(crate) async fn verify_package(
 /// refetched from its own URL), no duplicates, channel events only for
 /// published versions.
 pub(crate) async fn verify_log(registry: &str, printer: &Printer) -> anyhow::Result<u8> {
-    let client = RegistryClient::new(registry)?;
+    let client = RegistryClient::multiplexed(registry).await?;
     let mut f = Findings::default();
     // What is kept of each event: its id (for the log check), its Go
     // release if any (for the checksum database) and its package's

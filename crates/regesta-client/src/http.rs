@@ -30,6 +30,8 @@ pub enum HttpError {
 pub struct Reply {
     /// Status code.
     pub status: u16,
+    /// The HTTP version it came over.
+    pub version: reqwest::Version,
     /// Headers.
     pub headers: HeaderMap,
     /// Body bytes.
@@ -81,6 +83,25 @@ pub trait Reporter: Send + Sync {
 /// Chunk size of progress-reported uploads.
 const UPLOAD_CHUNK: usize = 64 * 1024;
 
+/// How long [`RegistryClient::multiplexed`] waits for a plain-HTTP
+/// registry to answer over HTTP/2 before keeping HTTP/1.1: an HTTP/1.1
+/// server answers the HTTP/2 preface with an error or closes at once, but
+/// one that waits for more must not hold the command up for long.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest HTTP/2 frame a multiplexed client accepts.
+const H2_MAX_FRAME: u32 = 1 << 20;
+
+/// Settings every client of a registry shares.
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_mins(5))
+        .user_agent(concat!("regesta-cli/", env!("CARGO_PKG_VERSION")))
+}
+
 /// A client of one registry.
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
@@ -98,18 +119,49 @@ impl RegistryClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(HttpError::BadUrl(base));
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_mins(5))
-            .user_agent(concat!("regesta-cli/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| HttpError::Transport {
-                url: base.clone(),
-                source,
-            })?;
+        let http = builder().build().map_err(|source| HttpError::Transport {
+            url: base.clone(),
+            source,
+        })?;
         Ok(Self { base, http })
+    }
+
+    /// As [`RegistryClient::new`], for a client about to send many
+    /// requests at once (mirrors, verifiers): they share one HTTP/2
+    /// connection when the registry speaks it, instead of a connection
+    /// each, which costs both ends far fewer system calls. Over
+    /// `https://`, TLS negotiates the protocol; over plain `http://`, a
+    /// `GET /health` first tries HTTP/2 with prior knowledge, and the
+    /// client keeps HTTP/1.1 when that fails (a registry or proxy that
+    /// speaks only HTTP/1.1).
+    ///
+    /// # Errors
+    /// As [`RegistryClient::new`]; an unreachable registry is not an
+    /// error here (the first real request reports it).
+    pub async fn multiplexed(base: &str) -> Result<Self, HttpError> {
+        let client = Self::new(base)?;
+        let transport = |source| HttpError::Transport {
+            url: client.base.clone(),
+            source,
+        };
+        // Large documents (pages of events, entry bundles) in 16 KiB
+        // frames, HTTP/2's default, made `verify-log` up to a third
+        // slower than over HTTP/1.1; in 1 MiB frames it is as fast.
+        let h2 = || builder().http2_max_frame_size(H2_MAX_FRAME);
+        if client.base.starts_with("https://") {
+            let http = h2().build().map_err(transport)?;
+            return Ok(Self { http, ..client });
+        }
+        let http = h2().http2_prior_knowledge().build().map_err(transport)?;
+        let probe = http
+            .get(format!("{}/health", client.base))
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await;
+        Ok(match probe {
+            Ok(_) => Self { http, ..client },
+            Err(_) => client,
+        })
     }
 
     /// The registry base URL.
@@ -128,10 +180,12 @@ impl RegistryClient {
             .await
             .map_err(transport)?;
         let status = response.status().as_u16();
+        let version = response.version();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport)?;
         Ok(Reply {
             status,
+            version,
             headers,
             body,
         })
@@ -237,5 +291,87 @@ impl RegistryClient {
             .header("accept", "application/json")
             .body(body.to_string());
         self.send(request, &url).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RegistryClient;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A registry that speaks only HTTP/1.1, as a plain HTTP/1.1 server
+    /// does: whatever a request's head says (the HTTP/2 preface reads as
+    /// one), it answers `200 ok` and closes.
+    async fn http1_only() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut head, mut read) = (vec![0; 4096], 0);
+                    while !head[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut head[read..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => read += n,
+                        }
+                    }
+                    let reply =
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                    let _ = stream.write_all(reply).await;
+                });
+            }
+        });
+        base
+    }
+
+    /// A registry that speaks both, as `regesta serve` does.
+    async fn http1_and_2() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_registry_that_speaks_http2_gets_it_and_one_that_does_not_keeps_http1() {
+        let both = RegistryClient::multiplexed(&http1_and_2().await)
+            .await
+            .unwrap();
+        let reply = both.get("/health").await.unwrap();
+        assert_eq!(
+            (reply.version, &reply.body[..]),
+            (reqwest::Version::HTTP_2, &b"ok"[..])
+        );
+
+        let old = RegistryClient::multiplexed(&http1_only().await)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let reply = old.get("/health").await.unwrap();
+            assert_eq!(
+                (reply.version, &reply.body[..]),
+                (reqwest::Version::HTTP_11, &b"ok"[..])
+            );
+        }
+        // Without multiplexing, HTTP/1.1 even where HTTP/2 is spoken.
+        let plain = RegistryClient::new(&http1_and_2().await).unwrap();
+        assert_eq!(
+            plain.get("/health").await.unwrap().version,
+            reqwest::Version::HTTP_11
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_registry_is_reported_by_the_first_request() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let client = RegistryClient::multiplexed(&base).await.unwrap();
+        let error = client.get("/health").await.unwrap_err();
+        assert!(
+            error.to_string().contains("cannot reach the registry"),
+            "{error}"
+        );
     }
 }
