@@ -86,7 +86,7 @@ pub(crate) fn core_routes() -> Router<AppState> {
 /// `/` is redirected (301) to the same URL without it, as the reference
 /// answers (`/packages/{id}/` → `/packages/{id}`); anything else is the
 /// JSON 404. The redirect is absolute, built like the reference's from the
-/// request's `Host` (or the configured public URL, behind a proxy).
+/// request's host (or the configured public URL, behind a proxy).
 pub(crate) async fn unmatched(
     State(state): State<AppState>,
     method: Method,
@@ -100,7 +100,11 @@ pub(crate) async fn unmatched(
     }
     let trimmed = &path[..path.len() - 1];
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    // HTTP/2 names the host in the URI's authority, not in `Host`.
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(axum::http::uri::Authority::as_str));
     let base = match (&state.config().public_url, host) {
         (Some(public), _) => public.trim_end_matches('/').to_owned(),
         (None, Some(host)) => format!("http://{host}"),

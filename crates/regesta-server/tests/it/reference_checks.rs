@@ -398,6 +398,16 @@ async fn a_trailing_slash_on_a_get_redirects_to_the_slashless_url() {
             assert!(reply.body.is_empty());
         }
     }
+    // Over HTTP/2 the host is the URI's authority; there is no `Host`.
+    let h2 = send(
+        &t.app,
+        Request::get("http://localhost:4321/health/")
+            .version(axum::http::Version::HTTP_2)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(h2.header("location"), Some("http://localhost:4321/health"));
     // Other methods, and the root, keep the JSON 404.
     let post = send(
         &t.app,
