@@ -12,6 +12,8 @@ pub mod hot;
 pub use regesta_http::error;
 pub use regesta_store::files;
 pub mod http;
+mod listen;
+pub use listen::serve;
 pub mod logs;
 pub mod middleware;
 pub mod migrate;
@@ -22,7 +24,6 @@ pub mod state;
 pub mod tlog;
 pub mod witness;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -360,66 +361,4 @@ async fn follow_replicas(cache: std::sync::Weak<regesta_store::cached::CachedDb>
             Err(_) => {}
         }
     }
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves, then drains
-/// in-flight requests. Each connection's requests carry its peer address
-/// (for the per-IP write limits), and a client must send its request
-/// headers within `header_timeout` or the connection is closed (slowloris).
-///
-/// # Errors
-/// Never in practice: accept errors (out of file descriptors, …) are logged
-/// and retried.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: App,
-    header_timeout: std::time::Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use tower::ServiceExt as _;
-
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(target: "regesta.server", %error, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = tower::Layer::layer(
-            &axum::Extension(axum::extract::ConnectInfo(peer)),
-            app.clone(),
-        )
-        .map_request(|request: axum::http::Request<hyper::body::Incoming>| {
-            request.map(axum::body::Body::new)
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                hyper_util::service::TowerToHyperService::new(service),
-            )
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(target: "regesta.server", %error, "connection ended");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }

@@ -75,3 +75,49 @@ async fn unfinished_request_headers_are_cut_off() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// Connections that start no request are closed at the header deadline
+/// too, whichever protocol they speak: one that sends nothing, one that
+/// stops inside HTTP/2's preface (the server cannot tell the protocol
+/// yet) and an HTTP/2 connection that never opens a stream (told GOAWAY).
+#[tokio::test]
+async fn connections_that_start_no_request_are_closed() {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
+    const SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        crate::support::start_with(dir.path(), &[("REGESTA_HEADER_READ_TIMEOUT_MS", "300")]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let h2_idle = [PREFACE, SETTINGS].concat();
+    let sends: [(&str, &[u8]); 3] = [
+        ("nothing", b""),
+        ("part of the preface", &PREFACE[..16]),
+        ("an idle HTTP/2 connection", &h2_idle),
+    ];
+    let mut streams = Vec::new();
+    for (what, bytes) in sends {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        streams.push((what, stream));
+    }
+    let ready = reqwest::get(format!("{}/ready", server.base))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200, "others are served meanwhile");
+    let started = std::time::Instant::now();
+    for (what, mut stream) in streams {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut buf),
+        )
+        .await;
+        assert!(read.is_ok(), "the server kept {what} open");
+        if what.contains("HTTP/2") {
+            // SETTINGS, its ack, then GOAWAY (type 7) before closing.
+            assert!(buf.windows(2).any(|w| w == [7, 0]), "{what}: {buf:?}");
+        }
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

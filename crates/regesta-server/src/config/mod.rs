@@ -157,7 +157,8 @@ pub struct Config {
     /// (`REGESTA_LOG_WITNESS_QUORUM`, default: every witness).
     pub log_witness_quorum: Option<u64>,
     /// Longest a client may take to send its request headers before the
-    /// connection is closed (`REGESTA_HEADER_READ_TIMEOUT_MS`, default 30 s).
+    /// connection is closed, and a connection may go without starting a
+    /// request (`REGESTA_HEADER_READ_TIMEOUT_MS`, default 30 s).
     pub header_timeout_ms: u64,
     /// Longest a write request may take to send its body
     /// (`REGESTA_REQUEST_BODY_TIMEOUT_MS`, default 60 s).
