@@ -267,6 +267,9 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let (mut new_events, mut new_objects) = (0usize, 0usize);
     let spinner = printer.spinner();
     let mut next_save = std::time::Instant::now() + SAVE_EVERY;
+    // The save in progress, if any, and how long the last one took.
+    let mut saving: Option<tokio::task::JoinHandle<anyhow::Result<Duration>>> = None;
+    let mut last_save = Duration::ZERO;
     let before = inventory.events.len();
     let mut go_releases = Vec::new();
     let mut writer = BatchWriter::new(&dir.join(TMP))?;
@@ -314,18 +317,24 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         // resumes near here. Not after every event or page: the inventory
         // lists every event, so saving it that often would make a large
         // mirror's cost grow with the square of its size.
-        if std::time::Instant::now() >= next_save {
-            let started = std::time::Instant::now();
-            writer.finish().await?;
-            sync_all(dir).await?;
-            inventory.save(dir, client.base(), &[])?;
-            next_save =
-                std::time::Instant::now() + SAVE_EVERY.max(started.elapsed() * SAVE_SPACING);
+        if std::time::Instant::now() >= next_save
+            && saving
+                .as_ref()
+                .is_none_or(tokio::task::JoinHandle::is_finished)
+        {
+            if let Some(saved) = saving.take() {
+                last_save = saved.await??;
+            }
+            saving = Some(save_behind(&mut writer, dir, client.base(), inventory.clone()).await?);
+            next_save = std::time::Instant::now() + SAVE_EVERY.max(last_save * SAVE_SPACING);
             spinner.set_message(format!(
                 "{} events mirrored, {new_objects} new objects",
                 inventory.events.len()
             ));
         }
+    }
+    if let Some(saved) = saving.take() {
+        saved.await??;
     }
     writer.finish().await?;
     // Every temporary was renamed into place: nothing to leave behind.
@@ -348,6 +357,31 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         &json!({"newEvents": new_events, "newObjects": new_objects, "events": inventory.events.len(), "objects": inventory.objects.len()}),
     );
     Ok(0)
+}
+
+/// Saves `inventory` once every file queued on `writer` so far is on
+/// disk and durable, in a task of its own, so the mirror goes on while the
+/// file system syncs (a `syncfs` held both cores idle for up to half a
+/// second); its files go on being written meanwhile, and are listed by a
+/// later save. Resolves to how long the save took.
+///
+/// # Errors
+/// An earlier write failed.
+async fn save_behind(
+    writer: &mut BatchWriter,
+    dir: &Path,
+    registry: &str,
+    inventory: Inventory,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<Duration>>> {
+    let written = writer.written().await?;
+    let (dir, registry) = (dir.to_path_buf(), registry.to_owned());
+    Ok(tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        written.await?;
+        sync_all(&dir).await?;
+        tokio::task::spawn_blocking(move || inventory.save(&dir, &registry, &[])).await??;
+        Ok(started.elapsed())
+    }))
 }
 
 /// Pages of events fetched ahead of the events being mirrored.

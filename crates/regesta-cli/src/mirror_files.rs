@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use tokio::task::JoinHandle;
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
 
 /// The names (relative paths) of the files under `root`, none when it
 /// does not exist.
@@ -78,8 +79,12 @@ pub(crate) async fn sync_all(dir: &Path) -> anyhow::Result<()> {
 /// while the other wrote.
 const BATCHES_IN_FLIGHT: usize = 2;
 
+/// A batch being written, awaitable from more than one place (the
+/// writer, and a save that waits for what was queued before it).
+type Batch = Shared<BoxFuture<'static, Result<(), Arc<anyhow::Error>>>>;
+
 /// A batch being written and the paths it writes.
-type Writing = (JoinHandle<anyhow::Result<()>>, HashSet<PathBuf>);
+type Writing = (Batch, HashSet<PathBuf>);
 
 /// Files fetched and checked, written in batches on the blocking pool
 /// while the next fills: a trip to the pool per file costs more than
@@ -177,16 +182,47 @@ impl BatchWriter {
                 .iter()
                 .try_for_each(|(path, bytes)| write_undurable_via(&tmp, path, bytes))
         });
-        self.writing.push_back((handle, paths));
+        let batch = async move {
+            match handle.await {
+                Ok(written) => written.map_err(Arc::new),
+                Err(failed) => Err(Arc::new(failed.into())),
+            }
+        };
+        self.writing.push_back((batch.boxed().shared(), paths));
         Ok(())
+    }
+
+    /// Starts writing everything queued and gives what resolves once every
+    /// file queued so far is on disk (not yet durable: see [`sync_all`]),
+    /// while the writer goes on taking files: a save of the inventory waits
+    /// on it without holding the mirror up.
+    ///
+    /// # Errors
+    /// An earlier batch failed (the future reports a failing one).
+    pub(crate) async fn written(
+        &mut self,
+    ) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + Send + 'static> {
+        self.start().await?;
+        let batches: Vec<Batch> = self.writing.iter().map(|(b, _)| b.clone()).collect();
+        Ok(async move {
+            for batch in batches {
+                batch.await.map_err(|e| failure(&e))?;
+            }
+            Ok(())
+        })
     }
 
     async fn wait_oldest(&mut self) -> anyhow::Result<()> {
         match self.writing.pop_front() {
-            Some((writing, _)) => writing.await?,
+            Some((writing, _)) => writing.await.map_err(|e| failure(&e)),
             None => Ok(()),
         }
     }
+}
+
+/// A failed batch's error, as its own (it is shared with every waiter).
+fn failure(error: &Arc<anyhow::Error>) -> anyhow::Error {
+    anyhow::anyhow!("{error:#}")
 }
 
 #[cfg(test)]
@@ -278,6 +314,51 @@ mod tests {
             std::fs::read_dir(&target).unwrap().count(),
             BATCH_FILES * 2 + 3
         );
+    }
+
+    /// What was queued before `written` is on disk once its future
+    /// resolves, while the writer goes on taking (and writing) files.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn written_resolves_once_what_was_queued_is_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
+        let path = |i: usize| dir.path().join(format!("d{}/f{i}", i % 3));
+        // The second round queues less than a batch, so nothing waits on
+        // the first round's batches before `written` does.
+        let (first, second) = (BATCH_FILES + 5, 2 * BATCH_FILES + 4);
+        for i in 0..first {
+            let file = (path(i), Bytes::from(format!("{i}")));
+            writer.push([file]).await.unwrap();
+        }
+        let written = writer.written().await.unwrap();
+        for i in first..second {
+            let file = (path(i), Bytes::from(format!("{i}")));
+            writer.push([file]).await.unwrap();
+        }
+        written.await.unwrap();
+        for i in 0..first {
+            assert_eq!(std::fs::read(path(i)).unwrap(), format!("{i}").as_bytes());
+        }
+        writer.finish().await.unwrap();
+        for i in first..second {
+            assert_eq!(std::fs::read(path(i)).unwrap(), format!("{i}").as_bytes());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_is_reported_to_a_waiting_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"not a directory").unwrap();
+        let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
+        writer
+            .push([(blocker.join("inside"), Bytes::from_static(b"x"))])
+            .await
+            .unwrap();
+        let written = writer.written().await.unwrap();
+        let error = written.await.unwrap_err();
+        assert!(format!("{error:#}").contains("inside"), "{error:#}");
+        assert!(writer.finish().await.is_err());
     }
 
     #[tokio::test]

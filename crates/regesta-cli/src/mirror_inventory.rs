@@ -15,7 +15,7 @@ use crate::write::now;
 const KIND: &str = "regesta.local-mirror.inventory";
 
 /// The inventory as lists (kept sorted; events in log order).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Inventory {
     pub(crate) events: Vec<Digest>,
     pub(crate) objects: BTreeSet<Digest>,
