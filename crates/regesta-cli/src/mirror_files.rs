@@ -345,16 +345,23 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_failed_batch_is_reported_to_a_waiting_save() {
-        let dir = tempfile::tempdir().unwrap();
-        let blocker = dir.path().join("file");
+    /// A writer whose one queued file cannot be written: its directory
+    /// is a file.
+    async fn failing_writer(dir: &Path) -> BatchWriter {
+        let blocker = dir.join("file");
         std::fs::write(&blocker, b"not a directory").unwrap();
-        let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
+        let mut writer = BatchWriter::new(&dir.join(".tmp")).unwrap();
         writer
             .push([(blocker.join("inside"), Bytes::from_static(b"x"))])
             .await
             .unwrap();
+        writer
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_is_reported_to_a_waiting_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = failing_writer(dir.path()).await;
         let written = writer.written().await.unwrap();
         let error = written.await.unwrap_err();
         assert!(format!("{error:#}").contains("inside"), "{error:#}");
@@ -364,13 +371,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_batch_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let blocker = dir.path().join("file");
-        std::fs::write(&blocker, b"not a directory").unwrap();
-        let mut writer = BatchWriter::new(&dir.path().join(".tmp")).unwrap();
-        writer
-            .push([(blocker.join("inside"), Bytes::from_static(b"x"))])
-            .await
-            .unwrap();
+        let mut writer = failing_writer(dir.path()).await;
         assert!(writer.finish().await.is_err());
     }
 }
