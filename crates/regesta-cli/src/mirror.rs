@@ -21,7 +21,7 @@ use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::log_check::SignedCheckpoint;
-use crate::mirror_files::{BatchWriter, sync_all, write_undurable};
+use crate::mirror_files::{BatchWriter, save_behind, sync_all, write_undurable};
 use crate::mirror_inventory::Inventory;
 use crate::printer::Printer;
 
@@ -357,31 +357,6 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         &json!({"newEvents": new_events, "newObjects": new_objects, "events": inventory.events.len(), "objects": inventory.objects.len()}),
     );
     Ok(0)
-}
-
-/// Saves `inventory` once every file queued on `writer` so far is on
-/// disk and durable, in a task of its own, so the mirror goes on while the
-/// file system syncs (a `syncfs` held both cores idle for up to half a
-/// second); its files go on being written meanwhile, and are listed by a
-/// later save. Resolves to how long the save took.
-///
-/// # Errors
-/// An earlier write failed.
-async fn save_behind(
-    writer: &mut BatchWriter,
-    dir: &Path,
-    registry: &str,
-    inventory: Inventory,
-) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<Duration>>> {
-    let written = writer.written().await?;
-    let (dir, registry) = (dir.to_path_buf(), registry.to_owned());
-    Ok(tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        written.await?;
-        sync_all(&dir).await?;
-        tokio::task::spawn_blocking(move || inventory.save(&dir, &registry, &[])).await??;
-        Ok(started.elapsed())
-    }))
 }
 
 /// Pages of events fetched ahead of the events being mirrored.
