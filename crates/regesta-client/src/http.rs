@@ -92,6 +92,14 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest HTTP/2 frame a multiplexed client accepts.
 const H2_MAX_FRAME: u32 = 1 << 20;
 
+/// The error of a request to `url` that got no response.
+fn transport(url: &str) -> impl Fn(reqwest::Error) -> HttpError + Copy + '_ {
+    move |source| HttpError::Transport {
+        url: url.to_owned(),
+        source,
+    }
+}
+
 /// Settings every client of a registry shares.
 fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
@@ -119,10 +127,7 @@ impl RegistryClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(HttpError::BadUrl(base));
         }
-        let http = builder().build().map_err(|source| HttpError::Transport {
-            url: base.clone(),
-            source,
-        })?;
+        let http = builder().build().map_err(transport(&base))?;
         Ok(Self { base, http })
     }
 
@@ -140,19 +145,18 @@ impl RegistryClient {
     /// error here (the first real request reports it).
     pub async fn multiplexed(base: &str) -> Result<Self, HttpError> {
         let client = Self::new(base)?;
-        let transport = |source| HttpError::Transport {
-            url: client.base.clone(),
-            source,
-        };
         // Large documents (pages of events, entry bundles) in 16 KiB
         // frames, HTTP/2's default, made `verify-log` up to a third
         // slower than over HTTP/1.1; in 1 MiB frames it is as fast.
         let h2 = || builder().http2_max_frame_size(H2_MAX_FRAME);
         if client.base.starts_with("https://") {
-            let http = h2().build().map_err(transport)?;
+            let http = h2().build().map_err(transport(&client.base))?;
             return Ok(Self { http, ..client });
         }
-        let http = h2().http2_prior_knowledge().build().map_err(transport)?;
+        let http = h2()
+            .http2_prior_knowledge()
+            .build()
+            .map_err(transport(&client.base))?;
         let probe = http
             .get(format!("{}/health", client.base))
             .timeout(PROBE_TIMEOUT)
@@ -170,10 +174,7 @@ impl RegistryClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, url: &str) -> Result<Reply, HttpError> {
-        let transport = |source| HttpError::Transport {
-            url: url.to_owned(),
-            source,
-        };
+        let transport = transport(url);
         let response = request
             .header("cache-control", "no-cache")
             .send()
