@@ -1,6 +1,6 @@
-//! How `regesta mirror` puts files on disk: each file atomically (a
-//! temporary file renamed into place, so a static server never serves half
-//! of one), many files per trip to the blocking pool, and all of them made
+//! How `regesta mirror` puts files on disk: each file atomically (linked
+//! into place once written, see `regesta_store::files`, so a static server
+//! never serves half of one), many files per trip to the blocking pool, and all of them made
 //! durable at once before the inventory or checkpoint that lists them (a
 //! periodic save of the inventory runs beside the mirroring).
 
@@ -121,11 +121,13 @@ type Writing = (Batch, HashSet<PathBuf>);
 /// files are written in the order queued (an event's own file after its
 /// release's).
 ///
-/// Temporary files go to a directory of their own, not beside their
-/// targets: an event or object directory holds one entry per event or
-/// object, and creating, renaming and removing a temporary name in a
-/// directory that size costs the file system more than writing the file.
-/// It also leaves no half-written name among the served files.
+/// New files get no temporary name on Linux; the temporaries of the
+/// others (replacements, or file systems without unnamed files) go to a
+/// directory of their own, not beside their targets: an event or object
+/// directory holds one entry per event or object, and creating, renaming
+/// and removing a temporary name in a directory that size costs the file
+/// system more than writing the file. Either way no half-written name
+/// appears among the served files.
 pub(crate) struct BatchWriter {
     tmp: Arc<Path>,
     queued: Vec<(PathBuf, Bytes)>,

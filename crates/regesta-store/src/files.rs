@@ -57,11 +57,17 @@ pub fn write_atomic_with(
 /// the new one, never a half-written one, but a crash before the caller
 /// syncs (one `syncfs` for many files) may leave the new one torn under its
 /// name. For files whose durability the caller establishes in bulk before
-/// anything that depends on them is recorded.
+/// anything that depends on them is recorded. On Linux a new file gets no
+/// temporary name at all (see [`crate::unnamed`]); `tmp_dir` serves
+/// replacements and file systems that cannot do that.
 ///
 /// # Errors
 /// Any IO failure; the old file, if any, is then unchanged.
 pub fn write_undurable_via(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if crate::unnamed::write_new(path, bytes)? == crate::unnamed::Placed::Linked {
+        return Ok(());
+    }
     place(tmp_dir, path, false, false, |file| file.write_all(bytes))
 }
 
@@ -154,6 +160,29 @@ mod tests {
         assert_eq!(mode(&path), mode(&usual));
         write_atomic(&path, b"again", false).unwrap();
         assert_eq!(mode(&path), mode(&usual));
+    }
+
+    /// On Linux a new file needs no temporary name (its temporary
+    /// directory may not even be creatable); a file already there is
+    /// replaced through one.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn new_files_need_no_temporary_name_and_old_ones_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plain"), b"").unwrap();
+        let impossible = dir.path().join("plain/.tmp");
+        let path = dir.path().join("objects/one");
+        super::write_undurable_via(&impossible, &path, b"first").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        assert!(super::write_undurable_via(&impossible, &path, b"second").is_err());
+        let tmp = dir.path().join(".tmp");
+        super::write_undurable_via(&tmp, &path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        assert_eq!(
+            std::fs::read_dir(&tmp).unwrap().count(),
+            0,
+            "no temporaries"
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub mod s3;
 mod sql;
 pub mod sqlite;
 pub mod traits;
+#[cfg(target_os = "linux")]
+mod unnamed;
 
 pub use changes::Changes;
 pub use error::{Result, StoreError};
