@@ -147,6 +147,30 @@ pub(crate) async fn each_bundle<T, R, V>(
     client: &RegistryClient,
     checkpoint: &Checkpoint,
     reduce: R,
+    visit: V,
+) -> anyhow::Result<Vec<Hash>>
+where
+    T: Send + 'static,
+    R: Fn(u64, &EntryBundle) -> anyhow::Result<T> + Clone + Send + 'static,
+    V: FnMut(u64, T) -> anyhow::Result<()>,
+{
+    let all = checkpoint.size.div_ceil(TILE_WIDTH);
+    let leaves = first_bundles(client, checkpoint, all, reduce, visit).await?;
+    check_root(checkpoint, &leaves)?;
+    Ok(leaves)
+}
+
+/// As [`each_bundle`] for the first `count` bundles only, whose leaf
+/// hashes it gives unchecked: the caller has the others' leaves (a mirror
+/// builds the bundles of its new events) and checks the root over all.
+///
+/// # Errors
+/// A bundle could not be fetched or is malformed, or `visit` failed.
+pub(crate) async fn first_bundles<T, R, V>(
+    client: &RegistryClient,
+    checkpoint: &Checkpoint,
+    count: u64,
+    reduce: R,
     mut visit: V,
 ) -> anyhow::Result<Vec<Hash>>
 where
@@ -155,7 +179,7 @@ where
     V: FnMut(u64, T) -> anyhow::Result<()>,
 {
     let size = checkpoint.size;
-    let mut bundles = futures_util::stream::iter(0..size.div_ceil(TILE_WIDTH))
+    let mut bundles = futures_util::stream::iter(0..count.min(size.div_ceil(TILE_WIDTH)))
         .map(|index| {
             let reduce = reduce.clone();
             async move {
@@ -175,13 +199,22 @@ where
         visit(index, reduced)?;
         index += 1;
     }
-    if root_of(&leaves) != checkpoint.root {
+    Ok(leaves)
+}
+
+/// Checks that `leaves` are the log's at `checkpoint`: as many as it holds
+/// and hashing to its signed root.
+///
+/// # Errors
+/// They are not.
+pub(crate) fn check_root(checkpoint: &Checkpoint, leaves: &[Hash]) -> anyhow::Result<()> {
+    if leaves.len() as u64 != checkpoint.size || root_of(leaves) != checkpoint.root {
         bail!(
             "the log's entries do not hash to its signed root at size {}",
             checkpoint.size
         );
     }
-    Ok(leaves)
+    Ok(())
 }
 
 /// The digests of a bundle's entries: an entry's digest is the id of the
@@ -335,5 +368,25 @@ mod tests {
         assert_eq!(id_problems(&log(&[1]), &ids).len(), 1);
         assert_eq!(id_problems(&log(&[0, 1, 1]), &ids).len(), 1);
         assert_eq!(root_of(&[]), Hash::empty());
+    }
+
+    /// Leaves are the log's only when there are as many as it holds and
+    /// they hash to its root: a missing, extra or changed one is refused.
+    #[test]
+    fn leaves_must_be_all_the_logs_and_hash_to_its_root() {
+        let leaves: Vec<Hash> = (0..5_u8).map(|n| leaf_hash(&[n])).collect();
+        let at = |n: usize| Checkpoint {
+            origin: "example.test/log".to_owned(),
+            size: n as u64,
+            root: root_of(&leaves[..n]),
+            extensions: Vec::new(),
+        };
+        assert!(check_root(&at(5), &leaves).is_ok());
+        assert!(check_root(&at(0), &[]).is_ok());
+        assert!(check_root(&at(4), &leaves).is_err());
+        assert!(check_root(&at(5), &leaves[..4]).is_err());
+        let mut changed = leaves.clone();
+        changed[2] = leaf_hash(b"other");
+        assert!(check_root(&at(5), &changed).is_err());
     }
 }

@@ -21,8 +21,10 @@ use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::log_check::SignedCheckpoint;
-use crate::mirror_files::{BatchWriter, save_behind, sync_all, write_undurable};
+use crate::mirror_bundles::LocalBundles;
+use crate::mirror_files::{BatchWriter, sync_all, write_undurable};
 use crate::mirror_inventory::Inventory;
+use crate::mirror_saves::Saves;
 use crate::printer::Printer;
 
 /// Object downloads in flight at once.
@@ -54,16 +56,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     regesta_server::files::write_atomic(path, bytes, false)
         .with_context(|| format!("writing {}", path.display()))
 }
-
-/// How often a running mirror makes its files durable and saves its
-/// inventory (and at the end), at least.
-const SAVE_EVERY: Duration = Duration::from_secs(1);
-
-/// A save waits at least this many times as long as the last one took, so
-/// saving takes at most a twentieth of a run: a save writes the whole
-/// inventory, which grows with the log, and a sync's cost depends on the
-/// disk.
-const SAVE_SPACING: u32 = 20;
 
 /// Where a mirror's files are written before they are renamed into place.
 const TMP: &str = ".tmp";
@@ -128,6 +120,8 @@ struct Fetched {
     release: Option<(String, String)>,
     /// Every object of that release, and whether it was fetched now.
     objects: Vec<(Digest, bool)>,
+    /// The event's log entry: the canonical payload its id is the digest of.
+    entry: bytes::Bytes,
 }
 
 /// Mirrors a listed event's release (if it publishes one) and writes the
@@ -140,7 +134,7 @@ struct Fetched {
 async fn mirror_event(
     client: &RegistryClient,
     dir: &Path,
-    (listed, bytes): (SealedEvent, bytes::Bytes),
+    (listed, entry, bytes): Listed,
     refetch: bool,
     check_held: bool,
 ) -> anyhow::Result<(SealedEvent, Fetched)> {
@@ -155,6 +149,7 @@ async fn mirror_event(
     }
     let mut fetched = fetch_release(client, dir, &listed, &bytes, check_held).await?;
     fetched.files.push((event_path(dir, &listed.id), bytes));
+    fetched.entry = entry;
     Ok((listed, fetched))
 }
 
@@ -266,10 +261,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let mut inventory = Inventory::load(dir)?;
     let (mut new_events, mut new_objects) = (0usize, 0usize);
     let spinner = printer.spinner();
-    let mut next_save = std::time::Instant::now() + SAVE_EVERY;
-    // The save in progress, if any, and how long the last one took.
-    let mut saving: Option<tokio::task::JoinHandle<anyhow::Result<Duration>>> = None;
-    let mut last_save = Duration::ZERO;
+    let mut saves = Saves::new();
     let before = inventory.events.len();
     let mut go_releases = Vec::new();
     let mut writer = BatchWriter::new(&dir.join(TMP))?;
@@ -280,6 +272,10 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let checkpoint = crate::log_check::fetch_checkpoint(&client, pinned.as_deref()).await?;
     // A mirror without objects holds none to reuse: nothing to check.
     let check_held = dir.join("objects").exists();
+    // The log's entry bundles of this run's events are built from them,
+    // not fetched (see `mirror_bundles`).
+    let logged = checkpoint.as_ref().map_or(0, |c| c.checkpoint.size);
+    let mut bundles = LocalBundles::new(before as u64, logged);
     // One stream of events across pages (fetched ahead, see
     // `pages_ahead`), mirrored EVENTS_IN_FLIGHT at a time and taken in log
     // order, so the inventory's events stay the log's prefix.
@@ -300,7 +296,10 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
             })
             .try_buffered(EVENTS_IN_FLIGHT)
     );
-    while let Some((event, done)) = mirrored.try_next().await? {
+    while let Some((event, mut done)) = mirrored.try_next().await? {
+        if let Some((name, bytes)) = bundles.push(&done.entry)? {
+            done.files.push((dir.join("log").join(name), bytes.into()));
+        }
         writer.push(done.files).await?;
         for (digest, fetched) in done.objects {
             new_objects += usize::from(inventory.objects.insert(digest) && fetched);
@@ -313,29 +312,19 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
         inventory.events.push(event.id);
         new_events += 1;
         printer.detail(&format!("mirrored event {}", event.id));
-        // Durable, then saved every second or so, so an interrupted run
-        // resumes near here. Not after every event or page: the inventory
-        // lists every event, so saving it that often would make a large
-        // mirror's cost grow with the square of its size.
-        if std::time::Instant::now() >= next_save
-            && saving
-                .as_ref()
-                .is_none_or(tokio::task::JoinHandle::is_finished)
+        // Durable every second or so, the inventory saved with it when
+        // due, so an interrupted run resumes near here.
+        if saves
+            .tick(&mut writer, dir, client.base(), &inventory)
+            .await?
         {
-            if let Some(saved) = saving.take() {
-                last_save = saved.await??;
-            }
-            saving = Some(save_behind(&mut writer, dir, client.base(), inventory.clone()).await?);
-            next_save = std::time::Instant::now() + SAVE_EVERY.max(last_save * SAVE_SPACING);
             spinner.set_message(format!(
                 "{} events mirrored, {new_objects} new objects",
                 inventory.events.len()
             ));
         }
     }
-    if let Some(saved) = saving.take() {
-        saved.await??;
-    }
+    saves.finish().await?;
     writer.finish().await?;
     // Every temporary was renamed into place: nothing to leave behind.
     std::fs::remove_dir(dir.join(TMP))?;
@@ -344,7 +333,7 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let mut earlier = mirrored_go_releases(dir, &inventory.events[..before])?;
     earlier.append(&mut go_releases);
     let go_releases = earlier;
-    let logged = keep_log(&client, dir, checkpoint, &inventory.events).await?;
+    let logged = keep_log(&client, dir, checkpoint, &inventory.events, bundles).await?;
     if let Some(size) = crate::sumdb_check::keep(&client, dir, &go_releases).await? {
         printer.detail(&format!("kept the Go checksum database at size {size}"));
     }
@@ -370,14 +359,14 @@ const PAGES_AHEAD: usize = 2;
 fn pages_ahead(
     client: RegistryClient,
     mut after: Option<Digest>,
-) -> impl futures_util::Stream<Item = anyhow::Result<Vec<(SealedEvent, bytes::Bytes)>>> {
+) -> impl futures_util::Stream<Item = anyhow::Result<Vec<Listed>>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_AHEAD);
     tokio::spawn(async move {
         loop {
             let page = fetch_page(&client, after).await;
             if let Ok(listed) = &page {
                 match listed.last() {
-                    Some((last, _)) => after = Some(last.id),
+                    Some((last, _, _)) => after = Some(last.id),
                     None => break,
                 }
             }
@@ -393,13 +382,13 @@ fn pages_ahead(
     })
 }
 
+/// A listed event, its id recomputed: the event, its canonical payload
+/// (its log entry) and its served bytes.
+type Listed = (SealedEvent, bytes::Bytes, bytes::Bytes);
+
 /// The page of events after `after` (from the start without one), each
-/// event's id recomputed from its listed bytes and given with its served
-/// bytes; empty at the log's end.
-async fn fetch_page(
-    client: &RegistryClient,
-    after: Option<Digest>,
-) -> anyhow::Result<Vec<(SealedEvent, bytes::Bytes)>> {
+/// event's id recomputed from its listed bytes; empty at the log's end.
+async fn fetch_page(client: &RegistryClient, after: Option<Digest>) -> anyhow::Result<Vec<Listed>> {
     let path = match after {
         Some(last) => format!("/events?after={last}"),
         None => "/events".to_owned(),
@@ -412,9 +401,9 @@ async fn fetch_page(
         .into_iter()
         .flatten()
         .map(|item| {
-            let (event, _, served) = SealedEvent::from_json_with_bytes(item)
+            let (event, payload, served) = SealedEvent::from_json_with_bytes(item)
                 .with_context(|| format!("{path}: an event's id does not match its content"))?;
-            Ok((event, bytes::Bytes::from(served)))
+            Ok((event, payload.into(), served.into()))
         })
         .collect()
 }
@@ -424,17 +413,28 @@ async fn fetch_page(
 /// (checkpoint, key, entry bundles and hash tiles under `log/`) so the
 /// mirror can be verified the same way, at `signed` (the checkpoint
 /// fetched before the events, so a registry that keeps publishing meanwhile
-/// cannot hold more entries than the mirror has events). `None` when the
-/// registry has no log.
+/// cannot hold more entries than the mirror has events). The bundles of
+/// this run's events were built from them (`built`); those holding events
+/// of earlier runs are fetched, compared entry by entry and kept; the
+/// signed root over all their leaves then checks the whole log. `None`
+/// when the registry has no log.
 async fn keep_log(
     client: &RegistryClient,
     dir: &Path,
     signed: Option<SignedCheckpoint>,
     events: &[Digest],
+    built: LocalBundles,
 ) -> anyhow::Result<Option<u64>> {
     let Some(signed) = signed else {
         return Ok(None);
     };
+    let size = signed.checkpoint.size;
+    if (events.len() as u64) < size {
+        bail!(
+            "refusing the registry's transparency log: it holds {size} entries but the registry lists {} events",
+            events.len()
+        );
+    }
     // Bundle by bundle, on the blocking pool: each is compared with the
     // mirrored events at its position and, when it holds exactly those,
     // written as served (a well-formed bundle is its entries' encoding);
@@ -443,9 +443,10 @@ async fn keep_log(
     let bundle_dir = dir.to_path_buf();
     let mut digests: Vec<Digest> = Vec::new();
     let mut names = BTreeSet::new();
-    let leaves = crate::log_check::each_bundle(
+    let mut leaves = crate::log_check::first_bundles(
         client,
         &signed.checkpoint,
+        built.fetched(),
         move |index, bundle| {
             let digests = crate::log_check::entry_digests(&bundle.entries);
             let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
@@ -467,6 +468,13 @@ async fn keep_log(
     if let Some(first) = problems.first() {
         bail!("refusing the registry's transparency log: {first}");
     }
+    let built = built.finish();
+    if let Some((name, bytes)) = &built.last {
+        keep_tile(dir, name, bytes)?;
+    }
+    names.extend(built.names);
+    leaves.extend(built.leaves);
+    crate::log_check::check_root(&signed.checkpoint, &leaves)?;
     for (name, bytes) in crate::mirror_log::hash_tile_files(&leaves)? {
         keep_tile(dir, &name, &bytes)?;
         names.insert(name);
@@ -476,7 +484,7 @@ async fn keep_log(
     write_atomic(&dir.join("log/key"), format!("{}\n", signed.key).as_bytes())?;
     write_atomic(&dir.join("log/checkpoint"), signed.note.as_bytes())?;
     crate::mirror_log::prune_tiles(dir, &names)?;
-    Ok(Some(signed.checkpoint.size))
+    Ok(Some(size))
 }
 
 /// Writes tile `log/<name>` unless it is a full tile the mirror holds

@@ -7,7 +7,6 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
@@ -74,31 +73,6 @@ pub(crate) async fn sync_all(dir: &Path) -> anyhow::Result<()> {
         Ok(())
     })
     .await?
-}
-
-/// Saves `inventory` once every file queued on `writer` so far is on
-/// disk and durable, in a task of its own, so the mirror goes on while the
-/// file system syncs (a `syncfs` held both cores idle for up to half a
-/// second); its files go on being written meanwhile, and are listed by a
-/// later save. Resolves to how long the save took.
-///
-/// # Errors
-/// An earlier write failed.
-pub(crate) async fn save_behind(
-    writer: &mut BatchWriter,
-    dir: &Path,
-    registry: &str,
-    inventory: crate::mirror_inventory::Inventory,
-) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<Duration>>> {
-    let written = writer.written().await?;
-    let (dir, registry) = (dir.to_path_buf(), registry.to_owned());
-    Ok(tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        written.await?;
-        sync_all(&dir).await?;
-        tokio::task::spawn_blocking(move || inventory.save(&dir, &registry, &[])).await??;
-        Ok(started.elapsed())
-    }))
 }
 
 /// Batches written at once. Creating files is most of a mirror's own
