@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 
 use crate::log_check::SignedCheckpoint;
 use crate::mirror_bundles::LocalBundles;
-use crate::mirror_files::{BatchWriter, sync_all, write_undurable};
+use crate::mirror_files::{BatchWriter, write_undurable};
 use crate::mirror_inventory::Inventory;
-use crate::mirror_saves::Saves;
+use crate::mirror_saves::{LastFiles, Saves};
 use crate::printer::Printer;
 
 /// Object downloads in flight at once.
@@ -49,12 +49,6 @@ pub(crate) async fn fetch(client: &RegistryClient, path: &str) -> anyhow::Result
         }
     }
     bail!("GET {path}: gave up")
-}
-
-/// Writes `bytes` to `path` atomically and durably (the server's helper).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    regesta_server::files::write_atomic(path, bytes, false)
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Where a mirror's files are written before they are renamed into place.
@@ -324,21 +318,45 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
             ));
         }
     }
-    saves.finish().await?;
     writer.finish().await?;
-    // Every temporary was renamed into place: nothing to leave behind.
-    std::fs::remove_dir(dir.join(TMP))?;
-    sync_all(dir).await?;
-    inventory.save(dir, client.base(), &[])?;
+    // The inventory, then the log's and the checksum database's notes,
+    // each staged once checked and placed together at the end; what was
+    // staged is placed even when a later check fails. The last sync of
+    // the mirroring runs meanwhile.
+    let mut last = LastFiles::new(&dir.join(TMP));
+    last.stage(dir.join("inventory.json"), |out| {
+        inventory.write_to(out, client.base(), &[])
+    })?;
     let mut earlier = mirrored_go_releases(dir, &inventory.events[..before])?;
     earlier.append(&mut go_releases);
     let go_releases = earlier;
-    let logged = keep_log(&client, dir, checkpoint, &inventory.events, bundles).await?;
-    if let Some(size) = crate::sumdb_check::keep(&client, dir, &go_releases).await? {
+    let kept = async {
+        let log = keep_log(
+            &client,
+            dir,
+            checkpoint,
+            &inventory.events,
+            bundles,
+            &mut last,
+        )
+        .await?;
+        let sumdb = crate::sumdb_check::keep(&client, dir, &go_releases, &mut last).await?;
+        anyhow::Ok((log, sumdb))
+    }
+    .await;
+    saves.finish().await?;
+    last.commit(dir).await?;
+    // Every temporary was placed: nothing to leave behind.
+    std::fs::remove_dir(dir.join(TMP))?;
+    let (log, sumdb) = kept?;
+    // Tiles of earlier sizes go once the notes of this one are on disk.
+    if let Some((size, tiles)) = sumdb {
+        crate::sumdb_check::prune(dir, &tiles)?;
         printer.detail(&format!("kept the Go checksum database at size {size}"));
     }
     spinner.finish_and_clear();
-    if let Some(size) = logged {
+    if let Some((size, tiles)) = log {
+        crate::mirror_log::prune_tiles(dir, &tiles)?;
         printer.detail(&format!("kept the transparency log at size {size}"));
     }
     printer.result(
@@ -416,15 +434,18 @@ async fn fetch_page(client: &RegistryClient, after: Option<Digest>) -> anyhow::R
 /// cannot hold more entries than the mirror has events). The bundles of
 /// this run's events were built from them (`built`); those holding events
 /// of earlier runs are fetched, compared entry by entry and kept; the
-/// signed root over all their leaves then checks the whole log. `None`
-/// when the registry has no log.
+/// signed root over all their leaves then checks the whole log. The key
+/// and checkpoint are staged in `last`; the log's size and the tiles it
+/// holds are given (those of an earlier size are to be removed once the
+/// checkpoint is placed). `None` when the registry has no log.
 async fn keep_log(
     client: &RegistryClient,
     dir: &Path,
     signed: Option<SignedCheckpoint>,
     events: &[Digest],
     built: LocalBundles,
-) -> anyhow::Result<Option<u64>> {
+    last: &mut LastFiles,
+) -> anyhow::Result<Option<(u64, BTreeSet<String>)>> {
     let Some(signed) = signed else {
         return Ok(None);
     };
@@ -479,12 +500,12 @@ async fn keep_log(
         keep_tile(dir, &name, &bytes)?;
         names.insert(name);
     }
-    // The tiles durable first, then the checkpoint that commits to them.
-    sync_all(dir).await?;
-    write_atomic(&dir.join("log/key"), format!("{}\n", signed.key).as_bytes())?;
-    write_atomic(&dir.join("log/checkpoint"), signed.note.as_bytes())?;
-    crate::mirror_log::prune_tiles(dir, &names)?;
-    Ok(Some(size))
+    // Placed once the tiles are durable (see `LastFiles`).
+    last.stage(dir.join("log/key"), |out| writeln!(out, "{}", signed.key))?;
+    last.stage(dir.join("log/checkpoint"), |out| {
+        out.write_all(signed.note.as_bytes())
+    })?;
+    Ok(Some((size, names)))
 }
 
 /// Writes tile `log/<name>` unless it is a full tile the mirror holds

@@ -119,11 +119,28 @@ impl Inventory {
         registry: &str,
         problems: &[String],
     ) -> anyhow::Result<()> {
+        let path = dir.join("inventory.json");
+        regesta_server::files::write_atomic_with(&path, false, |out| {
+            self.write_to(out, registry, problems)
+        })
+        .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Writes the inventory's JSON to `out`.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub(crate) fn write_to(
+        &self,
+        out: &mut dyn std::io::Write,
+        registry: &str,
+        problems: &[String],
+    ) -> std::io::Result<()> {
         let saving = Saving {
             events: &self.events,
             kind: KIND,
             last_event_id: self.events.last(),
-            mirrored_at: now()?.to_string(),
+            mirrored_at: now().map_err(std::io::Error::other)?.to_string(),
             objects: &self.objects,
             ok: problems.is_empty(),
             packages: &self.packages,
@@ -131,11 +148,7 @@ impl Inventory {
             registry,
             releases: Releases(&self.releases),
         };
-        let path = dir.join("inventory.json");
-        regesta_server::files::write_atomic_with(&path, false, |out| {
-            serde_json::to_writer(out, &saving).map_err(std::io::Error::other)
-        })
-        .with_context(|| format!("writing {}", path.display()))
+        serde_json::to_writer(out, &saving).map_err(std::io::Error::other)
     }
 }
 

@@ -189,9 +189,11 @@ pub(crate) async fn check_log(
 
 /// Keeps the database in the mirror at `dir` (`go-sumdb/key`, `latest`
 /// and every tile of its size), after [`fetch`] found nothing wrong; the
-/// key is pinned by the first mirror run. Tiles of an earlier size that
-/// the current one does not have are removed. `None` when the registry
-/// serves no database.
+/// key is pinned by the first mirror run. The tiles are written (not yet
+/// durably), the key and note staged in `last`, placed once the tiles are
+/// durable. The database's size and its tiles are given: tiles of an
+/// earlier size go once the note is placed (see [`prune`]). `None` when
+/// the registry serves no database.
 ///
 /// # Errors
 /// A problem with the database, or the mirror cannot be written.
@@ -199,7 +201,8 @@ pub(crate) async fn keep(
     client: &RegistryClient,
     dir: &Path,
     releases: &[GoRelease],
-) -> anyhow::Result<Option<u64>> {
+    last: &mut crate::mirror_saves::LastFiles,
+) -> anyhow::Result<Option<(u64, std::collections::BTreeSet<String>)>> {
     let root = dir.join("go-sumdb");
     let pinned = std::fs::read_to_string(root.join("key")).ok();
     let Some(fetched) = fetch(client, releases, pinned.as_deref()).await? else {
@@ -210,18 +213,28 @@ pub(crate) async fn keep(
     }
     let tiles = fetched.tree.tiles();
     for (name, bytes) in &tiles {
-        crate::mirror::write_atomic(&root.join(name), bytes)?;
+        crate::mirror_files::write_undurable(&root.join(name), bytes)?;
     }
-    let keep: std::collections::BTreeSet<String> = tiles.into_iter().map(|(n, _)| n).collect();
+    let keep = tiles.into_iter().map(|(n, _)| n).collect();
+    last.stage(root.join("key"), |out| writeln!(out, "{}", fetched.key))?;
+    last.stage(root.join("latest"), |out| out.write_all(&fetched.note))?;
+    Ok(Some((fetched.tree.size(), keep)))
+}
+
+/// Removes the tiles of the database kept at `dir` that are not in `keep`
+/// (those of an earlier size the current one does not have).
+///
+/// # Errors
+/// The directory cannot be read or a file removed.
+pub(crate) fn prune(dir: &Path, keep: &std::collections::BTreeSet<String>) -> anyhow::Result<()> {
+    let root = dir.join("go-sumdb");
     for name in crate::mirror_files::file_names(&root.join("tile"))? {
         let relative = format!("tile/{name}");
         if !keep.contains(&relative) {
             std::fs::remove_file(root.join(&relative))?;
         }
     }
-    crate::mirror::write_atomic(&root.join("key"), format!("{}\n", fetched.key).as_bytes())?;
-    crate::mirror::write_atomic(&root.join("latest"), &fetched.note)?;
-    Ok(Some(fetched.tree.size()))
+    Ok(())
 }
 
 #[cfg(test)]
