@@ -20,6 +20,21 @@ use rustix::io::Errno;
 /// it needs `CAP_DAC_READ_SEARCH`): later files go through `/proc` at once.
 static EMPTY_PATH_REFUSED: AtomicBool = AtomicBool::new(false);
 
+/// Whether unnamed files cannot be made or linked here (a file system
+/// without `O_TMPFILE`, no `/proc`): later files go the named way at once
+/// instead of making an inode to throw away each time.
+static UNNAMED_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether `error`, from making or linking an unnamed file, says this
+/// file system or process cannot do it at all (not that this one file
+/// failed: a taken name, a full disk).
+fn cannot_at_all(error: Errno) -> bool {
+    matches!(
+        error,
+        Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL | Errno::NOENT | Errno::PERM | Errno::ACCESS
+    )
+}
+
 /// How [`write_new`] ended when it did not fail.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Placed {
@@ -38,6 +53,9 @@ pub(crate) enum Placed {
 /// Writing the bytes failed (a full disk); anything else declines, and
 /// the named-temporary path reports the failure if it is real.
 pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<Placed> {
+    if UNNAMED_REFUSED.load(Ordering::Relaxed) {
+        return Ok(Placed::Declined);
+    }
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
     let mode = Mode::from_raw_mode(0o666);
@@ -48,8 +66,14 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<Placed> {
         }
         other => other,
     };
-    let Ok(fd) = fd else {
-        return Ok(Placed::Declined);
+    let fd = match fd {
+        Ok(fd) => fd,
+        Err(error) => {
+            if error != Errno::NOENT && cannot_at_all(error) {
+                UNNAMED_REFUSED.store(true, Ordering::Relaxed);
+            }
+            return Ok(Placed::Declined);
+        }
     };
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes)?;
@@ -63,13 +87,32 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<Placed> {
     let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
     match rustix::fs::linkat(CWD, proc.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW) {
         Ok(()) => Ok(Placed::Linked),
-        Err(_) => Ok(Placed::Declined),
+        Err(error) => {
+            if cannot_at_all(error) {
+                UNNAMED_REFUSED.store(true, Ordering::Relaxed);
+            }
+            Ok(Placed::Declined)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Placed, write_new};
+    use rustix::io::Errno;
+
+    use super::{Placed, cannot_at_all, write_new};
+
+    /// Unsupported file systems and a missing `/proc` turn unnamed files
+    /// off; a taken name or a full disk is one file's failure.
+    #[test]
+    fn only_lasting_refusals_turn_unnamed_files_off() {
+        for lasting in [Errno::OPNOTSUPP, Errno::ISDIR, Errno::NOENT, Errno::PERM] {
+            assert!(cannot_at_all(lasting), "{lasting:?}");
+        }
+        for one_file in [Errno::EXIST, Errno::NOSPC, Errno::DQUOT, Errno::MLINK] {
+            assert!(!cannot_at_all(one_file), "{one_file:?}");
+        }
+    }
 
     /// A new file is linked whole under its name, with no other name made
     /// beside it; a taken name is left alone for the caller to replace.
