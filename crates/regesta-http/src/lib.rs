@@ -17,4 +17,4 @@ pub mod response;
 pub use error::ApiError;
 pub use params::param;
 pub use prepared::{Prepared, Validity, prepare};
-pub use projection::Projection;
+pub use projection::{Projection, WarmUp};

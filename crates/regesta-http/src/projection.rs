@@ -13,4 +13,14 @@ pub trait Projection: std::fmt::Debug + Send + Sync + 'static {
 
     /// The routes, relative to the mount point.
     fn router(&self) -> axum::Router;
+
+    /// Work the server runs once in the background at start, so the first
+    /// reads after a restart find the projection's state built instead of
+    /// building it while a client waits. None by default.
+    fn warm_up(&self) -> Option<WarmUp> {
+        None
+    }
 }
+
+/// A projection's start-up work (see [`Projection::warm_up`]).
+pub type WarmUp = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;

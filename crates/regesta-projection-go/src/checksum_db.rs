@@ -82,6 +82,11 @@ impl ChecksumDb {
         self.signer.verifier_key()
     }
 
+    /// The records the tree holds (the Go releases folded in so far).
+    pub fn size(&self) -> u64 {
+        self.read(|s| s.tree.size())
+    }
+
     fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         match self.state.read() {
             Ok(state) => f(&state),

@@ -71,6 +71,23 @@ impl regesta_http::Projection for GoProjection {
             .route("/{*path}", get(proxy))
             .with_state(self.clone())
     }
+
+    /// Folds the whole log into the checksum database: done lazily, the
+    /// first lookup or note after a restart waited for it (0.35 s at
+    /// 100,000 events).
+    fn warm_up(&self) -> Option<regesta_http::WarmUp> {
+        self.inner.sumdb.as_ref()?;
+        let this = self.clone();
+        Some(Box::pin(async move {
+            let Some(db) = &this.inner.sumdb else { return };
+            match db.sync(&this.inner.registry, true).await {
+                Ok(()) => tracing::info!(records = db.size(), "built the Go checksum database"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not build the Go checksum database at start");
+                }
+            }
+        }))
+    }
 }
 
 /// What a proxy path asks for.

@@ -312,6 +312,11 @@ pub async fn build(config: Config) -> Result<(App, Option<DevSite>), StartError>
     let state = AppState::with_go_sumdb(registry, config, go_sumdb)
         .map_err(|e| StartError::Config(e.to_string()))?
         .with_log(log, witnessing.is_some());
+    for projection in state.projections() {
+        if let Some(work) = projection.warm_up() {
+            tokio::spawn(work);
+        }
+    }
     let app = router(state, dev.as_ref());
     Ok((app, dev))
 }

@@ -549,4 +549,31 @@ fn the_go_command_gets_builds_and_verifies_modules() {
     witness_cosigns_the_tree(&go);
     forked_log_is_detected(&go);
     verify_and_mirror(&go);
+    the_checksum_database_is_built_at_start(go.registry);
+}
+
+/// A restarted registry folds the log into its checksum database at
+/// start, before any request asks for it.
+fn the_checksum_database_is_built_at_start(mut registry: Registry) {
+    let (status, key) = get(&format!("{}/go/sumdb-key", registry.base));
+    assert_eq!(status, 200, "{key}");
+    let name = key.trim().split('+').next().unwrap().to_owned();
+    let (status, note) = get(&format!("{}/go/sumdb/{name}/latest", registry.base));
+    assert_eq!(status, 200, "{note}");
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    assert!(size >= 4, "{note}");
+    registry.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let built = loop {
+        if let Some(fields) = registry.logged("built the Go checksum database") {
+            break fields;
+        }
+        assert!(std::time::Instant::now() < deadline, "not built at start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(built["records"], size);
+    assert!(
+        registry.request_paths().is_empty(),
+        "built before any request"
+    );
 }

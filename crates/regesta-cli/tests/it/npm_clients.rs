@@ -106,6 +106,25 @@ impl Registry {
         self.server = None;
     }
 
+    /// Kills the server and starts another on the same data and
+    /// environment (at a new address).
+    pub(crate) fn restart(&mut self) {
+        self.server = None;
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let server = start_with(&self.data, &env);
+        self.base.clone_from(&server.base);
+        self.server = Some(server);
+    }
+
+    /// The fields of the first line the server logged with `message`.
+    pub(crate) fn logged(&self, message: &str) -> Option<serde_json::Value> {
+        self.server.as_ref().and_then(|s| s.logged(message))
+    }
+
     /// The paths of the requests the server has logged so far.
     pub(crate) fn request_paths(&self) -> Vec<String> {
         self.server

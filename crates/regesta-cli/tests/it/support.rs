@@ -9,11 +9,21 @@ use std::time::{Duration, Instant};
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) base: String,
-    /// Every stdout line the server wrote after its listening line.
+    /// Every stdout line the server wrote but its listening line.
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
+    /// The fields of the first line the server logged with `message`.
+    pub(crate) fn logged(&self, message: &str) -> Option<serde_json::Value> {
+        let lines = self.log.lock().unwrap().clone();
+        lines
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|value| value["fields"]["message"] == message)
+            .map(|value| value["fields"].clone())
+    }
+
     /// The paths of the requests the server has logged so far, in order.
     pub(crate) fn request_paths(&self) -> Vec<String> {
         let lines = self.log.lock().unwrap().clone();
@@ -51,6 +61,7 @@ pub(crate) fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut early = Vec::new();
     let address = loop {
         assert!(Instant::now() < deadline, "server did not start");
         let line = lines.next().unwrap().unwrap();
@@ -58,10 +69,11 @@ pub(crate) fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
         if let Some(address) = value["fields"]["address"].as_str() {
             break address.to_owned();
         }
+        early.push(line);
     };
     // Keep draining stdout so the server never blocks on a full pipe,
-    // and keep the lines for tests that read the request log.
-    let log = Arc::new(Mutex::new(Vec::new()));
+    // and keep the lines for tests that read the log.
+    let log = Arc::new(Mutex::new(early));
     let sink = Arc::clone(&log);
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
