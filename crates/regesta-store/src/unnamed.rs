@@ -80,8 +80,8 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<Placed> {
     if !EMPTY_PATH_REFUSED.load(Ordering::Relaxed) {
         match rustix::fs::linkat(&file, "", CWD, path, AtFlags::EMPTY_PATH) {
             Ok(()) => return Ok(Placed::Linked),
-            Err(Errno::EXIST) => return Ok(Placed::Declined),
-            Err(_) => EMPTY_PATH_REFUSED.store(true, Ordering::Relaxed),
+            Err(error) if cannot_at_all(error) => EMPTY_PATH_REFUSED.store(true, Ordering::Relaxed),
+            Err(_) => return Ok(Placed::Declined),
         }
     }
     let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
