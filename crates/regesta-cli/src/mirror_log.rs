@@ -1,16 +1,114 @@
-//! The transparency log a mirror keeps under `log/`: which files it must
-//! hold, rebuilt from the mirror's own events, and the check that its
+//! The transparency log a mirror keeps under `log/`: kept while mirroring
+//! (checked against the mirrored events), which files it must hold,
+//! rebuilt from the mirror's own events, and the check that its
 //! checkpoint, key, entry bundles and hash tiles are exactly those.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
+use regesta_client::http::RegistryClient;
 use regesta_protocol::json::parse_strict;
 use regesta_protocol::{Digest, SealedEvent};
 use regesta_tlog::{Hash, NoteVerifier, leaf_hash};
 
-use crate::log_check::{open_checkpoint, root_of};
+use crate::log_check::{SignedCheckpoint, open_checkpoint, root_of};
+use crate::mirror_bundles::LocalBundles;
+use crate::mirror_files::write_undurable;
+use crate::mirror_saves::LastFiles;
+
+/// Checks the registry's transparency log against the mirrored events —
+/// every entry must be the mirrored event at its position — and keeps it
+/// (checkpoint, key, entry bundles and hash tiles under `log/`) so the
+/// mirror can be verified the same way, at `signed` (the checkpoint
+/// fetched before the events, so a registry that keeps publishing meanwhile
+/// cannot hold more entries than the mirror has events). The bundles of
+/// this run's events were built from them (`built`); those holding events
+/// of earlier runs are fetched, compared entry by entry and kept; the
+/// signed root over all their leaves then checks the whole log. The key
+/// and checkpoint are staged in `last`; the log's size and the tiles it
+/// holds are given (those of an earlier size are to be removed once the
+/// checkpoint is placed). `None` when the registry has no log.
+pub(crate) async fn keep(
+    client: &RegistryClient,
+    dir: &Path,
+    signed: Option<SignedCheckpoint>,
+    events: &[Digest],
+    built: LocalBundles,
+    last: &mut LastFiles,
+) -> anyhow::Result<Option<(u64, BTreeSet<String>)>> {
+    let Some(signed) = signed else {
+        return Ok(None);
+    };
+    let size = signed.checkpoint.size;
+    if (events.len() as u64) < size {
+        bail!(
+            "refusing the registry's transparency log: it holds {size} entries but the registry lists {} events",
+            events.len()
+        );
+    }
+    // Bundle by bundle, on the blocking pool: each is compared with the
+    // mirrored events at its position and, when it holds exactly those,
+    // written as served (a well-formed bundle is its entries' encoding);
+    // nothing of it is kept but its digests.
+    let ids: std::sync::Arc<[Digest]> = events.into();
+    let bundle_dir = dir.to_path_buf();
+    let mut digests: Vec<Digest> = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut leaves = crate::log_check::first_bundles(
+        client,
+        &signed.checkpoint,
+        built.fetched(),
+        move |index, bundle| {
+            let digests = crate::log_check::entry_digests(&bundle.entries);
+            let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
+            if ids.get(start..start + digests.len()) != Some(&digests[..]) {
+                return Ok((digests, None));
+            }
+            let name = bundle.tile.path();
+            keep_tile(&bundle_dir, &name, &bundle.bytes)?;
+            Ok((digests, Some(name)))
+        },
+        |_, (bundle, name)| {
+            digests.extend(bundle);
+            names.extend(name);
+            Ok(())
+        },
+    )
+    .await?;
+    let problems = crate::log_check::id_problems(&digests, events);
+    if let Some(first) = problems.first() {
+        bail!("refusing the registry's transparency log: {first}");
+    }
+    let built = built.finish();
+    if let Some((name, bytes)) = &built.last {
+        keep_tile(dir, name, bytes)?;
+    }
+    names.extend(built.names);
+    leaves.extend(built.leaves);
+    crate::log_check::check_root(&signed.checkpoint, &leaves)?;
+    for (name, bytes) in crate::mirror_log::hash_tile_files(&leaves)? {
+        keep_tile(dir, &name, &bytes)?;
+        names.insert(name);
+    }
+    // Placed once the tiles are durable (see `LastFiles`).
+    last.stage(dir.join("log/key"), |out| writeln!(out, "{}", signed.key))?;
+    last.stage(dir.join("log/checkpoint"), |out| {
+        out.write_all(signed.note.as_bytes())
+    })?;
+    Ok(Some((size, names)))
+}
+
+/// Writes tile `log/<name>` unless it is a full tile the mirror holds
+/// already (full tiles never change; partial ones grow with the log); not
+/// durably, the caller syncs before writing the checkpoint.
+fn keep_tile(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = dir.join("log").join(name);
+    if !name.contains(".p/") && path.exists() {
+        return Ok(());
+    }
+    write_undurable(&path, bytes)
+}
 
 /// The hash tile files (`tile/…`, relative to `log/`) of the tree whose
 /// leaf hashes are `leaves`: every full tile and the right-edge partial
