@@ -350,12 +350,12 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     let (log, sumdb) = kept?;
     // Tiles of earlier sizes go once the notes of this one are on disk.
     if let Some((size, tiles)) = sumdb {
-        crate::sumdb_check::prune(dir, &tiles)?;
+        crate::mirror_log::prune_tiles(&dir.join("go-sumdb"), &tiles)?;
         printer.detail(&format!("kept the Go checksum database at size {size}"));
     }
     spinner.finish_and_clear();
     if let Some((size, tiles)) = log {
-        crate::mirror_log::prune_tiles(dir, &tiles)?;
+        crate::mirror_log::prune_tiles(&dir.join("log"), &tiles)?;
         printer.detail(&format!("kept the transparency log at size {size}"));
     }
     printer.result(

@@ -123,28 +123,30 @@ pub(crate) fn hash_tile_files(leaves: &[Hash]) -> anyhow::Result<BTreeMap<String
         .collect())
 }
 
-/// The names of the tile files under `dir/log` (relative to `log/`).
+/// The names of the tile files under `root` (a mirror's `log/` or
+/// `go-sumdb/`), relative to it (`tile/…`).
 ///
 /// # Errors
 /// The directory cannot be read.
-fn held_tiles(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
-    Ok(crate::mirror_files::file_names(&dir.join("log/tile"))?
+fn held_tiles(root: &Path) -> anyhow::Result<BTreeSet<String>> {
+    Ok(crate::mirror_files::file_names(&root.join("tile"))?
         .into_iter()
         .map(|name| format!("tile/{name}"))
         .collect())
 }
 
-/// Removes tile files under `dir/log` that a log of the current size does
-/// not have (partial tiles of an earlier size), so two mirrors of one log
-/// hold the same files however often each was updated.
+/// Removes the tile files under `root` (a mirror's `log/` or `go-sumdb/`)
+/// that a tree of the current size does not have (partial tiles of an
+/// earlier size), so two mirrors of one tree hold the same files however
+/// often each was updated.
 ///
 /// # Errors
 /// The directory cannot be read or a file removed.
-pub(crate) fn prune_tiles(dir: &Path, keep: &BTreeSet<String>) -> anyhow::Result<()> {
-    for name in held_tiles(dir)? {
+pub(crate) fn prune_tiles(root: &Path, keep: &BTreeSet<String>) -> anyhow::Result<()> {
+    for name in held_tiles(root)? {
         if !keep.contains(&name) {
-            std::fs::remove_file(dir.join("log").join(&name))
-                .with_context(|| format!("removing log/{name}"))?;
+            let path = root.join(&name);
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }
     Ok(())
@@ -228,7 +230,7 @@ pub(crate) fn problems(dir: &Path, events: &[Digest]) -> anyhow::Result<Vec<Stri
         compare_tile(dir, &name, &want, &mut problems);
         expected.insert(name);
     }
-    for name in held_tiles(dir)? {
+    for name in held_tiles(&dir.join("log"))? {
         if !expected.contains(&name) {
             problems.push(format!("log/{name} is not a tile of this log"));
         }

@@ -192,8 +192,8 @@ pub(crate) async fn check_log(
 /// key is pinned by the first mirror run. The tiles are written (not yet
 /// durably), the key and note staged in `last`, placed once the tiles are
 /// durable. The database's size and its tiles are given: tiles of an
-/// earlier size go once the note is placed (see [`prune`]). `None` when
-/// the registry serves no database.
+/// earlier size go once the note is placed (`mirror_log::prune_tiles`).
+/// `None` when the registry serves no database.
 ///
 /// # Errors
 /// A problem with the database, or the mirror cannot be written.
@@ -219,22 +219,6 @@ pub(crate) async fn keep(
     last.stage(root.join("key"), |out| writeln!(out, "{}", fetched.key))?;
     last.stage(root.join("latest"), |out| out.write_all(&fetched.note))?;
     Ok(Some((fetched.tree.size(), keep)))
-}
-
-/// Removes the tiles of the database kept at `dir` that are not in `keep`
-/// (those of an earlier size the current one does not have).
-///
-/// # Errors
-/// The directory cannot be read or a file removed.
-pub(crate) fn prune(dir: &Path, keep: &std::collections::BTreeSet<String>) -> anyhow::Result<()> {
-    let root = dir.join("go-sumdb");
-    for name in crate::mirror_files::file_names(&root.join("tile"))? {
-        let relative = format!("tile/{name}");
-        if !keep.contains(&relative) {
-            std::fs::remove_file(root.join(&relative))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
