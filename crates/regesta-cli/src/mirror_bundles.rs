@@ -99,8 +99,9 @@ impl LocalBundles {
             index: position / TILE_WIDTH,
             width: std::mem::take(&mut self.width),
         };
-        self.names.insert(tile.path());
-        (tile.path(), std::mem::take(&mut self.bundle))
+        let name = tile.path();
+        self.names.insert(name.clone());
+        (name, std::mem::take(&mut self.bundle))
     }
 }
 

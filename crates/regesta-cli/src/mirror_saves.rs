@@ -100,12 +100,12 @@ impl Saves {
 ///
 /// # Errors
 /// An earlier write failed.
-pub(crate) async fn save_behind(
+async fn save_behind(
     writer: &mut BatchWriter,
     dir: &Path,
     registry: &str,
     inventory: Option<Inventory>,
-) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<Option<Duration>>>> {
+) -> anyhow::Result<Saving> {
     let written = writer.written().await?;
     let (dir, registry) = (dir.to_path_buf(), registry.to_owned());
     Ok(tokio::spawn(async move {
@@ -115,7 +115,7 @@ pub(crate) async fn save_behind(
             return Ok(None);
         };
         tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             inventory.save(&dir, &registry, &[])?;
             Ok(Some(started.elapsed()))
         })
