@@ -155,21 +155,23 @@ where
     V: FnMut(u64, T) -> anyhow::Result<()>,
 {
     let all = checkpoint.size.div_ceil(TILE_WIDTH);
-    let leaves = first_bundles(client, checkpoint, all, reduce, visit).await?;
+    let leaves = first_bundles(client, checkpoint, 0..all, reduce, visit).await?;
     check_root(checkpoint, &leaves)?;
     Ok(leaves)
 }
 
-/// As [`each_bundle`] for the first `count` bundles only, whose leaf
-/// hashes it gives unchecked: the caller has the others' leaves (a mirror
-/// builds the bundles of its new events) and checks the root over all.
+/// As [`each_bundle`] for the bundles at indexes `bundles` only (those
+/// past the log's size are none), whose leaf hashes it gives unchecked:
+/// the caller has the others' leaves (a mirror holds those of its earlier
+/// runs and builds the bundles of its new events) and checks the root
+/// over all.
 ///
 /// # Errors
 /// A bundle could not be fetched or is malformed, or `visit` failed.
 pub(crate) async fn first_bundles<T, R, V>(
     client: &RegistryClient,
     checkpoint: &Checkpoint,
-    count: u64,
+    bundles: std::ops::Range<u64>,
     reduce: R,
     mut visit: V,
 ) -> anyhow::Result<Vec<Hash>>
@@ -179,21 +181,23 @@ where
     V: FnMut(u64, T) -> anyhow::Result<()>,
 {
     let size = checkpoint.size;
-    let mut bundles = futures_util::stream::iter(0..count.min(size.div_ceil(TILE_WIDTH)))
-        .map(|index| {
-            let reduce = reduce.clone();
-            async move {
-                let bundle = entry_bundle(client, size, index).await?;
-                tokio::task::spawn_blocking(move || {
-                    let leaves: Vec<Hash> = bundle.entries.iter().map(|e| leaf_hash(e)).collect();
-                    anyhow::Ok((leaves, reduce(index, &bundle)?))
-                })
-                .await?
-            }
-        })
-        .buffered(BUNDLES_IN_FLIGHT);
+    let mut index = bundles.start;
+    let mut bundles =
+        futures_util::stream::iter(bundles.start..bundles.end.min(size.div_ceil(TILE_WIDTH)))
+            .map(|index| {
+                let reduce = reduce.clone();
+                async move {
+                    let bundle = entry_bundle(client, size, index).await?;
+                    tokio::task::spawn_blocking(move || {
+                        let leaves: Vec<Hash> =
+                            bundle.entries.iter().map(|e| leaf_hash(e)).collect();
+                        anyhow::Ok((leaves, reduce(index, &bundle)?))
+                    })
+                    .await?
+                }
+            })
+            .buffered(BUNDLES_IN_FLIGHT);
     let mut leaves = Vec::new();
-    let mut index = 0;
     while let Some((bundle_leaves, reduced)) = bundles.try_next().await? {
         leaves.extend(bundle_leaves);
         visit(index, reduced)?;

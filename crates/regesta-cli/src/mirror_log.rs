@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use regesta_client::http::RegistryClient;
 use regesta_protocol::json::parse_strict;
 use regesta_protocol::{Digest, SealedEvent};
+use regesta_tlog::tile::{TILE_WIDTH, Tile};
 use regesta_tlog::{Hash, NoteVerifier, leaf_hash};
 
 use crate::log_check::{SignedCheckpoint, open_checkpoint, root_of};
@@ -23,9 +24,12 @@ use crate::mirror_saves::LastFiles;
 /// mirror can be verified the same way, at `signed` (the checkpoint
 /// fetched before the events, so a registry that keeps publishing meanwhile
 /// cannot hold more entries than the mirror has events). The bundles of
-/// this run's events were built from them (`built`); those holding events
-/// of earlier runs are fetched, compared entry by entry and kept; the
-/// signed root over all their leaves then checks the whole log. The key
+/// this run's events were built from them (`built`); the full bundles of
+/// the log the mirror kept last time are not fetched again when its
+/// leaves still hash to its kept checkpoint (see [`held_leaves`]); the
+/// others holding events of earlier runs are fetched, compared entry by
+/// entry and kept; the signed root over all their leaves then checks the
+/// whole log. The key
 /// and checkpoint are staged in `last`; the log's size and the tiles it
 /// holds are given (those of an earlier size are to be removed once the
 /// checkpoint is placed). `None` when the registry has no log.
@@ -51,31 +55,45 @@ pub(crate) async fn keep(
     // mirrored events at its position and, when it holds exactly those,
     // written as served (a well-formed bundle is its entries' encoding);
     // nothing of it is kept but its digests.
+    let fetched = built.fetched();
+    let (start, held) = match held_leaves(dir, &signed) {
+        Some(held) => {
+            let start = (held.len() as u64 / TILE_WIDTH).min(fetched);
+            (start, held)
+        }
+        None => (0, Vec::new()),
+    };
+    let held_entries = usize::try_from(start * TILE_WIDTH)?;
+    // Their events were compared with the log when it was kept.
+    let mut digests: Vec<Digest> = events[..held_entries].to_vec();
+    let mut names: BTreeSet<String> = (0..start).map(|index| full_bundle(index).path()).collect();
     let ids: std::sync::Arc<[Digest]> = events.into();
     let bundle_dir = dir.to_path_buf();
-    let mut digests: Vec<Digest> = Vec::new();
-    let mut names = BTreeSet::new();
-    let mut leaves = crate::log_check::first_bundles(
-        client,
-        &signed.checkpoint,
-        built.fetched(),
-        move |index, bundle| {
-            let digests = crate::log_check::entry_digests(&bundle.entries);
-            let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
-            if ids.get(start..start + digests.len()) != Some(&digests[..]) {
-                return Ok((digests, None));
-            }
-            let name = bundle.tile.path();
-            keep_tile(&bundle_dir, &name, &bundle.bytes)?;
-            Ok((digests, Some(name)))
-        },
-        |_, (bundle, name)| {
-            digests.extend(bundle);
-            names.extend(name);
-            Ok(())
-        },
-    )
-    .await?;
+    let mut leaves = held;
+    leaves.truncate(held_entries);
+    leaves.extend(
+        crate::log_check::first_bundles(
+            client,
+            &signed.checkpoint,
+            start..fetched,
+            move |index, bundle| {
+                let digests = crate::log_check::entry_digests(&bundle.entries);
+                let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
+                if ids.get(start..start + digests.len()) != Some(&digests[..]) {
+                    return Ok((digests, None));
+                }
+                let name = bundle.tile.path();
+                keep_tile(&bundle_dir, &name, &bundle.bytes)?;
+                Ok((digests, Some(name)))
+            },
+            |_, (bundle, name)| {
+                digests.extend(bundle);
+                names.extend(name);
+                Ok(())
+            },
+        )
+        .await?,
+    );
     let problems = crate::log_check::id_problems(&digests, events);
     if let Some(first) = problems.first() {
         bail!("refusing the registry's transparency log: {first}");
@@ -108,6 +126,51 @@ fn keep_tile(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     write_undurable(&path, bytes)
+}
+
+/// Full entry bundle `index`.
+fn full_bundle(index: u64) -> Tile {
+    Tile {
+        level: None,
+        index,
+        width: 256,
+    }
+}
+
+/// The leaf hashes of the log the mirror kept last time, read from its
+/// level-0 hash tiles, when that log's checkpoint is signed by the key of
+/// `signed`, is no larger, every full entry bundle of it is held, and the
+/// leaves hash to its root: a mirror need not fetch those bundles again
+/// (at a million entries, some 700 MB), as every one of them was compared
+/// with its events when kept. `None` (fetch them all) otherwise: a mirror
+/// that kept no log, or whose log files were damaged or removed.
+fn held_leaves(dir: &Path, signed: &SignedCheckpoint) -> Option<Vec<Hash>> {
+    let log = dir.join("log");
+    let note = std::fs::read_to_string(log.join("checkpoint")).ok()?;
+    let key = NoteVerifier::from_text(signed.key.trim()).ok()?;
+    let held = open_checkpoint(&note, &key).ok()?;
+    if held.size > signed.checkpoint.size {
+        return None;
+    }
+    let mut leaves = Vec::with_capacity(usize::try_from(held.size).ok()?);
+    for index in 0..held.size.div_ceil(TILE_WIDTH) {
+        let width = (held.size - index * TILE_WIDTH).min(TILE_WIDTH);
+        let width = u16::try_from(width).ok()?;
+        let tile = Tile {
+            level: Some(0),
+            index,
+            width,
+        };
+        let hashes = std::fs::read(log.join(tile.path())).ok()?;
+        let hashes = regesta_tlog::tile::decode_hashes(&hashes).ok()?;
+        if hashes.len() != usize::from(width)
+            || (tile.is_full() && !log.join(full_bundle(index).path()).is_file())
+        {
+            return None;
+        }
+        leaves.extend(hashes);
+    }
+    (root_of(&leaves) == held.root).then_some(leaves)
 }
 
 /// The hash tile files (`tile/…`, relative to `log/`) of the tree whose
@@ -246,5 +309,92 @@ fn compare_tile(dir: &Path, name: &str, want: &[u8], problems: &mut Vec<String>)
         }
         Ok(_) => {}
         Err(_) => problems.push(format!("log/{name} is missing")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use regesta_tlog::note::ALG_ED25519;
+    use regesta_tlog::{Checkpoint, NoteSigner};
+
+    use super::*;
+
+    const ORIGIN: &str = "mirror.localhost/log";
+
+    fn signer(seed: u8) -> NoteSigner {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        NoteSigner::new(ORIGIN, ALG_ED25519, key).unwrap()
+    }
+
+    fn checkpoint(signer: &NoteSigner, size: u64, root: Hash) -> SignedCheckpoint {
+        let checkpoint = Checkpoint {
+            origin: ORIGIN.to_owned(),
+            size,
+            root,
+            extensions: Vec::new(),
+        };
+        SignedCheckpoint {
+            note: signer.sign(&checkpoint.body(), 0).unwrap(),
+            checkpoint,
+            key: signer.verifier_key(),
+        }
+    }
+
+    /// A mirror that kept a log of `size` leaves: its checkpoint, key,
+    /// hash tiles and full entry bundles (their bytes do not matter here).
+    fn kept(dir: &Path, signer: &NoteSigner, size: usize) -> Vec<Hash> {
+        let leaves: Vec<Hash> = (0..size)
+            .map(|i| leaf_hash(format!("entry {i}").as_bytes()))
+            .collect();
+        for (name, bytes) in hash_tile_files(&leaves).unwrap() {
+            write_undurable(&dir.join("log").join(name), &bytes).unwrap();
+        }
+        for index in 0..size as u64 / TILE_WIDTH {
+            write_undurable(&dir.join("log").join(full_bundle(index).path()), b"bundle").unwrap();
+        }
+        let kept = checkpoint(signer, size as u64, root_of(&leaves));
+        std::fs::write(dir.join("log/checkpoint"), kept.note).unwrap();
+        std::fs::write(dir.join("log/key"), kept.key).unwrap();
+        leaves
+    }
+
+    /// The leaves of a kept log are read back from its tiles, so its full
+    /// bundles need not be fetched again, but only while they hash to its
+    /// checkpoint signed by the log's key, every full bundle is held and
+    /// the registry's log is not smaller.
+    #[test]
+    fn held_leaves_are_those_of_an_intact_kept_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = signer(1);
+        let leaves = kept(dir.path(), &log, 600);
+        let now = checkpoint(&log, 700, Hash::empty());
+        assert_eq!(held_leaves(dir.path(), &now), Some(leaves.clone()));
+
+        let smaller = checkpoint(&log, 599, Hash::empty());
+        assert_eq!(held_leaves(dir.path(), &smaller), None, "a smaller log");
+        let other_key = checkpoint(&signer(2), 700, Hash::empty());
+        assert_eq!(held_leaves(dir.path(), &other_key), None, "another key");
+
+        let bundle = dir.path().join("log").join(full_bundle(1).path());
+        std::fs::remove_file(&bundle).unwrap();
+        assert_eq!(held_leaves(dir.path(), &now), None, "a bundle missing");
+        std::fs::write(&bundle, b"bundle").unwrap();
+        assert_eq!(held_leaves(dir.path(), &now), Some(leaves));
+
+        let tile = dir.path().join("log/tile/0/001");
+        let mut bytes = std::fs::read(&tile).unwrap();
+        bytes[0] ^= 1;
+        std::fs::write(&tile, &bytes).unwrap();
+        assert_eq!(held_leaves(dir.path(), &now), None, "a damaged tile");
+        std::fs::remove_file(&tile).unwrap();
+        assert_eq!(held_leaves(dir.path(), &now), None, "a missing tile");
+    }
+
+    /// A mirror that kept no log holds no leaves.
+    #[test]
+    fn a_mirror_without_a_log_holds_no_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = checkpoint(&signer(1), 10, Hash::empty());
+        assert_eq!(held_leaves(dir.path(), &now), None);
     }
 }

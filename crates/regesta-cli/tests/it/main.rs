@@ -15,6 +15,7 @@ mod go_modules;
 mod log;
 mod log_crash;
 mod migrate;
+mod mirror_log;
 mod npm_clients;
 mod npm_upstream;
 mod package_managers;
