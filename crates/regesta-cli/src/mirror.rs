@@ -326,7 +326,11 @@ pub(crate) async fn mirror(dir: &Path, registry: &str, printer: &Printer) -> any
     last.stage(dir.join("inventory.json"), |out| {
         inventory.write_to(out, client.base(), &[])
     })?;
-    let mut earlier = mirrored_go_releases(dir, &inventory.events[..before])?;
+    let mut earlier = crate::sumdb_check::mirrored_go_releases(
+        dir,
+        &inventory.events[..before],
+        &inventory.releases,
+    )?;
     earlier.append(&mut go_releases);
     let go_releases = earlier;
     let kept = async {
@@ -423,34 +427,6 @@ async fn fetch_page(client: &RegistryClient, after: Option<Digest>) -> anyhow::R
             Ok((event, payload.into(), served.into()))
         })
         .collect()
-}
-
-/// The Go releases of mirrored `events` (those of earlier runs), in log
-/// order, read back from the mirror one event at a time (each Go event's
-/// id rechecked), so the events are never all in memory.
-///
-/// # Errors
-/// An event file is missing or damaged.
-fn mirrored_go_releases(
-    dir: &Path,
-    events: &[Digest],
-) -> anyhow::Result<Vec<crate::sumdb_check::GoRelease>> {
-    let mut releases = Vec::new();
-    for id in events {
-        let bytes = std::fs::read(event_path(dir, id))?;
-        // Canonical JSON spells a Go package id `"go:…` literally, so an
-        // event without those bytes publishes no Go release: not parsed.
-        if !bytes.windows(4).any(|w| w == b"\"go:") {
-            continue;
-        }
-        let value = parse_strict(&bytes, bytes.len())?;
-        let event = SealedEvent::from_json(&value)?;
-        if event.id != *id {
-            bail!("mirrored event {id} does not match its content");
-        }
-        releases.extend(crate::sumdb_check::go_release(&event));
-    }
-    Ok(releases)
 }
 
 /// Files of one kind in a mirror, by name, with their bytes.

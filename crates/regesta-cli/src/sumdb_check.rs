@@ -2,14 +2,18 @@
 //! tiles and held against Regesta's log (`verify-log`), and kept by
 //! mirrors under `go-sumdb/` once it checks out.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+
+use anyhow::Context as _;
 
 use bytes::Bytes;
 use regesta_client::http::RegistryClient;
 use regesta_projection_go::paths::ModulePath;
 use regesta_projection_go::sumdb::SumTree;
 use regesta_projection_go::versions::ModuleVersion;
-use regesta_protocol::{EventBody, SealedEvent};
+use regesta_protocol::json::parse_strict;
+use regesta_protocol::{Digest, EventBody, SealedEvent};
 use regesta_tlog::{Note, NoteVerifier};
 
 use crate::verify::Findings;
@@ -58,6 +62,39 @@ pub(crate) fn go_release(event: &SealedEvent) -> Option<GoRelease> {
         }
         _ => None,
     }
+}
+
+/// The Go releases of mirrored `events` (those of earlier runs), in log
+/// order. `releases` are the mirror's releases (its inventory's, which
+/// lists every release it mirrored): only the envelopes of the Go ones
+/// among them are read, each event's id rechecked and placed by its
+/// position in `events` (a release of a later event is not one of
+/// these), so a resume reads no event file of a registry without Go
+/// releases and holds only the Go releases' ids.
+///
+/// # Errors
+/// A Go release's envelope is missing or damaged.
+pub(crate) fn mirrored_go_releases(
+    dir: &Path,
+    events: &[Digest],
+    releases: &BTreeSet<(String, String)>,
+) -> anyhow::Result<Vec<GoRelease>> {
+    let mut go = HashMap::new();
+    for (id, version) in releases.iter().filter(|(id, _)| id.starts_with("go:")) {
+        let path = crate::mirror::release_path(dir, id, version);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let envelope = parse_strict(&bytes, bytes.len())
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let event = SealedEvent::from_json(&envelope["event"])
+            .with_context(|| format!("the event in {}", path.display()))?;
+        if let Some(release) = go_release(&event) {
+            go.insert(event.id, release);
+        }
+    }
+    if go.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(events.iter().filter_map(|id| go.remove(id)).collect())
 }
 
 /// A registry's Go checksum database as fetched and rebuilt: its key, its
@@ -223,7 +260,95 @@ pub(crate) async fn keep(
 
 #[cfg(test)]
 mod tests {
-    use super::data_records;
+    use std::collections::BTreeSet;
+
+    use regesta_protocol::{
+        ChannelName, Digest, Event, EventBody, PackageId, SealedEvent, Timestamp, Version,
+    };
+
+    use super::{data_records, mirrored_go_releases};
+
+    fn release(package: &str, version: &str, at: i64) -> SealedEvent {
+        Event {
+            timestamp: Timestamp::from_unix_millis(at).unwrap(),
+            authorization: None,
+            body: EventBody::ReleasePublished {
+                package: PackageId::parse(package).unwrap(),
+                version: Version::parse(version).unwrap(),
+                manifest_digest: Digest::of(b"manifest"),
+                channel: ChannelName::latest(),
+                source_digest: Digest::of(b"source"),
+                artifact_digests: Vec::new(),
+            },
+        }
+        .seal()
+        .unwrap()
+    }
+
+    /// Writes `event`'s release envelope (its event, as served) where a
+    /// mirror keeps it, and gives the release as the inventory lists it.
+    fn keep(dir: &std::path::Path, event: &SealedEvent) -> (String, String) {
+        let EventBody::ReleasePublished {
+            package, version, ..
+        } = &event.event.body
+        else {
+            unreachable!("a release")
+        };
+        let served: serde_json::Value =
+            serde_json::from_slice(&event.served_bytes().unwrap()).unwrap();
+        let path = crate::mirror::release_path(dir, package.as_str(), version.as_str());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::json!({ "event": served }).to_string()).unwrap();
+        (package.to_string(), version.to_string())
+    }
+
+    /// The Go releases of earlier events come in log order (not the
+    /// inventory's), without other ecosystems' releases or those of
+    /// events not yet among the earlier ones; a damaged envelope is an
+    /// error, and without Go releases nothing is read.
+    #[test]
+    fn earlier_go_releases_come_from_their_envelopes_in_log_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = [
+            release("go:a.localhost/zed", "v1.0.0", 1),
+            release("npm:a.localhost/js", "1.0.0", 2),
+            release("go:a.localhost/alpha", "v1.2.0", 3),
+            release("go:a.localhost/alpha", "v1.0.0", 4),
+            release("go:a.localhost/later", "v1.0.0", 5),
+        ];
+        let releases: BTreeSet<_> = log.iter().map(|e| keep(dir.path(), e)).collect();
+        let earlier: Vec<Digest> = log[..4].iter().map(|e| e.id).collect();
+        let go = mirrored_go_releases(dir.path(), &earlier, &releases).unwrap();
+        let expected = [
+            ("a.localhost/zed", "v1.0.0"),
+            ("a.localhost/alpha", "v1.2.0"),
+            ("a.localhost/alpha", "v1.0.0"),
+        ];
+        assert_eq!(
+            go,
+            expected.map(|(p, v)| (p.to_owned(), v.to_owned())).to_vec()
+        );
+
+        let npm_only: BTreeSet<_> = releases
+            .iter()
+            .filter(|(id, _)| id.starts_with("npm:"))
+            .cloned()
+            .collect();
+        assert!(
+            mirrored_go_releases(dir.path(), &earlier, &npm_only)
+                .unwrap()
+                .is_empty()
+        );
+
+        let path = crate::mirror::release_path(dir.path(), "go:a.localhost/zed", "v1.0.0");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("zed", "zee");
+        std::fs::write(&path, text).unwrap();
+        assert!(mirrored_go_releases(dir.path(), &earlier, &releases).is_err());
+        std::fs::remove_file(&path).unwrap();
+        assert!(mirrored_go_releases(dir.path(), &earlier, &releases).is_err());
+    }
 
     #[test]
     fn data_tiles_split_into_records() {

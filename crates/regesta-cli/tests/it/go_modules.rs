@@ -523,6 +523,20 @@ fn verify_and_mirror(go: &Go) {
     assert!(kept.starts_with("go.sum database tree\n4\n"), "{kept}");
     assert!(mirror.join("go-sumdb/tile/8/0/000.p/4").is_file());
     assert!(mirror.join("go-sumdb/tile/8/data/000.p/4").is_file());
+    // A second run takes the earlier Go releases from the mirror's
+    // envelopes and checks the database against them again.
+    let again = Command::new(env!("CARGO_BIN_EXE_regesta"))
+        .args(["mirror", mirror.to_str().unwrap(), "--json"])
+        .args(["--registry", &go.registry.base])
+        .env_remove("REGESTA_REGISTRY")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(&again)).unwrap();
+    assert_eq!(report["newEvents"], 0, "{report}");
+    assert_eq!(
+        std::fs::read_to_string(mirror.join("go-sumdb/latest")).unwrap(),
+        served
+    );
 }
 
 #[test]
