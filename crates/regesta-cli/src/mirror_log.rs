@@ -68,7 +68,8 @@ pub(crate) async fn keep(
     let mut digests: Vec<Digest> = events[..held_entries].to_vec();
     let mut names: BTreeSet<String> = (0..start).map(|index| full_bundle(index).path()).collect();
     let ids: std::sync::Arc<[Digest]> = events.into();
-    let bundle_dir = dir.to_path_buf();
+    let log = dir.join("log");
+    let bundle_dir = log.clone();
     let mut leaves = held;
     leaves.truncate(held_entries);
     leaves.extend(
@@ -100,13 +101,13 @@ pub(crate) async fn keep(
     }
     let built = built.finish();
     if let Some((name, bytes)) = &built.last {
-        keep_tile(dir, name, bytes)?;
+        keep_tile(&log, name, bytes)?;
     }
     names.extend(built.names);
     leaves.extend(built.leaves);
     crate::log_check::check_root(&signed.checkpoint, &leaves)?;
     for (name, bytes) in crate::mirror_log::hash_tile_files(&leaves)? {
-        keep_tile(dir, &name, &bytes)?;
+        keep_tile(&log, &name, &bytes)?;
         names.insert(name);
     }
     // Placed once the tiles are durable (see `LastFiles`).
@@ -117,11 +118,12 @@ pub(crate) async fn keep(
     Ok(Some((size, names)))
 }
 
-/// Writes tile `log/<name>` unless it is a full tile the mirror holds
-/// already (full tiles never change; partial ones grow with the log); not
-/// durably, the caller syncs before writing the checkpoint.
-fn keep_tile(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
-    let path = dir.join("log").join(name);
+/// Writes tile `<root>/<name>` (`root` a mirror's `log/` or `go-sumdb/`)
+/// unless it is a full tile the mirror holds already (full tiles never
+/// change; partial ones grow with the tree); not durably, the caller syncs
+/// before writing the note that commits to it.
+pub(crate) fn keep_tile(root: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = root.join(name);
     if !name.contains(".p/") && path.exists() {
         return Ok(());
     }
@@ -388,6 +390,24 @@ mod tests {
         assert_eq!(held_leaves(dir.path(), &now), None, "a damaged tile");
         std::fs::remove_file(&tile).unwrap();
         assert_eq!(held_leaves(dir.path(), &now), None, "a missing tile");
+    }
+
+    /// Full tiles a mirror holds are not written again; partial ones and
+    /// missing ones are.
+    #[test]
+    fn held_full_tiles_are_kept_and_partial_ones_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in ["tile/0/000", "tile/0/001.p/3"] {
+            write_undurable(&root.join(name), b"held").unwrap();
+        }
+        for name in ["tile/0/000", "tile/0/001.p/3", "tile/1/000.p/1"] {
+            keep_tile(root, name, b"new").unwrap();
+        }
+        let read = |name: &str| std::fs::read(root.join(name)).unwrap();
+        assert_eq!(read("tile/0/000"), b"held");
+        assert_eq!(read("tile/0/001.p/3"), b"new");
+        assert_eq!(read("tile/1/000.p/1"), b"new");
     }
 
     /// A mirror that kept no log holds no leaves.

@@ -225,8 +225,9 @@ pub(crate) async fn check_log(
 }
 
 /// Keeps the database in the mirror at `dir` (`go-sumdb/key`, `latest`
-/// and every tile of its size), after [`fetch`] found nothing wrong; the
-/// key is pinned by the first mirror run. The tiles are written (not yet
+/// and every tile of its size, the full ones it holds left as they are),
+/// after [`fetch`] found nothing wrong; the key is pinned by the first
+/// mirror run. The tiles are written (not yet
 /// durably), the key and note staged in `last`, placed once the tiles are
 /// durable. The database's size and its tiles are given: tiles of an
 /// earlier size go once the note is placed (`mirror_log::prune_tiles`).
@@ -250,7 +251,7 @@ pub(crate) async fn keep(
     }
     let tiles = fetched.tree.tiles();
     for (name, bytes) in &tiles {
-        crate::mirror_files::write_undurable(&root.join(name), bytes)?;
+        crate::mirror_log::keep_tile(&root, name, bytes)?;
     }
     let keep = tiles.into_iter().map(|(n, _)| n).collect();
     last.stage(root.join("key"), |out| writeln!(out, "{}", fetched.key))?;
