@@ -29,10 +29,10 @@ use crate::mirror_saves::LastFiles;
 /// leaves still hash to its kept checkpoint (see [`held_leaves`]); the
 /// others holding events of earlier runs are fetched, compared entry by
 /// entry and kept; the signed root over all their leaves then checks the
-/// whole log. The key
-/// and checkpoint are staged in `last`; the log's size and the tiles it
-/// holds are given (those of an earlier size are to be removed once the
-/// checkpoint is placed). `None` when the registry has no log.
+/// whole log. The key and checkpoint are staged in `last`; the log's size
+/// and the tiles it holds are given (those of an earlier size are to be
+/// removed once the checkpoint is placed). `None` when the registry has
+/// no log.
 pub(crate) async fn keep(
     client: &RegistryClient,
     dir: &Path,
@@ -51,10 +51,6 @@ pub(crate) async fn keep(
             events.len()
         );
     }
-    // Bundle by bundle, on the blocking pool: each is compared with the
-    // mirrored events at its position and, when it holds exactly those,
-    // written as served (a well-formed bundle is its entries' encoding);
-    // nothing of it is kept but its digests.
     let fetched = built.fetched();
     let (start, held) = match held_leaves(dir, &signed) {
         Some(held) => {
@@ -72,6 +68,10 @@ pub(crate) async fn keep(
     let bundle_dir = log.clone();
     let mut leaves = held;
     leaves.truncate(held_entries);
+    // Bundle by bundle, on the blocking pool: each is compared with the
+    // mirrored events at its position and, when it holds exactly those,
+    // written as served (a well-formed bundle is its entries' encoding);
+    // nothing of it is kept but its digests.
     leaves.extend(
         crate::log_check::first_bundles(
             client,
@@ -79,8 +79,8 @@ pub(crate) async fn keep(
             start..fetched,
             move |index, bundle| {
                 let digests = crate::log_check::entry_digests(&bundle.entries);
-                let start = usize::try_from(index * regesta_tlog::tile::TILE_WIDTH)?;
-                if ids.get(start..start + digests.len()) != Some(&digests[..]) {
+                let at = usize::try_from(index * TILE_WIDTH)?;
+                if ids.get(at..at + digests.len()) != Some(&digests[..]) {
                     return Ok((digests, None));
                 }
                 let name = bundle.tile.path();
