@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use regesta_client::http::RegistryClient;
 use regesta_projection_go::paths::ModulePath;
-use regesta_projection_go::sumdb::SumTree;
+use regesta_projection_go::sumdb::{SumTree, TileRequest};
 use regesta_projection_go::versions::ModuleVersion;
 use regesta_protocol::json::parse_strict;
 use regesta_protocol::{Digest, EventBody, SealedEvent};
@@ -115,7 +115,9 @@ pub(crate) struct FetchedSumdb {
 /// none) and rebuilds its whole tree from the records its data tiles
 /// serve: they must be `releases` (the log's Go releases) in order, the
 /// rebuilt root the one its signed latest note commits to, and its key
-/// `pinned` when one is.
+/// `pinned` when one is. With `held` (a mirror's `go-sumdb/`), the full
+/// data tiles found there are read instead of fetched: full tiles never
+/// change, and the rebuilt root checks them with the others.
 ///
 /// # Errors
 /// The registry could not be reached.
@@ -123,6 +125,7 @@ pub(crate) async fn fetch(
     client: &RegistryClient,
     releases: &[GoRelease],
     pinned: Option<&str>,
+    held: Option<&Path>,
 ) -> anyhow::Result<Option<FetchedSumdb>> {
     let key = client.get("/go/sumdb-key").await?;
     if key.status != 200 {
@@ -177,12 +180,19 @@ pub(crate) async fn fetch(
     for index in 0..size.div_ceil(256) {
         let width = (size - index * 256).min(256);
         let path = tile_path(&base, None, index, width);
-        let reply = client.get(&path).await?;
-        let records = (reply.status == 200)
-            .then(|| data_records(&String::from_utf8_lossy(&reply.body)))
-            .flatten();
-        let Some(records) = records else {
-            f.problem(format!("{path}: not a data tile (status {})", reply.status));
+        let body = if let Some(body) = held.and_then(|root| held_data_tile(root, index, width)) {
+            Ok(body)
+        } else {
+            let reply = client.get(&path).await?;
+            if reply.status == 200 {
+                Ok(String::from_utf8_lossy(&reply.body).into_owned())
+            } else {
+                Err(reply.status)
+            }
+        };
+        let Some(records) = body.as_deref().ok().and_then(data_records) else {
+            let status = body.err().unwrap_or(200);
+            f.problem(format!("{path}: not a data tile (status {status})"));
             return done(f, tree);
         };
         for (id, text) in records {
@@ -209,6 +219,19 @@ pub(crate) async fn fetch(
     done(f, tree)
 }
 
+/// Full data tile `index` as a mirror holds it under `root`, if it does
+/// (a partial one grows with the tree: fetched).
+fn held_data_tile(root: &Path, index: u64, width: u64) -> Option<String> {
+    let request = TileRequest {
+        level: None,
+        index,
+        width: 256,
+    };
+    (width == 256)
+        .then(|| std::fs::read_to_string(root.join(request.path())).ok())
+        .flatten()
+}
+
 /// `verify-log`'s check of the database: its problems, if it serves one.
 ///
 /// # Errors
@@ -218,7 +241,7 @@ pub(crate) async fn check_log(
     releases: &[GoRelease],
     f: &mut Findings,
 ) -> anyhow::Result<()> {
-    if let Some(fetched) = fetch(client, releases, None).await? {
+    if let Some(fetched) = fetch(client, releases, None, None).await? {
         f.check_all(fetched.problems);
     }
     Ok(())
@@ -243,15 +266,28 @@ pub(crate) async fn keep(
 ) -> anyhow::Result<Option<(u64, std::collections::BTreeSet<String>)>> {
     let root = dir.join("go-sumdb");
     let pinned = std::fs::read_to_string(root.join("key")).ok();
-    let Some(fetched) = fetch(client, releases, pinned.as_deref()).await? else {
+    let pinned = pinned.as_deref();
+    let Some(mut fetched) = fetch(client, releases, pinned, Some(&root)).await? else {
         return Ok(None);
     };
+    // Held tiles that do not give the signed tree (damaged) are fetched
+    // again, and all of them rewritten.
+    let repair = !fetched.problems.is_empty();
+    if repair {
+        fetched = fetch(client, releases, pinned, None)
+            .await?
+            .context("the registry stopped serving its Go checksum database")?;
+    }
     if let Some(first) = fetched.problems.first() {
         anyhow::bail!("refusing the registry's Go checksum database: {first}");
     }
     let tiles = fetched.tree.tiles();
     for (name, bytes) in &tiles {
-        crate::mirror_log::keep_tile(&root, name, bytes)?;
+        if repair {
+            crate::mirror_files::write_undurable(&root.join(name), bytes)?;
+        } else {
+            crate::mirror_log::keep_tile(&root, name, bytes)?;
+        }
     }
     let keep = tiles.into_iter().map(|(n, _)| n).collect();
     last.stage(root.join("key"), |out| writeln!(out, "{}", fetched.key))?;
@@ -267,7 +303,16 @@ mod tests {
         ChannelName, Digest, Event, EventBody, PackageId, SealedEvent, Timestamp, Version,
     };
 
+    use std::sync::{Arc, Mutex};
+
+    use regesta_client::http::RegistryClient;
+    use regesta_projection_go::sumdb::{SumTree, parse_tile, record};
+    use regesta_tlog::NoteSigner;
+    use regesta_tlog::note::ALG_ED25519;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
     use super::{data_records, mirrored_go_releases};
+    use crate::mirror_saves::LastFiles;
 
     fn release(package: &str, version: &str, at: i64) -> SealedEvent {
         Event {
@@ -301,6 +346,109 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::json!({ "event": served }).to_string()).unwrap();
         (package.to_string(), version.to_string())
+    }
+
+    /// A loopback registry serving only a Go checksum database of `tree`
+    /// (its key, signed note and tiles, one request per connection); the
+    /// data tiles asked for are noted.
+    async fn serve(tree: SumTree) -> (String, Arc<Mutex<Vec<String>>>) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let signer = NoteSigner::new("sum.localhost", ALG_ED25519, key).unwrap();
+        let note = tree.signed(&signer).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let noted = asked.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = Vec::new();
+                while !request.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8; 1];
+                    if socket.read(&mut byte).await.unwrap() == 0 {
+                        break;
+                    }
+                    request.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&request).into_owned();
+                let path = text.split(' ').nth(1).unwrap_or_default();
+                let tile = path.strip_prefix("/go/sumdb/sum.localhost/");
+                if tile.is_some_and(|t| t.starts_with("tile/8/data/")) {
+                    noted.lock().unwrap().push(path.to_owned());
+                }
+                let body = match path {
+                    "/go/sumdb-key" => Some(signer.verifier_key().into_bytes()),
+                    "/go/sumdb/sum.localhost/latest" => Some(note.clone().into_bytes()),
+                    _ => tile.and_then(parse_tile).and_then(|t| tree.tile(t)),
+                };
+                let (status, body) = body.map_or((404, Vec::new()), |b| (200, b));
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                socket.write_all(head.as_bytes()).await.unwrap();
+                socket.write_all(&body).await.unwrap();
+            }
+        });
+        (base, asked)
+    }
+
+    /// The data tiles asked for since the last call, sorted.
+    fn taken(asked: &Mutex<Vec<String>>) -> Vec<String> {
+        let mut paths = std::mem::take(&mut *asked.lock().unwrap());
+        paths.sort();
+        paths
+    }
+
+    /// A mirror keeping the database fetches the full data tiles it does
+    /// not hold, only the partial one once it holds them, and, when a held
+    /// one no longer gives the signed tree, fetches and rewrites them all.
+    #[tokio::test]
+    async fn held_full_data_tiles_are_read_and_damaged_ones_refetched() {
+        let mut tree = SumTree::default();
+        let mut releases = Vec::new();
+        for i in 0..300 {
+            let path = format!("a.localhost/m{i}");
+            tree.push(
+                &path,
+                "v1.0.0",
+                record(&path, "v1.0.0", "h1:zip=", "h1:mod="),
+            );
+            releases.push((path, "v1.0.0".to_owned()));
+        }
+        let (base, asked) = serve(tree).await;
+        let client = RegistryClient::new(&base).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let keep = || async {
+            let mut last = LastFiles::new(&dir.path().join(".tmp"));
+            super::keep(&client, dir.path(), &releases, &mut last)
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+        };
+        let tiles = |names: &[&str]| -> Vec<String> {
+            names
+                .iter()
+                .map(|n| format!("/go/sumdb/sum.localhost/tile/8/data/{n}"))
+                .collect()
+        };
+        assert_eq!(keep().await, 300);
+        assert_eq!(taken(&asked), tiles(&["000", "001.p/44"]));
+        assert_eq!(keep().await, 300);
+        assert_eq!(taken(&asked), tiles(&["001.p/44"]));
+
+        let held = dir.path().join("go-sumdb/tile/8/data/000");
+        let served = std::fs::read(&held).unwrap();
+        let damaged = String::from_utf8(served.clone())
+            .unwrap()
+            .replacen("h1:zip=", "h1:zap=", 1);
+        std::fs::write(&held, damaged).unwrap();
+        assert_eq!(keep().await, 300);
+        assert_eq!(taken(&asked), tiles(&["000", "001.p/44", "001.p/44"]));
+        assert_eq!(std::fs::read(&held).unwrap(), served, "rewritten as served");
+        assert_eq!(keep().await, 300);
+        assert_eq!(taken(&asked), tiles(&["001.p/44"]));
     }
 
     /// The Go releases of earlier events come in log order (not the
