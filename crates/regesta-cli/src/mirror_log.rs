@@ -52,7 +52,11 @@ pub(crate) async fn keep(
         );
     }
     let fetched = built.fetched();
-    let (start, held) = match held_leaves(dir, &signed) {
+    let held = held_leaves(dir, &signed);
+    // Without a kept log that checks out, every hash tile is written again
+    // (a damaged one would otherwise be kept, and fail every later run).
+    let repair = held.is_none();
+    let (start, held) = match held {
         Some(held) => {
             let start = (held.len() as u64 / TILE_WIDTH).min(fetched);
             (start, held)
@@ -107,7 +111,11 @@ pub(crate) async fn keep(
     leaves.extend(built.leaves);
     crate::log_check::check_root(&signed.checkpoint, &leaves)?;
     for (name, bytes) in crate::mirror_log::hash_tile_files(&leaves)? {
-        keep_tile(&log, &name, &bytes)?;
+        if repair {
+            write_undurable(&log.join(&name), &bytes)?;
+        } else {
+            keep_tile(&log, &name, &bytes)?;
+        }
         names.insert(name);
     }
     // Placed once the tiles are durable (see `LastFiles`).

@@ -220,7 +220,9 @@ pub(crate) async fn fetch(
 }
 
 /// Full data tile `index` as a mirror holds it under `root`, if it does
-/// (a partial one grows with the tree: fetched).
+/// (a partial one grows with the tree: fetched). Bytes that are not text
+/// are taken as they are (lossily): they then fail the tree's check, and
+/// the held tiles are rewritten.
 fn held_data_tile(root: &Path, index: u64, width: u64) -> Option<String> {
     let request = TileRequest {
         level: None,
@@ -228,8 +230,9 @@ fn held_data_tile(root: &Path, index: u64, width: u64) -> Option<String> {
         width: 256,
     };
     (width == 256)
-        .then(|| std::fs::read_to_string(root.join(request.path())).ok())
+        .then(|| std::fs::read(root.join(request.path())).ok())
         .flatten()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `verify-log`'s check of the database: its problems, if it serves one.
@@ -443,10 +446,14 @@ mod tests {
         let damaged = String::from_utf8(served.clone())
             .unwrap()
             .replacen("h1:zip=", "h1:zap=", 1);
-        std::fs::write(&held, damaged).unwrap();
-        assert_eq!(keep().await, 300);
-        assert_eq!(taken(&asked), tiles(&["000", "001.p/44", "001.p/44"]));
-        assert_eq!(std::fs::read(&held).unwrap(), served, "rewritten as served");
+        let mut not_text = served.clone();
+        not_text[10] = 0xff;
+        for damaged in [damaged.into_bytes(), not_text] {
+            std::fs::write(&held, damaged).unwrap();
+            assert_eq!(keep().await, 300);
+            assert_eq!(taken(&asked), tiles(&["000", "001.p/44", "001.p/44"]));
+            assert_eq!(std::fs::read(&held).unwrap(), served, "rewritten as served");
+        }
         assert_eq!(keep().await, 300);
         assert_eq!(taken(&asked), tiles(&["001.p/44"]));
     }

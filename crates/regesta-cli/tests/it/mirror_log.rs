@@ -1,6 +1,6 @@
 //! A mirror's transparency log across runs: the entry bundles a mirror
 //! kept are not fetched again while its kept log is intact, and a damaged
-//! one makes it fetch them all, as a fresh mirror does.
+//! one makes it fetch them all, as a fresh mirror does, and repairs it.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -109,4 +109,8 @@ fn a_mirror_fetches_again_only_the_log_bundles_it_does_not_hold() {
         mirror(&server, &a),
         ["/log/tile/entries/000", "/log/tile/entries/001.p/50"]
     );
+    // The damaged tile was written again: the next run trusts its log.
+    publish(&server.base, 306..307);
+    wait_for_size(&server.base, 307);
+    assert_eq!(mirror(&server, &a), ["/log/tile/entries/001.p/51"]);
 }
