@@ -88,7 +88,7 @@ pub(crate) async fn keep(
                     return Ok((digests, None));
                 }
                 let name = bundle.tile.path();
-                keep_tile(&bundle_dir, &name, &bundle.bytes)?;
+                keep_tile(&bundle_dir, &name, &bundle.bytes, false)?;
                 Ok((digests, Some(name)))
             },
             |_, (bundle, name)| {
@@ -105,17 +105,13 @@ pub(crate) async fn keep(
     }
     let built = built.finish();
     if let Some((name, bytes)) = &built.last {
-        keep_tile(&log, name, bytes)?;
+        keep_tile(&log, name, bytes, false)?;
     }
     names.extend(built.names);
     leaves.extend(built.leaves);
     crate::log_check::check_root(&signed.checkpoint, &leaves)?;
     for (name, bytes) in crate::mirror_log::hash_tile_files(&leaves)? {
-        if repair {
-            write_undurable(&log.join(&name), &bytes)?;
-        } else {
-            keep_tile(&log, &name, &bytes)?;
-        }
+        keep_tile(&log, &name, &bytes, repair)?;
         names.insert(name);
     }
     // Placed once the tiles are durable (see `LastFiles`).
@@ -127,12 +123,13 @@ pub(crate) async fn keep(
 }
 
 /// Writes tile `<root>/<name>` (`root` a mirror's `log/` or `go-sumdb/`)
-/// unless it is a full tile the mirror holds already (full tiles never
-/// change; partial ones grow with the tree); not durably, the caller syncs
-/// before writing the note that commits to it.
-pub(crate) fn keep_tile(root: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+/// unless it is a full tile the mirror holds already and this is no
+/// `repair` (full tiles never change; partial ones grow with the tree; a
+/// repair rewrites a held tree that did not check out); not durably, the
+/// caller syncs before writing the note that commits to it.
+pub(crate) fn keep_tile(root: &Path, name: &str, bytes: &[u8], repair: bool) -> anyhow::Result<()> {
     let path = root.join(name);
-    if !name.contains(".p/") && path.exists() {
+    if !repair && !name.contains(".p/") && path.exists() {
         return Ok(());
     }
     write_undurable(&path, bytes)
@@ -400,8 +397,8 @@ mod tests {
         assert_eq!(held_leaves(dir.path(), &now), None, "a missing tile");
     }
 
-    /// Full tiles a mirror holds are not written again; partial ones and
-    /// missing ones are.
+    /// Full tiles a mirror holds are not written again, but by a repair;
+    /// partial ones and missing ones are.
     #[test]
     fn held_full_tiles_are_kept_and_partial_ones_rewritten() {
         let dir = tempfile::tempdir().unwrap();
@@ -410,12 +407,18 @@ mod tests {
             write_undurable(&root.join(name), b"held").unwrap();
         }
         for name in ["tile/0/000", "tile/0/001.p/3", "tile/1/000.p/1"] {
-            keep_tile(root, name, b"new").unwrap();
+            keep_tile(root, name, b"new", false).unwrap();
         }
         let read = |name: &str| std::fs::read(root.join(name)).unwrap();
         assert_eq!(read("tile/0/000"), b"held");
         assert_eq!(read("tile/0/001.p/3"), b"new");
         assert_eq!(read("tile/1/000.p/1"), b"new");
+        keep_tile(root, "tile/0/000", b"repaired", true).unwrap();
+        assert_eq!(
+            read("tile/0/000"),
+            b"repaired",
+            "a repair rewrites full tiles"
+        );
     }
 
     /// A mirror that kept no log holds no leaves.

@@ -229,10 +229,11 @@ fn held_data_tile(root: &Path, index: u64, width: u64) -> Option<String> {
         index,
         width: 256,
     };
-    (width == 256)
-        .then(|| std::fs::read(root.join(request.path())).ok())
-        .flatten()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    if width != 256 {
+        return None;
+    }
+    let bytes = std::fs::read(root.join(request.path())).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `verify-log`'s check of the database: its problems, if it serves one.
@@ -253,11 +254,11 @@ pub(crate) async fn check_log(
 /// Keeps the database in the mirror at `dir` (`go-sumdb/key`, `latest`
 /// and every tile of its size, the full ones it holds left as they are),
 /// after [`fetch`] found nothing wrong; the key is pinned by the first
-/// mirror run. The tiles are written (not yet
-/// durably), the key and note staged in `last`, placed once the tiles are
-/// durable. The database's size and its tiles are given: tiles of an
-/// earlier size go once the note is placed (`mirror_log::prune_tiles`).
-/// `None` when the registry serves no database.
+/// mirror run. The tiles are written (not yet durably), the key and note
+/// staged in `last`, placed once the tiles are durable. The database's
+/// size and its tiles are given: tiles of an earlier size go once the
+/// note is placed (`mirror_log::prune_tiles`). `None` when the registry
+/// serves no database.
 ///
 /// # Errors
 /// A problem with the database, or the mirror cannot be written.
@@ -286,11 +287,7 @@ pub(crate) async fn keep(
     }
     let tiles = fetched.tree.tiles();
     for (name, bytes) in &tiles {
-        if repair {
-            crate::mirror_files::write_undurable(&root.join(name), bytes)?;
-        } else {
-            crate::mirror_log::keep_tile(&root, name, bytes)?;
-        }
+        crate::mirror_log::keep_tile(&root, name, bytes, repair)?;
     }
     let keep = tiles.into_iter().map(|(n, _)| n).collect();
     last.stage(root.join("key"), |out| writeln!(out, "{}", fetched.key))?;
