@@ -13,7 +13,7 @@ use crate::support::{Server, get, ok, regesta, start_with, start_witness};
 const ORIGIN: &str = "registry.test/log/v1";
 
 /// The checkpoint's size (second line), once it reaches `size`.
-fn wait_for_size(base: &str, size: u64, within: Duration) -> String {
+pub(crate) fn wait_for_size(base: &str, size: u64, within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
         let (status, note) = get(&format!("{base}/log/checkpoint"));

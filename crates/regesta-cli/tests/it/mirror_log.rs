@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 
+use crate::log::wait_for_size;
 use crate::publishing::{demo_signer, post_release, request};
 use crate::support::{Server, get, regesta, start_with};
 
@@ -29,22 +30,6 @@ fn publish(base: &str, names: std::ops::Range<usize>) {
             .collect::<Vec<()>>()
             .await;
     });
-}
-
-/// Waits until the registry's log holds `size` entries.
-fn wait_for_size(base: &str, size: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, note) = get(&format!("{base}/log/checkpoint"));
-        if note.lines().nth(1) == Some(size.to_string().as_str()) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the log did not reach {size}: {note}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Runs `regesta mirror <dir>` and gives the entry bundles it fetched,
@@ -81,11 +66,11 @@ fn a_mirror_fetches_again_only_the_log_bundles_it_does_not_hold() {
     let server = start_with(&tmp.path().join("data"), &[]);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     publish(&server.base, 0..300);
-    wait_for_size(&server.base, 300);
+    wait_for_size(&server.base, 300, Duration::from_secs(30));
     // A fresh mirror builds its bundles from the events it mirrors.
     assert_eq!(mirror(&server, &a), Vec::<String>::new());
     publish(&server.base, 300..305);
-    wait_for_size(&server.base, 305);
+    wait_for_size(&server.base, 305, Duration::from_secs(30));
     // The full bundle it kept is not fetched again; the partial one,
     // which grew, is.
     assert_eq!(mirror(&server, &a), ["/log/tile/entries/001.p/49"]);
@@ -104,13 +89,13 @@ fn a_mirror_fetches_again_only_the_log_bundles_it_does_not_hold() {
     bytes[0] ^= 1;
     std::fs::write(&tile, &bytes).unwrap();
     publish(&server.base, 305..306);
-    wait_for_size(&server.base, 306);
+    wait_for_size(&server.base, 306, Duration::from_secs(30));
     assert_eq!(
         mirror(&server, &a),
         ["/log/tile/entries/000", "/log/tile/entries/001.p/50"]
     );
     // The damaged tile was written again: the next run trusts its log.
     publish(&server.base, 306..307);
-    wait_for_size(&server.base, 307);
+    wait_for_size(&server.base, 307, Duration::from_secs(30));
     assert_eq!(mirror(&server, &a), ["/log/tile/entries/001.p/51"]);
 }
