@@ -71,6 +71,14 @@ def markdown(result):
               f"| verify-log over {result['verify_log']['events']} events | "
               f"{result['verify_log']['seconds']:.1f} s "
               f"({result['verify_log']['events_per_second']:.0f} events/s) |"]
+    m = result.get("mirror_scale")
+    if m:
+        cpu = m["user_s"] + m["system_s"]
+        lines += [f"| mirror of {m['events']} events / {m['releases']} releases / "
+                  f"{m['objects']} objects | {m['seconds']:.1f} s "
+                  f"({m['releases_per_second']:.0f} releases/s; client {cpu:.1f} CPU-s, "
+                  f"peak RSS {m['peak_rss_mib']:.0f} MiB; server {m['server_cpu_s']:.1f} CPU-s) |",
+                  f"| resume of that mirror, nothing new | {m['resume']['seconds']:.2f} s |"]
     sc = result["scale"]
     lines += [f"| scale: {sc['packages']} packages / {sc['events']} events on disk | "
               f"{sc['disk_bytes'] / 2**30:.2f} GiB |",

@@ -53,6 +53,9 @@ def main():
     p.add_argument("--data-cache", required=True)
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--fresh-data", action="store_true")
+    p.add_argument("--mirror-dir", help="where the 100,000-event mirror is written (default: "
+                   "the work dir); a fresh file system gives figures that do not depend on "
+                   "what earlier runs deleted")
     p.add_argument("--compare", action="store_true",
                    help="only the HTTP read cells against nginx (see compare.py)")
     p.add_argument("--duration", type=int, default=10, help="seconds per cell (wrk: whole)")
@@ -113,12 +116,15 @@ def main():
                                                       sizes["installs"])
         vd.stop()
         ng.stop()
-        result["mirror"] = workloads.timed([args.regesta, "mirror", os.path.join(work, "mirror"),
+        mirror = os.path.join(work, "mirror")
+        result["mirror"] = workloads.timed([args.regesta, "mirror", mirror,
                                             "--registry", rg.base, "-q"])
-        result["mirror"]["releases"] = result["generate_fixtures"]["events"]
+        with open(os.path.join(mirror, "inventory.json")) as f:
+            result["mirror"]["releases"] = len(json.load(f)["releases"])
         result["publish"] = workloads.publish(args, rg, sizes["publish_seconds"])
         rg.stop()
-        result["verify_log"] = workloads.verify_log(args, work, *sizes["log"])
+        result["verify_log"], result["mirror_scale"] = workloads.over_the_log(
+            args, work, *sizes["log"])
         result["scale"] = workloads.scale(args, work, *sizes["scale"])
     finally:
         for s in running:

@@ -214,17 +214,49 @@ def wait_sequenced(service, events):
     return time.monotonic() - started
 
 
-def verify_log(args, work, packages, events):
+def measured(argv, server):
+    """Runs argv to completion: its wall seconds, CPU and peak RSS (from the
+    kernel's accounting of the finished child), and the CPU `server` spent
+    meanwhile: a mirror's client and server share the machine's cores."""
+    server_before = services.cpu_seconds(server.pid)
+    started = time.monotonic()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, argv)
+    return {"seconds": seconds, "user_s": usage.ru_utime, "system_s": usage.ru_stime,
+            "peak_rss_mib": usage.ru_maxrss / 1024,
+            "server_cpu_s": services.cpu_seconds(server.pid) - server_before}
+
+
+def over_the_log(args, work, packages, events):
+    """verify-log, then a mirror and a resume of it with nothing new, on the
+    generated dataset (the goals' 100,000 events): one server, its log
+    sequenced first."""
     data, generated = cached_dataset(args, packages, events)
     service = services.regesta(args.regesta, data, os.path.join(work, "verify-log.log"))
+    mirror = tempfile.mkdtemp(prefix="mirror-scale-", dir=args.mirror_dir or work)
     try:
         wait_sequenced(service, generated["events"])
-        figures = timed([args.regesta, "verify-log", "--registry", service.base, "-q"])
+        verify = measured([args.regesta, "verify-log", "--registry", service.base, "-q"],
+                          service)
+        command = [args.regesta, "mirror", mirror, "--registry", service.base, "-q"]
+        fresh = measured(command, service)
+        resume = measured(command, service)
     finally:
         service.stop()
-    figures["events"] = generated["events"]
-    figures["events_per_second"] = generated["events"] / figures["seconds"]
-    return figures
+    with open(os.path.join(mirror, "inventory.json")) as f:
+        inventory = json.load(f)
+    shutil.rmtree(mirror, ignore_errors=True)
+    verify["events"] = generated["events"]
+    verify["events_per_second"] = generated["events"] / verify["seconds"]
+    fresh.update(events=len(inventory["events"]), releases=len(inventory["releases"]),
+                 objects=len(inventory["objects"]),
+                 releases_per_second=len(inventory["releases"]) / fresh["seconds"],
+                 resume=resume)
+    return verify, fresh
 
 
 def disk_bytes(path):
