@@ -245,11 +245,11 @@ def over_the_log(args, work, packages, events):
         command = [args.regesta, "mirror", mirror, "--registry", service.base, "-q"]
         fresh = measured(command, service)
         resume = measured(command, service)
+        with open(os.path.join(mirror, "inventory.json")) as f:
+            inventory = json.load(f)
     finally:
         service.stop()
-    with open(os.path.join(mirror, "inventory.json")) as f:
-        inventory = json.load(f)
-    shutil.rmtree(mirror, ignore_errors=True)
+        shutil.rmtree(mirror, ignore_errors=True)
     verify["events"] = generated["events"]
     verify["events_per_second"] = generated["events"] / verify["seconds"]
     fresh.update(events=len(inventory["events"]), releases=len(inventory["releases"]),
