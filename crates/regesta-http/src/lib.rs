@@ -16,5 +16,5 @@ pub mod response;
 
 pub use error::ApiError;
 pub use params::param;
-pub use prepared::{Prepared, Validity, prepare};
+pub use prepared::{Prepared, Validity, keepable, prepare};
 pub use projection::{Projection, WarmUp};

@@ -35,14 +35,22 @@ pub struct Prepared {
     pub validity: Validity,
 }
 
-/// Marks `response` as prepared when it is a `200` (errors, redirects and
-/// `304`s are never kept). `body` is the body the response carries for GET.
+/// Marks `response` as prepared when it is a `200`, or a `302` (a
+/// download's redirect to its object, which never moves); errors and
+/// `304`s are never kept. `body` is the body the response carries for GET.
 #[must_use]
 pub fn prepare(mut response: Response, body: Bytes, validity: Validity) -> Response {
-    if response.status() == StatusCode::OK {
+    if keepable(response.status()) {
         response
             .extensions_mut()
             .insert(Prepared { body, validity });
     }
     response
+}
+
+/// Whether a response with `status` may be answered again from memory: a
+/// `200`, or the `302` of a download (its target is content-addressed).
+#[must_use]
+pub fn keepable(status: StatusCode) -> bool {
+    matches!(status, StatusCode::OK | StatusCode::FOUND)
 }

@@ -87,6 +87,14 @@ pub fn redirect(location: &str) -> Response {
     )
 }
 
+/// A `302 Found` to `location` that the hot path may answer again from
+/// memory while `validity` holds: a release's download, whose object never
+/// changes once published, redirects to the same URL forever.
+#[must_use]
+pub fn prepared_redirect(location: &str, validity: crate::Validity) -> Response {
+    crate::prepare(redirect(location), Bytes::new(), validity)
+}
+
 /// A `301 Moved Permanently` to `location`, with no body, as the
 /// reference's trailing-slash rule answers.
 pub fn moved_permanently(location: &str) -> Response {

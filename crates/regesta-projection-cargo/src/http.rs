@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use regesta_core::Registry;
-use regesta_http::response::{JSON_UTF8, http_date, prepared_conditional, redirect};
-use regesta_http::{ApiError, Projection, param};
+use regesta_http::response::{JSON_UTF8, http_date, prepared_conditional, prepared_redirect};
+use regesta_http::{ApiError, Projection, Validity, param};
 use regesta_protocol::{Digest, PackageId};
 
 use crate::ECOSYSTEM;
@@ -99,7 +99,7 @@ async fn config(State(state): State<CargoProjection>, params: RawPathParams) -> 
         true,
     );
     // A function of the domain and the configured base only.
-    regesta_http::prepare(response, body, regesta_http::Validity::Immutable)
+    regesta_http::prepare(response, body, Validity::Immutable)
 }
 
 /// The `config.json` of `domain`'s registry served under `cargo_base`:
@@ -173,7 +173,7 @@ async fn index(
                 (ETAG, etag.clone()),
                 (LAST_MODIFIED, http_date(document.time)),
             ];
-            let validity = regesta_http::Validity::UntilNextEvent;
+            let validity = Validity::UntilNextEvent;
             let body = document.bytes;
             prepared_conditional(&method, &headers, body, response_headers, &etag, validity)
         }
@@ -196,7 +196,11 @@ async fn download(State(state): State<CargoProjection>, params: RawPathParams) -
             .bytes;
         let hex = cksum(&files, &version).ok_or_else(ApiError::package_not_found)?;
         let digest = Digest::parse_hex(hex).map_err(|_| ApiError::package_not_found())?;
-        Ok::<_, ApiError>(redirect(&format!("{}/objects/{digest}", inner.public_base)))
+        // A published version's `.crate` never changes.
+        Ok::<_, ApiError>(prepared_redirect(
+            &format!("{}/objects/{digest}", inner.public_base),
+            Validity::Immutable,
+        ))
     }
     .await;
     served.unwrap_or_else(IntoResponse::into_response)

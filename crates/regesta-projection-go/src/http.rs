@@ -17,10 +17,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use regesta_core::{CoreError, Registry};
-use regesta_http::ApiError;
 use regesta_http::response::{
-    IMMUTABLE, JSON_UTF8, bytes_response, http_date, prepared_conditional, redirect,
+    IMMUTABLE, JSON_UTF8, bytes_response, http_date, prepared_conditional, prepared_redirect,
 };
+use regesta_http::{ApiError, Validity};
 use regesta_protocol::{Digest, PackageId};
 
 use crate::checksum_db::ChecksumDb;
@@ -202,7 +202,13 @@ async fn serve(
             let object = |hex: &str| {
                 Digest::parse_hex(hex).map_or_else(
                     |_| missing(),
-                    |d| redirect(&format!("{}/objects/{d}", inner.public_base)),
+                    // A published version's files never change.
+                    |d| {
+                        prepared_redirect(
+                            &format!("{}/objects/{d}", inner.public_base),
+                            Validity::Immutable,
+                        )
+                    },
                 )
             };
             return Ok(match request {
@@ -217,7 +223,7 @@ async fn serve(
                         (ETAG, etag.clone()),
                     ];
                     let body = bytes::Bytes::from(info(v, time));
-                    let validity = regesta_http::Validity::Immutable;
+                    let validity = Validity::Immutable;
                     prepared_conditional(method, headers, body, response_headers, &etag, validity)
                 }
             });
@@ -231,7 +237,7 @@ async fn serve(
         (ETAG, etag.clone()),
         (LAST_MODIFIED, http_date(document.time)),
     ];
-    let validity = regesta_http::Validity::UntilNextEvent;
+    let validity = Validity::UntilNextEvent;
     let body = document.bytes;
     Ok(prepared_conditional(
         method,

@@ -16,8 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use regesta_core::Registry;
-use regesta_http::response::{http_date, moved_permanently, prepared_conditional, redirect};
-use regesta_http::{ApiError, Projection, param};
+use regesta_http::response::{
+    http_date, moved_permanently, prepared_conditional, prepared_redirect,
+};
+use regesta_http::{ApiError, Projection, Validity, param};
 use regesta_protocol::{Digest, PackageId};
 
 use crate::ECOSYSTEM;
@@ -107,7 +109,7 @@ fn page(
     if let Some(time) = modified {
         response_headers.push((LAST_MODIFIED, http_date(time)));
     }
-    let validity = regesta_http::Validity::UntilNextEvent;
+    let validity = Validity::UntilNextEvent;
     prepared_conditional(
         method,
         headers,
@@ -225,7 +227,11 @@ async fn file(State(state): State<PypiProjection>, params: RawPathParams) -> Res
             sha256
         };
         let digest = Digest::parse_hex(hex).map_err(|_| ApiError::package_not_found())?;
-        Ok::<_, ApiError>(redirect(&format!("{}/objects/{digest}", inner.public_base)))
+        // A published file (and its metadata) never changes.
+        Ok::<_, ApiError>(prepared_redirect(
+            &format!("{}/objects/{digest}", inner.public_base),
+            Validity::Immutable,
+        ))
     }
     .await;
     served.unwrap_or_else(IntoResponse::into_response)

@@ -21,9 +21,9 @@ use bytes::Bytes;
 use regesta_core::{CoreError, ErrorCode, Registry};
 use regesta_http::response::{
     IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
-    not_modified_since, prepared_conditional, redirect,
+    not_modified_since, prepared_conditional, prepared_redirect, redirect,
 };
-use regesta_http::{ApiError, Projection, param};
+use regesta_http::{ApiError, Projection, Validity, param};
 use regesta_protocol::{Digest, PackageId, Timestamp, Version};
 
 use crate as npm;
@@ -243,7 +243,7 @@ async fn serve_packument(
     Ok(regesta_http::prepare(
         response,
         body,
-        regesta_http::Validity::UntilNextEvent,
+        Validity::UntilNextEvent,
     ))
 }
 
@@ -408,7 +408,7 @@ async fn dist_tags(
             (CONTENT_TYPE, JSON_UTF8.to_owned()),
             (ETAG, etag.clone()),
         ];
-        let validity = regesta_http::Validity::UntilNextEvent;
+        let validity = Validity::UntilNextEvent;
         Ok(prepared_conditional(
             &method,
             &headers,
@@ -456,10 +456,12 @@ async fn serve_tarball(state: &NpmProjection, name: &str, file: &str) -> Respons
             other => other?,
         };
         let digest = npm::install_digest(&release).ok_or_else(ApiError::package_not_found)?;
-        Ok(redirect(&format!(
-            "{}/objects/{digest}",
-            state.inner.public_base
-        )))
+        // A published release never changes, so neither does where its
+        // tarball is: served from memory from now on.
+        Ok(prepared_redirect(
+            &format!("{}/objects/{digest}", state.inner.public_base),
+            Validity::Immutable,
+        ))
     }
     .await;
     match (local, state.upstream()) {

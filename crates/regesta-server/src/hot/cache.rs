@@ -85,15 +85,20 @@ impl Key {
 pub struct Entry {
     /// The change count it was rendered at; `None` when it never expires.
     changes: Option<u64>,
+    /// A `200`, or a download's `302`.
+    status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
 }
 
 impl Entry {
-    /// The answer to `request` (GET or HEAD, `If-None-Match` honoured).
+    /// The answer to `request` (GET or HEAD, `If-None-Match` honoured for
+    /// a `200`; a redirect is answered as its handler did, whatever the
+    /// request's validators).
     pub fn respond(&self, method: &Method, request: &HeaderMap) -> Response {
         let etag = self.headers.get(ETAG).and_then(|v| v.to_str().ok());
-        if let Some(etag) = etag
+        if self.status == StatusCode::OK
+            && let Some(etag) = etag
             && request.contains_key(IF_NONE_MATCH)
             && regesta_http::response::matches_if_none_match(request, etag)
         {
@@ -110,6 +115,7 @@ impl Entry {
             Body::from(self.body.clone())
         };
         let mut response = Response::new(body);
+        *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
         response
     }
@@ -176,7 +182,7 @@ impl PreparedCache {
         let Some(prepared) = response.extensions_mut().remove::<Prepared>() else {
             return;
         };
-        if response.status() != StatusCode::OK || prepared.body.len() > self.max_entry {
+        if !regesta_http::keepable(response.status()) || prepared.body.len() > self.max_entry {
             return;
         }
         let changes = match prepared.validity {
@@ -188,6 +194,7 @@ impl PreparedCache {
         };
         let entry = Entry {
             changes,
+            status: response.status(),
             headers: response.headers().clone(),
             body: prepared.body,
         };

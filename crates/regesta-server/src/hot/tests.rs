@@ -241,11 +241,39 @@ async fn ranges_date_preconditions_and_writes_always_reach_the_router() {
     assert_eq!(f.calls.load(Ordering::SeqCst), 1 + sent);
 }
 
+/// A download's redirect is kept as a redirect: same status and headers,
+/// and validators do not turn it into a `304`.
+#[tokio::test]
+async fn a_marked_redirect_is_served_again_as_the_redirect() {
+    let f = fixture(Some(Validity::Immutable), StatusCode::FOUND, 0);
+    let first = fetch(&f.hot, "/download").await;
+    let second = fetch(&f.hot, "/download").await;
+    let request = get("/download")
+        .header("if-none-match", "W/\"v1\"")
+        .body(Body::empty())
+        .expect("request");
+    let validated = send(&f.hot, request).await;
+    let head = Request::head("/download")
+        .header("host", "registry.example")
+        .body(Body::empty())
+        .expect("request");
+    let head = send(&f.hot, head).await;
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+    for reply in [&first, &second, &validated, &head] {
+        assert_eq!(reply.status, StatusCode::FOUND);
+        assert_eq!(reply.headers["cache-control"], "no-cache");
+    }
+    assert_eq!((&second.body, &validated.body), (&first.body, &first.body));
+    assert!(head.body.is_empty());
+}
+
 #[tokio::test]
 async fn unmarked_failed_and_oversized_answers_are_not_kept() {
     for (validity, status, size) in [
         (None, StatusCode::OK, 0),
+        (None, StatusCode::FOUND, 0),
         (Some(Validity::Immutable), StatusCode::NOT_FOUND, 0),
+        (Some(Validity::Immutable), StatusCode::MOVED_PERMANENTLY, 0),
         // More than an eighth of the 1 MiB cache.
         (Some(Validity::Immutable), StatusCode::OK, (1 << 17) + 1),
     ] {

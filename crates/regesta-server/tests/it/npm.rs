@@ -112,22 +112,26 @@ async fn npm_documents_match_the_reference_on_the_npm_host_and_under_npm() {
 async fn tarballs_redirect_to_the_core_object_and_abbreviated_packuments_negotiate() {
     let dir = vectors_dir();
     let t = published(&dir).await;
-    let redirect = send(
-        &t.app,
-        on_npm_host("/@dev.localhost/hello-regesta/-/hello-regesta-0.0.5.tgz"),
-    )
-    .await;
-    assert_headers(
-        &redirect,
-        &read(&dir, "wire/npm-tarball-redirect.txt.headers"),
-        "tarball",
-    );
+    let tarball = "/@dev.localhost/hello-regesta/-/hello-regesta-0.0.5.tgz";
+    let before = t.app.cached_bytes();
+    let redirect = send(&t.app, on_npm_host(tarball)).await;
+    let expected = read(&dir, "wire/npm-tarball-redirect.txt.headers");
+    assert_headers(&redirect, &expected, "tarball");
     assert!(redirect.body.is_empty(), "tarballs are never proxied");
+    // A release never changes, so its redirect is kept: the next one is
+    // answered from memory with the same bytes.
+    let kept = t.app.cached_bytes();
+    assert!(kept > before, "the redirect is kept");
+    let again = send(&t.app, on_npm_host(tarball)).await;
+    assert_headers(&again, &expected, "tarball from memory");
+    assert!(again.body.is_empty());
+    assert_eq!(t.app.cached_bytes(), kept);
     let missing = send(
         &t.app,
         on_npm_host("/@dev.localhost/hello-regesta/-/hello-regesta-9.9.9.tgz"),
     )
     .await;
+    assert_eq!(t.app.cached_bytes(), kept, "a miss is not kept");
     // A missing version or a wrong file name is the reference's
     // `package_not_found`, with its bytes.
     assert_eq!(missing.status.as_u16(), 404);
