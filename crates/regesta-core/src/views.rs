@@ -22,6 +22,9 @@ pub const MAX_CACHED_VIEW_BYTES: usize = 64 * 1024 * 1024;
 /// over.
 pub const MAX_CACHED_PAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Default bytes of per-release parts kept ([`ViewCache::part_limit`]).
+pub const MAX_CACHED_PART_BYTES: usize = 64 * 1024 * 1024;
+
 /// A cached rendering: the head event it was rendered at, and its bytes.
 type Entry = (Digest, Bytes);
 
@@ -41,6 +44,7 @@ struct Pages {
 pub struct ViewCache {
     view_limit: usize,
     page_limit: usize,
+    part_limit: usize,
     entries: Mutex<Views>,
     pages: Mutex<Pages>,
     locks: Vec<tokio::sync::Mutex<()>>,
@@ -52,23 +56,29 @@ const RENDER_LOCKS: usize = 64;
 
 impl Default for ViewCache {
     fn default() -> Self {
-        Self::with_limits(MAX_CACHED_VIEW_BYTES, MAX_CACHED_PAGE_BYTES)
+        Self::with_limits(
+            MAX_CACHED_VIEW_BYTES,
+            MAX_CACHED_PAGE_BYTES,
+            MAX_CACHED_PART_BYTES,
+        )
     }
 }
 
 impl ViewCache {
-    /// A cache holding at most `bytes`: three quarters for rendered
-    /// documents, a quarter for event pages.
+    /// A cache holding at most `bytes`: half for rendered documents, a
+    /// quarter for event pages and a quarter for the per-release parts
+    /// projections assemble documents from ([`Self::part_limit`]).
     #[must_use]
     pub fn with_capacity(bytes: usize) -> Self {
-        let pages = bytes / 4;
-        Self::with_limits(bytes - pages, pages)
+        let (pages, parts) = (bytes / 4, bytes / 4);
+        Self::with_limits(bytes - pages - parts, pages, parts)
     }
 
-    fn with_limits(view_limit: usize, page_limit: usize) -> Self {
+    fn with_limits(view_limit: usize, page_limit: usize, part_limit: usize) -> Self {
         Self {
             view_limit,
             page_limit,
+            part_limit,
             entries: Mutex::default(),
             pages: Mutex::default(),
             locks: (0..RENDER_LOCKS)
@@ -113,6 +123,15 @@ impl ViewCache {
             views.bytes += bytes.len();
             views.entries.insert(key, (head, bytes));
         }
+    }
+
+    /// Bytes a projection may keep of per-release parts of its documents
+    /// (npm's serialized versions): part of this cache's budget, so that
+    /// `REGESTA_CACHE_BYTES` bounds them too, not kept here since only the
+    /// projection knows their shape.
+    #[must_use]
+    pub fn part_limit(&self) -> usize {
+        self.part_limit
     }
 
     /// The lock serializing renders of `id`'s documents (single flight).

@@ -23,13 +23,12 @@ pub const SHORT: &str = "npm-abbreviated";
 /// The view-cache kind of the dist-tags document.
 pub const TAGS: &str = "npm-dist-tags";
 
-/// Bytes of fragments kept; past it the cache starts over (bounded, and a
-/// miss only costs re-reading manifests).
-pub const FRAGMENT_BUDGET: usize = 256 * 1024 * 1024;
-
-/// Fragments by release event id, with the bytes they hold.
-#[derive(Debug, Default)]
+/// Fragments by release event id, with the bytes they hold: at most
+/// `budget` (past it the cache starts over; a miss only costs re-reading
+/// manifests).
+#[derive(Debug)]
 struct Fragments {
+    budget: usize,
     entries: Mutex<(HashMap<Digest, Arc<Fragment>>, usize)>,
 }
 
@@ -42,11 +41,15 @@ impl Fragments {
         }
     }
 
-    /// Keeps the fragment of the release published by `event`.
+    /// Keeps the fragment of the release published by `event`, unless it
+    /// alone is over the budget.
     fn put(&self, event: Digest, fragment: Arc<Fragment>) {
+        if fragment.weight() > self.budget {
+            return;
+        }
         if let Ok(mut entries) = self.entries.lock() {
             let (map, bytes) = &mut *entries;
-            if *bytes + fragment.weight() > FRAGMENT_BUDGET {
+            if *bytes + fragment.weight() > self.budget {
                 map.clear();
                 *bytes = 0;
             }
@@ -67,10 +70,15 @@ pub struct NpmDocuments {
 
 impl NpmDocuments {
     /// Documents whose tarball URLs start with `tarball_base`.
-    pub fn new(tarball_base: String) -> Self {
+    /// Fragments of releases are kept up to `fragment_bytes`
+    /// ([`regesta_core::views::ViewCache::part_limit`]).
+    pub fn new(tarball_base: String, fragment_bytes: usize) -> Self {
         Self {
             tarball_base,
-            fragments: Fragments::default(),
+            fragments: Fragments {
+                budget: fragment_bytes,
+                entries: Mutex::default(),
+            },
         }
     }
 
@@ -130,5 +138,48 @@ impl PackageDocuments for NpmDocuments {
         record: &'a PackageRecord,
     ) -> RenderFuture<'a> {
         Box::pin(self.render_all(registry, id, record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use regesta_protocol::{Digest, Timestamp, Version};
+
+    use super::Fragments;
+    use crate::Fragment;
+
+    fn fragment(bytes: usize) -> Arc<Fragment> {
+        Arc::new(Fragment {
+            version: Version::parse("1.0.0").unwrap(),
+            created_at: Timestamp::parse("2026-12-07T00:00:00.000Z").unwrap(),
+            description: None,
+            full: Some(vec![b' '; bytes]),
+            short: None,
+            time: Vec::new(),
+        })
+    }
+
+    /// The fragments never hold more than their budget (the share of
+    /// `REGESTA_CACHE_BYTES` they are given): past it they start over, and
+    /// one larger than the whole budget is not kept.
+    #[test]
+    fn fragments_stay_within_their_budget() {
+        let one = fragment(1000).weight();
+        let fragments = Fragments {
+            budget: 3 * one,
+            entries: Mutex::default(),
+        };
+        for n in 0..10u8 {
+            fragments.put(Digest::of(&[n]), fragment(1000));
+            let (map, bytes) = &*fragments.entries.lock().unwrap();
+            assert!(*bytes <= 3 * one, "{bytes}");
+            assert_eq!(*bytes, map.len() * one);
+        }
+        let kept = fragments.get_all(&[Digest::of(&[9]), Digest::of(&[0])]);
+        assert!(kept[0].is_some() && kept[1].is_none());
+        fragments.put(Digest::of(b"big"), fragment(4 * 1000));
+        assert!(fragments.get_all(&[Digest::of(b"big")])[0].is_none());
     }
 }

@@ -52,12 +52,20 @@ pub fn fragment(id: &PackageId, release: &ReleaseView, tarball_base: &str) -> Fr
         short.insert("dist".into(), full["dist"].clone());
         Value::Object(short)
     });
-    let bytes = |v: Option<Value>| v.and_then(|v| serde_json::to_vec(&v).ok());
+    // Kept for as long as the release is served: no spare capacity, which
+    // the cache's weight would not count.
+    let bytes = |v: Option<Value>| {
+        v.and_then(|v| serde_json::to_vec(&v).ok()).map(|mut b| {
+            b.shrink_to_fit();
+            b
+        })
+    };
     let mut time = Vec::new();
     key(&mut time, release.manifest.version.as_str());
     time.extend_from_slice(
         &serde_json::to_vec(&release.created_at.to_string()).unwrap_or_default(),
     );
+    time.shrink_to_fit();
     Fragment {
         time,
         version: release.manifest.version.clone(),

@@ -74,7 +74,10 @@ impl NpmProjection {
             .transpose()?;
         Ok(Self {
             inner: Arc::new(Inner {
-                documents: NpmDocuments::new(settings.npm_base.clone()),
+                documents: NpmDocuments::new(
+                    settings.npm_base.clone(),
+                    registry.views.part_limit(),
+                ),
                 registry,
                 upstream,
                 npm_base: settings.npm_base,
