@@ -161,16 +161,11 @@ fn held_leaves(dir: &Path, signed: &SignedCheckpoint) -> Option<Vec<Hash>> {
     }
     let mut leaves = Vec::with_capacity(usize::try_from(held.size).ok()?);
     for index in 0..held.size.div_ceil(TILE_WIDTH) {
-        let width = (held.size - index * TILE_WIDTH).min(TILE_WIDTH);
-        let width = u16::try_from(width).ok()?;
-        let tile = Tile {
-            level: Some(0),
-            index,
-            width,
-        };
+        // The level-0 tile holding leaf `index * TILE_WIDTH` onwards.
+        let tile = Tile::for_hash(0, index * TILE_WIDTH, held.size)?;
         let hashes = std::fs::read(log.join(tile.path())).ok()?;
         let hashes = regesta_tlog::tile::decode_hashes(&hashes).ok()?;
-        if hashes.len() != usize::from(width)
+        if hashes.len() != usize::from(tile.width)
             || (tile.is_full() && !log.join(full_bundle(index).path()).is_file())
         {
             return None;
