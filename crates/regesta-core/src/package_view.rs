@@ -3,6 +3,7 @@
 //! once per package head and cache the bytes; point lookups (one version,
 //! one tarball) use [`Registry::release_view`] and read a single manifest.
 
+use bytes::Bytes;
 use regesta_protocol::{ChannelName, Digest, PackageId, ReleaseManifest, Timestamp, Version};
 use regesta_store::{PackageRecord, ReleaseRecord};
 
@@ -47,7 +48,7 @@ impl Registry {
         let record = self.package_record(id).await?;
         let mut releases = Vec::with_capacity(record.releases.len());
         for release in &record.releases {
-            releases.push(self.with_manifest(release).await?);
+            releases.push(self.release_view_of(release).await?);
         }
         Ok(PackageView {
             head_event: record.head_event,
@@ -75,12 +76,16 @@ impl Registry {
             .ok_or_else(CoreError::package_not_found)
     }
 
-    /// One release row with its manifest (one object read).
+    /// One release row with its manifest (one object read), for a render
+    /// that keeps what it makes of it: the manifest is not kept in the
+    /// object cache, so rendering a package of 10,000 releases does not
+    /// fill that cache with manifests read once.
     ///
     /// # Errors
     /// A missing or corrupt manifest object (500).
     pub async fn release_view_of(&self, release: &ReleaseRecord) -> Result<ReleaseView, CoreError> {
-        self.with_manifest(release).await
+        let bytes = self.blobs.peek(&release.manifest_digest).await?;
+        Self::with_manifest(release, bytes)
     }
 
     /// One release with its manifest: one row and one object read.
@@ -98,16 +103,18 @@ impl Registry {
                 "Release not found",
             )
         })?;
-        self.with_manifest(&record).await
+        let bytes = self.blobs.get(&record.manifest_digest).await?;
+        Self::with_manifest(&record, bytes)
     }
 
-    async fn with_manifest(&self, release: &ReleaseRecord) -> Result<ReleaseView, CoreError> {
+    /// `release` with its manifest, parsed from `bytes`.
+    fn with_manifest(
+        release: &ReleaseRecord,
+        bytes: Option<Bytes>,
+    ) -> Result<ReleaseView, CoreError> {
         let digest = &release.manifest_digest;
-        let bytes = self
-            .blobs
-            .get(digest)
-            .await?
-            .ok_or_else(|| CoreError::internal(format!("manifest {digest} has no bytes")))?;
+        let bytes =
+            bytes.ok_or_else(|| CoreError::internal(format!("manifest {digest} has no bytes")))?;
         Ok(ReleaseView {
             created_at: release.created_at,
             event_id: release.event_id,

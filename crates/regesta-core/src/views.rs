@@ -89,6 +89,13 @@ impl ViewCache {
     }
 }
 
+/// What a kept view takes: its bytes, its key's id, and its slot in the
+/// map twice over (a growing map keeps up to as many free slots as used).
+/// A one-version packument is a few hundred bytes, so the slot matters.
+fn view_weight(id: &PackageId, bytes: &Bytes) -> usize {
+    bytes.len() + id.as_str().len() + 2 * size_of::<((&str, PackageId), Entry)>()
+}
+
 #[derive(Debug, Default)]
 struct Views {
     bytes: usize,
@@ -108,19 +115,20 @@ impl ViewCache {
 
     /// Remembers the `kind` bytes rendered for `id` at `head`.
     pub fn put(&self, kind: &'static str, id: &PackageId, head: Digest, bytes: Bytes) {
-        if bytes.len() > self.view_limit / 4 {
+        let weight = view_weight(id, &bytes);
+        if weight > self.view_limit / 4 {
             return;
         }
         if let Ok(mut views) = self.entries.lock() {
             let key = (kind, id.clone());
             if let Some((_, old)) = views.entries.remove(&key) {
-                views.bytes -= old.len();
+                views.bytes -= view_weight(id, &old);
             }
-            if views.bytes + bytes.len() > self.view_limit {
+            if views.bytes + weight > self.view_limit {
                 views.entries.clear();
                 views.bytes = 0;
             }
-            views.bytes += bytes.len();
+            views.bytes += weight;
             views.entries.insert(key, (head, bytes));
         }
     }
@@ -184,7 +192,8 @@ mod tests {
     #[test]
     fn views_are_bounded_in_bytes() {
         let cache = ViewCache::default();
-        let quarter = MAX_CACHED_VIEW_BYTES / 4;
+        // A quarter of the bound with room for each entry's slot.
+        let quarter = MAX_CACHED_VIEW_BYTES / 4 - 1024;
         let ids: Vec<PackageId> = (0..5)
             .map(|i| PackageId::parse(&format!("npm:a.b/p{i}")).unwrap())
             .collect();
@@ -205,7 +214,12 @@ mod tests {
         assert!(cache.get("doc", &ids[4], &head).is_some());
         assert!(cache.get("doc", &ids[1], &head).is_none());
         // A view bigger than a quarter of the bound is not kept.
-        cache.put("doc", &ids[1], head, Bytes::from(vec![0; quarter + 1]));
+        cache.put(
+            "doc",
+            &ids[1],
+            head,
+            Bytes::from(vec![0; MAX_CACHED_VIEW_BYTES / 4 + 1]),
+        );
         assert!(cache.get("doc", &ids[1], &head).is_none());
         assert!(cache.get("doc", &ids[4], &head).is_some());
     }

@@ -124,7 +124,13 @@ impl NpmDocuments {
         ];
         documents
             .into_iter()
-            .map(|(kind, bytes)| bytes.map(|b| (kind, Bytes::from(b))))
+            // Kept as long as the package head: no spare capacity.
+            .map(|(kind, bytes)| {
+                bytes.map(|mut b| {
+                    b.shrink_to_fit();
+                    (kind, Bytes::from(b))
+                })
+            })
             .collect::<Option<Rendered>>()
             .ok_or_else(CoreError::package_not_found)
     }

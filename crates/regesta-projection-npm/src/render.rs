@@ -28,12 +28,16 @@ pub struct Fragment {
 }
 
 impl Fragment {
-    /// Bytes held, for cache budgets.
+    /// Bytes held, for cache budgets: the buffers and strings, the
+    /// fragment itself, its `Arc` and its slot in a map.
     pub fn weight(&self) -> usize {
         self.full.as_ref().map_or(0, Vec::len)
             + self.short.as_ref().map_or(0, Vec::len)
             + self.time.len()
-            + 128
+            + self.version.as_str().len()
+            + self.description.as_ref().map_or(0, String::len)
+            + size_of::<Self>()
+            + 64
     }
 }
 
@@ -155,6 +159,16 @@ fn versions<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a Version, &
     out.extend_from_slice(b"}}");
 }
 
+/// The bytes of the `time` entries and of the `versions` entries `part`
+/// picks, so a document is written into one allocation close to its size:
+/// a kept document keeps its whole allocation.
+fn entries_len(fragments: &[&Fragment], part: impl Fn(&Fragment) -> Option<&[u8]>) -> usize {
+    fragments
+        .iter()
+        .map(|f| f.time.len() + 1 + part(f).map_or(0, |p| f.version.as_str().len() + 4 + p.len()))
+        .sum()
+}
+
 /// The full packument's bytes: `dist-tags`, `description` (the newest
 /// release's), `name`, `time`, `versions`, in the reference's key order.
 pub fn packument_bytes(
@@ -164,11 +178,12 @@ pub fn packument_bytes(
     head_time: Timestamp,
 ) -> Option<Vec<u8>> {
     let name = npm_name(id)?;
-    let weight: usize = fragments.iter().map(|f| f.weight()).sum();
-    let mut out = Vec::with_capacity(weight + 256);
+    let description = fragments.last().and_then(|f| f.description.as_deref());
+    let entries = entries_len(fragments, |f| f.full.as_deref());
+    let mut out = Vec::with_capacity(entries + description.map_or(0, str::len) + 512);
     out.push(b'{');
     field(&mut out, "dist-tags", &tags(fragments, channels));
-    if let Some(d) = fragments.last().and_then(|f| f.description.as_deref()) {
+    if let Some(d) = description {
         field(&mut out, "description", &json!(d));
     }
     field(&mut out, "name", &json!(name));
@@ -192,8 +207,7 @@ pub fn abbreviated_bytes(
 ) -> Option<Vec<u8>> {
     let name = npm_name(id)?;
     let (time, modified) = times(fragments, head_time);
-    let weight: usize = fragments.iter().map(|f| f.weight()).sum();
-    let mut out = Vec::with_capacity(weight + 256);
+    let mut out = Vec::with_capacity(entries_len(fragments, |f| f.short.as_deref()) + 512);
     out.push(b'{');
     field(&mut out, "dist-tags", &tags(fragments, channels));
     field(&mut out, "modified", &json!(modified));

@@ -174,6 +174,14 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The bytes, if present.
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>>;
 
+    /// The bytes like [`BlobStore::get`], for a caller that keeps what it
+    /// derives from them (a package document's render reads every
+    /// release's manifest once): a cache in front of the store answers
+    /// from memory when it can, but keeps no copy of what it reads.
+    async fn peek(&self, digest: &Digest) -> Result<Option<Bytes>> {
+        self.get(digest).await
+    }
+
     /// The object as a stream, if present, so large objects are never
     /// held in memory whole. The default streams the whole object as one
     /// chunk; the S3 store hashes while it streams and ends the stream

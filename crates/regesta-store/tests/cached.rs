@@ -201,3 +201,34 @@ async fn cached_objects_are_checked_and_outlive_tampering() {
     std::fs::remove_file(dir.path().join("objects/sha256").join(&hex[..2]).join(&hex)).unwrap();
     assert_eq!(blobs.get(&large_digest).await.unwrap(), None);
 }
+
+/// A peek (a render reading each manifest once) is answered from memory
+/// when the object is kept, and otherwise read from the store without
+/// keeping a copy.
+#[tokio::test]
+async fn a_peek_reads_through_without_keeping() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = Arc::new(FsBlobs::open(dir.path()).unwrap());
+    let blobs = CachedBlobs::new(fs, 1 << 20, 1 << 10);
+    let path = |digest: &Digest| {
+        let hex = digest.hex();
+        dir.path().join("objects/sha256").join(&hex[..2]).join(&hex)
+    };
+    let peeked = Bytes::from_static(b"a manifest read once");
+    let digest = Digest::of(&peeked);
+    blobs.put(&digest, peeked.clone()).await.unwrap();
+    assert_eq!(blobs.peek(&digest).await.unwrap(), Some(peeked));
+    std::fs::remove_file(path(&digest)).unwrap();
+    assert_eq!(blobs.get(&digest).await.unwrap(), None, "nothing was kept");
+
+    let kept = Bytes::from_static(b"an object read before");
+    let digest = Digest::of(&kept);
+    blobs.put(&digest, kept.clone()).await.unwrap();
+    assert_eq!(blobs.get(&digest).await.unwrap(), Some(kept.clone()));
+    std::fs::remove_file(path(&digest)).unwrap();
+    assert_eq!(
+        blobs.peek(&digest).await.unwrap(),
+        Some(kept),
+        "served from memory"
+    );
+}

@@ -124,10 +124,23 @@ impl Entry {
 #[derive(Debug, Clone, Copy)]
 struct Weight;
 
+/// What one header of a kept map takes besides its value's bytes: its
+/// bucket (name, value, hash and links) and its share of the index.
+const HEADER_BYTES: usize = 144;
+
 impl quick_cache::Weighter<Key, Arc<Entry>> for Weight {
     fn weight(&self, key: &Key, entry: &Arc<Entry>) -> u64 {
-        // Headers and bookkeeping: a few hundred bytes.
-        (key.weight() + entry.body.len() + 256) as u64
+        // A small response is mostly headers and bookkeeping: counting
+        // only key and body let redirects and small documents hold twice
+        // the bound (tests/cache_memory.rs measures it).
+        let headers: usize = entry
+            .headers
+            .values()
+            .map(|value| HEADER_BYTES + value.len())
+            .sum();
+        let entry_bytes = size_of::<Entry>() + 16;
+        (key.weight() + entry.body.len() + headers + entry_bytes) as u64
+            + regesta_store::cached::entry_overhead::<Key, Arc<Entry>>()
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use regesta_protocol::Digest;
 
-use super::ENTRY_OVERHEAD;
+use super::entry_overhead;
 use crate::error::Result;
 use crate::traits::{BlobStore, ByteStream, ensure_digest};
 
@@ -16,7 +16,7 @@ struct Weight;
 
 impl quick_cache::Weighter<Digest, Bytes> for Weight {
     fn weight(&self, _key: &Digest, bytes: &Bytes) -> u64 {
-        bytes.len() as u64 + ENTRY_OVERHEAD
+        bytes.len() as u64 + entry_overhead::<Digest, Bytes>()
     }
 }
 
@@ -82,6 +82,13 @@ impl BlobStore for CachedBlobs {
             self.keep(digest, bytes);
         }
         Ok(bytes)
+    }
+
+    async fn peek(&self, digest: &Digest) -> Result<Option<Bytes>> {
+        match self.cache.get(digest) {
+            Some(bytes) => Ok(Some(bytes)),
+            None => self.inner.get(digest).await,
+        }
     }
 
     async fn open(&self, digest: &Digest) -> Result<Option<ByteStream>> {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use regesta_protocol::{ChannelName, Digest, ObjectDescriptor, PackageId, Timestamp, Version};
 
-use super::ENTRY_OVERHEAD;
+use super::{entry_overhead, shared};
 use crate::error::Result;
 use crate::log::{LogCheckpoint, LogCommit, LogIdentity, LogStore};
 use crate::model::{
@@ -36,10 +36,13 @@ enum Value {
     /// event, so it moves the head).
     Channel {
         at: Digest,
-        record: Option<ChannelRecord>,
+        record: Option<Arc<ChannelRecord>>,
     },
-    Release(ReleaseDocuments),
-    Event(StoredEvent),
+    // The larger values are behind an `Arc`: every slot of the cache, its
+    // ghost slots too, is as large as the largest variant, and a hit
+    // clones only a pointer.
+    Release(Arc<ReleaseDocuments>),
+    Event(Arc<StoredEvent>),
     Object(ObjectDescriptor),
     /// A namespace listing read with `limit`.
     Namespace {
@@ -61,17 +64,23 @@ impl quick_cache::Weighter<Key, Value> for Weight {
             Key::Namespace(prefix) => prefix.len(),
         };
         let value = match value {
-            Value::Head(_) | Value::Object(_) => 64,
-            Value::Channel { record, .. } => {
-                64 + record
-                    .as_ref()
-                    .map_or(0, |r| r.channel.as_str().len() + r.version.as_str().len())
+            Value::Head(_) => 0,
+            Value::Object(object) => object.media_type.as_str().len(),
+            Value::Channel { record, .. } => record.as_ref().map_or(0, |r| {
+                shared::<ChannelRecord>() + r.channel.as_str().len() + r.version.as_str().len()
+            }),
+            Value::Release(docs) => {
+                shared::<ReleaseDocuments>() + docs.envelope.len() + docs.listing.len()
             }
-            Value::Release(docs) => docs.envelope.len() + docs.listing.len(),
-            Value::Event(event) => event.bytes.len() + event.listing.len(),
+            Value::Event(event) => {
+                shared::<StoredEvent>()
+                    + event.package.as_str().len()
+                    + event.bytes.len()
+                    + event.listing.len()
+            }
             Value::Namespace { ids, .. } => ids.iter().map(|id| id.as_str().len() + 16).sum(),
         };
-        (key + value) as u64 + ENTRY_OVERHEAD
+        (key + value) as u64 + entry_overhead::<Key, Value>()
     }
 }
 
@@ -256,12 +265,13 @@ impl RegistryDb for CachedDb {
     ) -> Result<Option<ReleaseDocuments>> {
         let key = Key::Release(id.clone(), version.clone());
         if let Some(Value::Release(docs)) = self.cache.get(&key) {
-            return Ok(Some(docs));
+            return Ok(Some(ReleaseDocuments::clone(&docs)));
         }
         let docs = self.inner.release_documents(id, version).await?;
         if let Some(docs) = &docs {
             // A release never changes once it exists.
-            self.cache.insert(key, Value::Release(docs.clone()));
+            self.cache
+                .insert(key, Value::Release(Arc::new(docs.clone())));
         }
         Ok(docs)
     }
@@ -279,12 +289,12 @@ impl RegistryDb for CachedDb {
         if let Some(Value::Channel { at, record }) = self.cache.get(&key)
             && at == head
         {
-            return Ok(record);
+            return Ok(record.as_deref().cloned());
         }
         let record = self.inner.channel(id, channel).await?;
         let value = Value::Channel {
             at: head,
-            record: record.clone(),
+            record: record.clone().map(Arc::new),
         };
         self.fill(epoch, key, value);
         Ok(record)
@@ -297,11 +307,12 @@ impl RegistryDb for CachedDb {
     async fn event(&self, id: &Digest) -> Result<Option<StoredEvent>> {
         let key = Key::Event(*id);
         if let Some(Value::Event(event)) = self.cache.get(&key) {
-            return Ok(Some(event));
+            return Ok(Some(StoredEvent::clone(&event)));
         }
         let event = self.inner.event(id).await?;
         if let Some(event) = &event {
-            self.cache.insert(key, Value::Event(event.clone()));
+            self.cache
+                .insert(key, Value::Event(Arc::new(event.clone())));
         }
         Ok(event)
     }

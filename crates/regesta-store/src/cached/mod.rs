@@ -21,8 +21,23 @@ mod db;
 pub use blobs::CachedBlobs;
 pub use db::CachedDb;
 
-/// Fixed per-entry cost added to what an entry holds, for the bound.
-const ENTRY_OVERHEAD: u64 = 96;
+/// What one entry of a `quick_cache` of `K` to `V` costs beyond the heap
+/// its key and value point to, for the byte bound: its slot in a shard's
+/// slab (key and value inline, with state and links), the slab's spare
+/// room as it grows by doubling, the ghost slots that remember recently
+/// evicted keys (up to half as many as the entries, each a whole slot),
+/// and its hash-table index. Counting only the data let many small entries
+/// hold twice the bound (`tests/cache_memory.rs` measures it).
+#[must_use]
+pub const fn entry_overhead<K, V>() -> u64 {
+    let slot = size_of::<(K, V)>() + 24;
+    (slot * 3 + 16) as u64
+}
+
+/// The heap a value behind an `Arc` takes: the value and two counters.
+const fn shared<T>() -> usize {
+    size_of::<T>() + 16
+}
 
 /// Shards of every byte-bounded cache: each holds a quarter of the bytes,
 /// so an entry of up to an eighth of the bound (with its overhead) always
