@@ -138,7 +138,7 @@ impl quick_cache::Weighter<Key, Arc<Entry>> for Weight {
             .values()
             .map(|value| HEADER_BYTES + value.len())
             .sum();
-        let entry_bytes = size_of::<Entry>() + 16;
+        let entry_bytes = regesta_store::cached::shared::<Entry>();
         (key.weight() + entry.body.len() + headers + entry_bytes) as u64
             + regesta_store::cached::entry_overhead::<Key, Arc<Entry>>()
     }

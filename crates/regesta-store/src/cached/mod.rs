@@ -35,7 +35,8 @@ pub const fn entry_overhead<K, V>() -> u64 {
 }
 
 /// The heap a value behind an `Arc` takes: the value and two counters.
-const fn shared<T>() -> usize {
+#[must_use]
+pub const fn shared<T>() -> usize {
     size_of::<T>() + 16
 }
 
