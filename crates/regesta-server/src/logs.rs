@@ -229,6 +229,35 @@ pub struct RequestLine<'a> {
     /// Time to the response head, in microseconds (logged as
     /// milliseconds with three decimals at most).
     pub duration_us: u64,
+    /// What the prepared-response cache did for it.
+    pub cache: CacheUse,
+}
+
+/// What the prepared-response cache did for one request, logged as its
+/// `cache` field so an operator can read the hit ratio off the request log
+/// (and a test can tell a kept route from one rendered every time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Answered from memory (prepared bytes, or `/ready` from its
+    /// background probe); no handler ran.
+    Hit,
+    /// A handler answered and its answer was handed to the cache.
+    Stored,
+    /// A handler answered and nothing was kept: a write, a range, a
+    /// failure, an answer too large or not marked as preparable.
+    Passed,
+}
+
+impl CacheUse {
+    /// The field's value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Stored => "stored",
+            Self::Passed => "passed",
+        }
+    }
 }
 
 /// Writes the `regesta.request` line for `request`: through the sink when
@@ -242,6 +271,7 @@ pub fn request(request: &RequestLine<'_>) {
             path = %request.path,
             status = request.status,
             duration_ms = millis(request.duration_us),
+            cache = request.cache.as_str(),
         );
         return;
     }
@@ -290,7 +320,9 @@ fn write_request(line: &mut String, at: Timestamp, r: &RequestLine<'_>) {
     json_string(line, r.path);
     let _ = write!(line, ",\"status\":{},\"duration_ms\":", r.status);
     push_millis(line, r.duration_us);
-    line.push_str("},\"target\":\"regesta.request\"}\n");
+    line.push_str(",\"cache\":\"");
+    line.push_str(r.cache.as_str());
+    line.push_str("\"},\"target\":\"regesta.request\"}\n");
 }
 
 /// `at` as RFC 3339 text, formatted once per millisecond per thread.
@@ -362,6 +394,7 @@ mod tests {
                 path: "/odd\"\\\u{1}path",
                 status: 200,
                 duration_us: 250,
+                cache: CacheUse::Stored,
             },
         );
         assert!(line.ends_with('\n'));
@@ -375,6 +408,7 @@ mod tests {
         assert_eq!(fields["path"], "/odd\"\\\u{1}path");
         assert_eq!(fields["status"], 200);
         assert_eq!(fields["duration_ms"], 0.25);
+        assert_eq!(fields["cache"], "stored");
     }
 
     #[test]

@@ -191,6 +191,18 @@ fn index_describes_the_crates(crates: &Crates) {
     assert_eq!(dep["name"], "lib-a");
     let a_index = format!("sparse+{}/cargo/a.localhost/index/", crates.registry.base);
     assert_eq!(dep["registry"], a_index.as_str());
+    // The index is prepared once and served from memory until the next
+    // event; config.json and a version's download redirect for good.
+    let lib_path = regesta_projection_cargo::names::CrateName::parse("lib-a")
+        .unwrap()
+        .index_path();
+    for path in [
+        "/cargo/a.localhost/index/config.json".to_owned(),
+        format!("/cargo/a.localhost/index/{lib_path}"),
+        "/cargo/a.localhost/files/lib-a/0.1.0/download".to_owned(),
+    ] {
+        crates.registry.assert_kept(&path);
+    }
 }
 
 /// A consumer on both registries builds and runs with the feature on,

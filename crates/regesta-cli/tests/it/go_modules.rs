@@ -228,6 +228,18 @@ fn proxy_routes(go: &Go) {
         assert_eq!(status, 404, "{missing}: {body}");
         assert!(body.starts_with("not found"), "{missing}: {body}");
     }
+    // Every proxy answer is prepared once, then served from memory: the
+    // list and @latest until the next event, a version's files (the .mod
+    // and .zip as their redirects) for good.
+    for file in [
+        "a.localhost/greet/@v/list",
+        "a.localhost/greet/@latest",
+        "a.localhost/greet/@v/v1.0.0.info",
+        "a.localhost/greet/@v/v1.0.0.mod",
+        "a.localhost/greet/@v/v1.0.0.zip",
+    ] {
+        go.registry.assert_kept(&format!("/go/{file}"));
+    }
 }
 
 /// A consumer gets, builds and runs both majors, moves greet from v1.0.0

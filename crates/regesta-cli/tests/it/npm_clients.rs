@@ -133,6 +133,14 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// See [`Server::assert_kept`].
+    pub(crate) fn assert_kept(&self, path: &str) {
+        self.server
+            .as_ref()
+            .expect("the registry is running")
+            .assert_kept(path);
+    }
+
     pub(crate) fn key(&self, domain: &str) -> String {
         let key = self.root.join(format!("keys-{domain}/private-key.json"));
         key.to_str().unwrap().to_owned()

@@ -398,6 +398,17 @@ fn uv_installs(python: &Python) {
     assert!(lock.contains(expected), "{lock}");
     assert!(lock.contains("hash = \"sha256:"), "{lock}");
     assert_eq!(Python::imported(&consumer.join(".venv"), "demo_lib"), "1.0");
+    // The index pages are prepared once and served from memory until the
+    // next event, a file's redirect for good.
+    let at = lock.find(expected).unwrap();
+    let file = &lock[at..at + lock[at..].find(['"', '#']).unwrap()];
+    for path in [
+        "/pypi/a.localhost/simple/",
+        "/pypi/a.localhost/simple/demo-lib/",
+        file,
+    ] {
+        python.registry.assert_kept(path);
+    }
 }
 
 /// Swaps demo-spare's wheel object on disk for another well-formed wheel

@@ -36,6 +36,49 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The `cache` field of each request the server logged for `path`, in
+    /// order (`hit`, `stored` or `passed`).
+    pub(crate) fn cache_uses(&self, path: &str) -> Vec<String> {
+        let lines = self.log.lock().unwrap().clone();
+        lines
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|value| value["target"] == "regesta.request" && value["fields"]["path"] == path)
+            .filter_map(|value| value["fields"]["cache"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// GETs `path` twice and checks the second answer came from the
+    /// prepared-response cache, so the route's answer is kept instead of
+    /// being looked up and rendered for every request. The log is written
+    /// by a thread of its own, so its lines are waited for.
+    pub(crate) fn assert_kept(&self, path: &str) {
+        let before = self.cache_uses(path).len();
+        for _ in 0..2 {
+            let (status, body) = get(&format!("{}{path}", self.base));
+            assert_eq!(status, 200, "{path}: {body}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let uses = self.cache_uses(path);
+            if uses.len() >= before + 2 {
+                assert_eq!(
+                    uses.last().map(String::as_str),
+                    Some("hit"),
+                    "{path} was not answered from memory: {uses:?}"
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: the server logged {uses:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

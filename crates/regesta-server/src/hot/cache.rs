@@ -190,19 +190,20 @@ impl PreparedCache {
     /// Keeps `response` (the answer to a GET at change count `changes`)
     /// when its handler marked it [`Prepared`] and it is small enough;
     /// answers that expire with the next change are kept only when changes
-    /// are counted.
-    pub fn keep(&self, key: Key, changes: Option<u64>, response: &mut Response) {
+    /// are counted. Whether it was handed to the cache (which may still
+    /// evict it for a heavier or more used entry).
+    pub fn keep(&self, key: Key, changes: Option<u64>, response: &mut Response) -> bool {
         let Some(prepared) = response.extensions_mut().remove::<Prepared>() else {
-            return;
+            return false;
         };
         if !regesta_http::keepable(response.status()) || prepared.body.len() > self.max_entry {
-            return;
+            return false;
         }
         let changes = match prepared.validity {
             Validity::Immutable => None,
             Validity::UntilNextEvent => match changes {
                 Some(at) => Some(at),
-                None => return,
+                None => return false,
             },
         };
         let entry = Entry {
@@ -212,6 +213,7 @@ impl PreparedCache {
             body: prepared.body,
         };
         self.entries.insert(key, Arc::new(entry));
+        true
     }
 
     /// Bytes held.

@@ -28,6 +28,7 @@ use tower::{Service, ServiceExt as _};
 
 pub use cache::{Key, MAX_KEY_BYTES, PreparedCache};
 
+use crate::logs::CacheUse;
 use crate::middleware::{REQUEST_ID, request_id};
 use crate::state::AppState;
 
@@ -127,7 +128,7 @@ where
         let key = Key::of(&request);
         if let Some(response) = self.shared.answer(&request, key.as_ref()) {
             let line = RequestLog::of(&request);
-            return Either::Left(ready(Ok(line.finish(response, id, started))));
+            return Either::Left(ready(Ok(line.finish(response, id, started, CacheUse::Hit))));
         }
         let changes = self.shared.changes();
         let keep = key.filter(|_| request.method() == Method::GET);
@@ -136,10 +137,13 @@ where
         let (inner, shared) = (self.inner.clone(), Arc::clone(&self.shared));
         Either::Right(Box::pin(async move {
             let Ok(mut response) = inner.oneshot(request).await;
-            if let Some(key) = keep {
-                shared.cache.keep(key, changes, &mut response);
-            }
-            Ok(line.finish(response, id, started))
+            let kept = keep.is_some_and(|key| shared.cache.keep(key, changes, &mut response));
+            let cache = if kept {
+                CacheUse::Stored
+            } else {
+                CacheUse::Passed
+            };
+            Ok(line.finish(response, id, started, cache))
         }))
     }
 }
@@ -161,7 +165,13 @@ impl RequestLog {
     }
 
     /// Echoes the request id and writes the line.
-    fn finish(self, mut response: Response, id: HeaderValue, started: Instant) -> Response {
+    fn finish(
+        self,
+        mut response: Response,
+        id: HeaderValue,
+        started: Instant,
+        cache: CacheUse,
+    ) -> Response {
         if let Some(path) = &self.path {
             crate::logs::request(&crate::logs::RequestLine {
                 request_id: id.to_str().unwrap_or_default(),
@@ -169,6 +179,7 @@ impl RequestLog {
                 path,
                 status: response.status().as_u16(),
                 duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                cache,
             });
         }
         response.headers_mut().insert(REQUEST_ID, id);
