@@ -49,6 +49,13 @@ def markdown(result):
                 + (f"{d['requests_per_second']:.0f} | "
                    f"{_ratio(r['requests_per_second'], d['requests_per_second'])} |"
                    if d else "– | – |"))
+    uses = [r["cache"] for r in result["http"]
+            if r["target"] == "regesta" and r.get("cache") and r["workload"] != "ready"]
+    if uses:
+        hits, total = sum(u["hit"] for u in uses), sum(sum(u.values()) for u in uses)
+        lines += ["", f"Regesta answered {hits:,} of the {total:,} requests of its read cells "
+                      f"(all but `ready`) from prepared bytes ({hits / max(total, 1):.4%}), by its "
+                      "request log's `cache` field."]
     s = result["services"]
     lines += ["", "| server | startup to ready ms | idle RSS MiB | peak RSS MiB |",
               "| --- | ---: | ---: | ---: |"]

@@ -79,14 +79,52 @@ def wrk(url, connections, seconds, headers=None, env=None):
     }
 
 
+LOG_SETTLE_S = 0.2  # the server writes its request log in batches of at most 50 ms
+
+
+def log_offset(service):
+    """Where the service's log ends once the lines of requests already
+    answered are written."""
+    time.sleep(LOG_SETTLE_S)
+    return os.path.getsize(service.log_path)
+
+
+def cache_uses(service, since):
+    """How many request lines Regesta logged after byte `since` with each
+    `cache` value: `hit` (answered from prepared bytes), `stored` (rendered
+    and kept) and `passed` (rendered, not kept)."""
+    time.sleep(LOG_SETTLE_S)
+    with open(service.log_path, "rb") as f:
+        f.seek(since)
+        text = f.read()
+    return {use: text.count(b'"cache":"' + use.encode() + b'"') for use in ("hit", "stored", "passed")}
+
+
 def measure(service, url, connections, args, headers=None, env=None):
     if args.warmup:
         wrk(url, connections, args.warmup, headers, env)
+    since = log_offset(service) if service.name == "regesta" else None
     cpu = services.cpu_seconds(service.pid)
     figures = wrk(url, connections, args.duration, headers, env)
     spent = services.cpu_seconds(service.pid) - cpu
     figures["cpu_s_per_1000"] = spent / max(figures["requests"], 1) * 1000
+    if since is not None:
+        figures["cache"] = cache_uses(service, since)
     return figures
+
+
+def check_prepared(load, connections, figures):
+    """A read whose answer did not change is served from prepared bytes:
+    once a cell's first answer is kept, only requests already in flight
+    can miss, so at most one miss per connection. `/ready` answers from
+    its background probe and is not counted."""
+    uses = figures.get("cache")
+    if load["name"] == "ready" or uses is None:
+        return
+    misses = uses["stored"] + uses["passed"]
+    if misses > connections or uses["hit"] == 0:
+        raise RuntimeError(f"regesta {load['name']} c={connections}: not served from prepared "
+                           f"bytes: {uses}")
 
 
 def run_http(args, loads, targets, nginx_names=None):
@@ -105,6 +143,8 @@ def run_http(args, loads, targets, nginx_names=None):
                 # failing a request is a broken run.
                 if figures["errors"] and target != "verdaccio":
                     raise RuntimeError(f"{target} {load['name']}: {figures['errors']} errors")
+                if target == "regesta":
+                    check_prepared(load, connections, figures)
                 rows.append({"workload": load["name"], "target": target,
                              "connections": connections, "response_bytes": load["bytes"],
                              **figures})
