@@ -13,6 +13,7 @@
 //! background probe.
 
 mod cache;
+mod flight;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ use crate::state::AppState;
 #[derive(Debug)]
 struct Shared {
     cache: PreparedCache,
+    /// Keys whose answer a request is asking the router for.
+    flights: flight::Flights,
     changes: Option<regesta_store::Changes>,
     state: AppState,
     /// The projections served at their own hosts' roots.
@@ -62,6 +65,7 @@ impl<S> Hot<S> {
             inner,
             shared: Arc::new(Shared {
                 cache: PreparedCache::with_capacity(bytes),
+                flights: flight::Flights::default(),
                 changes,
                 state,
                 ecosystems,
@@ -130,14 +134,30 @@ where
             let line = RequestLog::of(&request);
             return Either::Left(ready(Ok(line.finish(response, id, started, CacheUse::Hit))));
         }
-        let changes = self.shared.changes();
         let keep = key.filter(|_| request.method() == Method::GET);
+        let flight = keep.as_ref().map(|key| self.shared.flights.join(key));
         let line = RequestLog::of(&request);
         request.headers_mut().insert(REQUEST_ID, id.clone());
         let (inner, shared) = (self.inner.clone(), Arc::clone(&self.shared));
         Either::Right(Box::pin(async move {
+            let landing = match flight {
+                Some(flight) => flight.wait().await,
+                None => None,
+            };
+            // A wait ended, or another request's answer was kept between
+            // the first look and joining the flight.
+            if let Some(key) = &keep
+                && let Some(entry) = shared.cache.get(key, shared.changes())
+            {
+                let response = entry.respond(request.method(), request.headers());
+                return Ok(line.finish(response, id, started, CacheUse::Hit));
+            }
+            // Read before the handler runs: an answer is kept only as
+            // current as the change count it started from.
+            let changes = shared.changes();
             let Ok(mut response) = inner.oneshot(request).await;
             let kept = keep.is_some_and(|key| shared.cache.keep(key, changes, &mut response));
+            drop(landing);
             let cache = if kept {
                 CacheUse::Stored
             } else {

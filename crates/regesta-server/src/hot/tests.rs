@@ -26,12 +26,14 @@ struct Counting {
     validity: Option<Validity>,
     status: StatusCode,
     size: usize,
+    /// Each call answers once it gets a permit.
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl tower::Service<Request<Body>> for Counting {
     type Response = Response;
     type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<Response, Self::Error>>;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, Self::Error>>;
 
     fn poll_ready(
         &mut self,
@@ -58,13 +60,18 @@ impl tower::Service<Request<Body>> for Counting {
         if let Some(validity) = self.validity {
             response = prepare(response, body, validity);
         }
-        std::future::ready(Ok(response))
+        let gate = Arc::clone(&self.gate);
+        Box::pin(async move {
+            drop(gate.acquire().await.expect("gate open"));
+            Ok(response)
+        })
     }
 }
 
 struct Fixture {
     hot: Hot<Counting>,
     calls: Arc<AtomicUsize>,
+    gate: Arc<tokio::sync::Semaphore>,
     db: Arc<MemoryDb>,
     state: AppState,
 }
@@ -83,15 +90,20 @@ fn fixture(validity: Option<Validity>, status: StatusCode, size: usize) -> Fixtu
     };
     let state = AppState::new(registry, Config::default()).expect("state");
     let calls = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(
+        tokio::sync::Semaphore::MAX_PERMITS,
+    ));
     let inner = Counting {
         calls: calls.clone(),
         validity,
         status,
         size,
+        gate: gate.clone(),
     };
     Fixture {
         hot: Hot::new(inner, state.clone(), 1 << 20, true),
         calls,
+        gate,
         db,
         state,
     }
@@ -316,4 +328,87 @@ async fn ready_is_answered_from_the_probe_on_core_hosts_only() {
         send(&f.hot, request).await;
     }
     assert_eq!(f.calls.load(Ordering::SeqCst), 3);
+}
+
+/// Runs the spawned requests until each has reached the router or is
+/// waiting (the test runtime has one thread: spawned tasks run only while
+/// the test yields).
+async fn settle() {
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Requests for a missing answer that arrive while the first one is asking
+/// the router wait for its answer instead of asking again.
+#[tokio::test]
+async fn concurrent_misses_ask_the_router_once() {
+    let f = fixture(Some(Validity::UntilNextEvent), StatusCode::OK, 0);
+    let closed = f.gate.forget_permits(usize::MAX);
+    assert!(closed > 0);
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let hot = f.hot.clone();
+            tokio::spawn(async move { fetch(&hot, "/doc").await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1, "one asks, seven wait");
+    assert_eq!(f.hot.shared.flights.in_air(), 1);
+    f.gate.add_permits(closed);
+    for request in requests {
+        let reply = request.await.expect("request");
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body.as_ref(), b"call 1");
+    }
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(f.hot.shared.flights.in_air(), 0, "the flight has landed");
+}
+
+/// An answer that is not kept sends every waiter to the router itself,
+/// once: a waiter waits for one handler run, never a chain of them.
+#[tokio::test]
+async fn waiters_ask_the_router_when_the_answer_is_not_kept() {
+    let f = fixture(None, StatusCode::OK, 0);
+    let closed = f.gate.forget_permits(usize::MAX);
+    let requests: Vec<_> = (0..4)
+        .map(|_| {
+            let hot = f.hot.clone();
+            tokio::spawn(async move { fetch(&hot, "/doc").await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+    f.gate.add_permits(closed);
+    let mut bodies = Vec::new();
+    for request in requests {
+        bodies.push(request.await.expect("request").body);
+    }
+    bodies.sort();
+    assert_eq!(bodies, ["call 1", "call 2", "call 3", "call 4"]);
+}
+
+/// A request that goes away while asking the router releases the ones
+/// waiting for it: they ask the router themselves.
+#[tokio::test]
+async fn a_dropped_request_releases_its_waiters() {
+    let f = fixture(Some(Validity::Immutable), StatusCode::OK, 0);
+    let closed = f.gate.forget_permits(usize::MAX);
+    let lead = {
+        let hot = f.hot.clone();
+        tokio::spawn(async move { fetch(&hot, "/doc").await })
+    };
+    settle().await;
+    let waiter = {
+        let hot = f.hot.clone();
+        tokio::spawn(async move { fetch(&hot, "/doc").await })
+    };
+    settle().await;
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1, "the second one waits");
+    lead.abort();
+    settle().await;
+    assert_eq!(f.calls.load(Ordering::SeqCst), 2, "and then asks itself");
+    f.gate.add_permits(closed);
+    assert_eq!(waiter.await.expect("waiter").body.as_ref(), b"call 2");
+    assert_eq!(f.hot.shared.flights.in_air(), 0);
 }
