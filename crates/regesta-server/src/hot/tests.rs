@@ -339,6 +339,16 @@ async fn settle() {
     }
 }
 
+/// `n` GETs of `/doc`, each on a task of its own.
+fn spawn_fetches(hot: &Hot<Counting>, n: usize) -> Vec<tokio::task::JoinHandle<Reply>> {
+    (0..n)
+        .map(|_| {
+            let hot = hot.clone();
+            tokio::spawn(async move { fetch(&hot, "/doc").await })
+        })
+        .collect()
+}
+
 /// Requests for a missing answer that arrive while the first one is asking
 /// the router wait for its answer instead of asking again.
 #[tokio::test]
@@ -346,12 +356,7 @@ async fn concurrent_misses_ask_the_router_once() {
     let f = fixture(Some(Validity::UntilNextEvent), StatusCode::OK, 0);
     let closed = f.gate.forget_permits(usize::MAX);
     assert!(closed > 0);
-    let requests: Vec<_> = (0..8)
-        .map(|_| {
-            let hot = f.hot.clone();
-            tokio::spawn(async move { fetch(&hot, "/doc").await })
-        })
-        .collect();
+    let requests = spawn_fetches(&f.hot, 8);
     settle().await;
     assert_eq!(f.calls.load(Ordering::SeqCst), 1, "one asks, seven wait");
     assert_eq!(f.hot.shared.flights.in_air(), 1);
@@ -371,12 +376,7 @@ async fn concurrent_misses_ask_the_router_once() {
 async fn waiters_ask_the_router_when_the_answer_is_not_kept() {
     let f = fixture(None, StatusCode::OK, 0);
     let closed = f.gate.forget_permits(usize::MAX);
-    let requests: Vec<_> = (0..4)
-        .map(|_| {
-            let hot = f.hot.clone();
-            tokio::spawn(async move { fetch(&hot, "/doc").await })
-        })
-        .collect();
+    let requests = spawn_fetches(&f.hot, 4);
     settle().await;
     assert_eq!(f.calls.load(Ordering::SeqCst), 1);
     f.gate.add_permits(closed);
@@ -394,15 +394,9 @@ async fn waiters_ask_the_router_when_the_answer_is_not_kept() {
 async fn a_dropped_request_releases_its_waiters() {
     let f = fixture(Some(Validity::Immutable), StatusCode::OK, 0);
     let closed = f.gate.forget_permits(usize::MAX);
-    let lead = {
-        let hot = f.hot.clone();
-        tokio::spawn(async move { fetch(&hot, "/doc").await })
-    };
+    let lead = spawn_fetches(&f.hot, 1).remove(0);
     settle().await;
-    let waiter = {
-        let hot = f.hot.clone();
-        tokio::spawn(async move { fetch(&hot, "/doc").await })
-    };
+    let waiter = spawn_fetches(&f.hot, 1).remove(0);
     settle().await;
     assert_eq!(f.calls.load(Ordering::SeqCst), 1, "the second one waits");
     lead.abort();
