@@ -55,12 +55,19 @@ def main():
             time.sleep(max(seconds / 20, 0.5))
         for t in threads:
             t.join()
+        # Every publish moves the change count that packuments are kept
+        # against, so this says how many reads a publish sent back to the
+        # handlers.
+        with open(server.log_path, "rb") as f:
+            text = f.read()
+        cache = {use: text.count(b'"cache":"' + use.encode() + b'"')
+                 for use in ("hit", "stored", "passed")}
     finally:
         server.stop()
         # Its data and request log are ~150 MB a run.
         shutil.rmtree(work, ignore_errors=True)
     result = {"seconds": seconds, "connections": PUBLISHERS + READERS, "publish": publish_out,
-              "reads": wrk_out, "rss_mib": samples}
+              "reads": wrk_out, "cache": cache, "rss_mib": samples}
     print(json.dumps(result))
     if out_path:
         with open(out_path, "w") as f:
