@@ -15,7 +15,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use regesta_protocol::{Digest, PackageId, Timestamp};
-use regesta_store::PackageRecord;
+use regesta_store::{PackageRecord, PackageStamp};
 
 use crate::error::CoreError;
 use crate::registry::Registry;
@@ -51,6 +51,11 @@ pub struct Document {
     pub time: Timestamp,
     /// The rendered bytes.
     pub bytes: Bytes,
+    /// Where the package's changes stood before its head was read: an
+    /// answer made of these bytes stays true while the database handle's
+    /// [`regesta_store::Changes::holds`] it (`None`: the handle does not
+    /// count changes).
+    pub stamp: Option<PackageStamp>,
 }
 
 impl Registry {
@@ -66,14 +71,25 @@ impl Registry {
         kind: &'static str,
         documents: &dyn PackageDocuments,
     ) -> Result<Document, CoreError> {
+        let stamp = self.package_stamp(id);
         let (head, time) = self.package_head(id).await?;
         if let Some(bytes) = self.views.get(kind, id, &head) {
-            return Ok(Document { head, time, bytes });
+            return Ok(Document {
+                head,
+                time,
+                bytes,
+                stamp,
+            });
         }
         let _render = self.views.render_lock(id).lock().await;
         let (head, time) = self.package_head(id).await?;
         if let Some(bytes) = self.views.get(kind, id, &head) {
-            return Ok(Document { head, time, bytes });
+            return Ok(Document {
+                head,
+                time,
+                bytes,
+                stamp,
+            });
         }
         let record = self.package_record(id).await?;
         let mut wanted = None;
@@ -88,7 +104,18 @@ impl Registry {
             head: record.head_event,
             time: record.head_time,
             bytes,
+            stamp,
         })
+    }
+
+    /// Where `id`'s changes stand, taken before reading what an answer
+    /// about the package is made of (`None` when the database handle does
+    /// not count changes).
+    #[must_use]
+    pub fn package_stamp(&self, id: &PackageId) -> Option<PackageStamp> {
+        self.db
+            .changes()
+            .map(|changes| changes.package(id.as_str()))
     }
 }
 

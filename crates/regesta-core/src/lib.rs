@@ -37,4 +37,5 @@ pub use publish::{FilePart, PublishRequest, Published};
 pub use reads::{ChannelView, PackageStateView, Page, PageQuery, Verification};
 /// The store's package record, which projections render documents from.
 pub use regesta_store::PackageRecord;
+pub use regesta_store::PackageStamp;
 pub use registry::{Clock, Registry, Unlimited, WriteLimiter};

@@ -21,6 +21,22 @@ pub enum Validity {
     /// Until the next event the server learns of (its own commits at once,
     /// other replicas' within the cache refresh interval).
     UntilNextEvent,
+    /// Until the next event about the package the stamp was taken for
+    /// (taken before the answer's data was read), learnt of as above: an
+    /// answer about one package outlives publishes to others.
+    UntilPackageChanges(regesta_core::PackageStamp),
+}
+
+impl Validity {
+    /// Until `stamp`'s package changes, or until the next event when the
+    /// database handle does not count changes by package.
+    #[must_use]
+    pub const fn of_package(stamp: Option<regesta_core::PackageStamp>) -> Self {
+        match stamp {
+            Some(stamp) => Self::UntilPackageChanges(stamp),
+            None => Self::UntilNextEvent,
+        }
+    }
 }
 
 /// The response extension saying "this 200 may be served again": the body

@@ -173,7 +173,7 @@ async fn index(
                 (ETAG, etag.clone()),
                 (LAST_MODIFIED, http_date(document.time)),
             ];
-            let validity = Validity::UntilNextEvent;
+            let validity = Validity::of_package(document.stamp);
             let body = document.bytes;
             prepared_conditional(&method, &headers, body, response_headers, &etag, validity)
         }

@@ -237,7 +237,7 @@ async fn serve(
         (ETAG, etag.clone()),
         (LAST_MODIFIED, http_date(document.time)),
     ];
-    let validity = Validity::UntilNextEvent;
+    let validity = Validity::of_package(document.stamp);
     let body = document.bytes;
     Ok(prepared_conditional(
         method,

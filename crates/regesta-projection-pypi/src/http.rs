@@ -94,7 +94,7 @@ fn format_of(headers: &HeaderMap) -> Option<Format> {
 /// state it was rendered from and the format.
 fn page(
     format: Format,
-    body: &Bytes,
+    (body, validity): (&Bytes, Validity),
     etag: &str,
     modified: Option<regesta_protocol::Timestamp>,
     method: &Method,
@@ -109,7 +109,6 @@ fn page(
     if let Some(time) = modified {
         response_headers.push((LAST_MODIFIED, http_date(time)));
     }
-    let validity = Validity::UntilNextEvent;
     prepared_conditional(
         method,
         headers,
@@ -151,7 +150,9 @@ async fn index(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let IndexPage { body, etag } = inner.index.page(&domain, format, &listing);
-    page(format, &body, &etag, None, &method, &headers)
+    // The index lists every project of the domain: any event may move it.
+    let validity = Validity::UntilNextEvent;
+    page(format, (&body, validity), &etag, None, &method, &headers)
 }
 
 async fn project_slash(params: RawPathParams) -> Response {
@@ -194,7 +195,15 @@ async fn project(
         Ok(document) => {
             let etag = format!("W/\"regesta.pypi-{}:{}\"", format.tag(), document.head);
             let time = Some(document.time);
-            page(format, &document.bytes, &etag, time, &method, &headers)
+            let validity = Validity::of_package(document.stamp);
+            page(
+                format,
+                (&document.bytes, validity),
+                &etag,
+                time,
+                &method,
+                &headers,
+            )
         }
         Err(error) => error.into_response(),
     }

@@ -28,7 +28,7 @@ pub mod traits;
 #[cfg(target_os = "linux")]
 mod unnamed;
 
-pub use changes::Changes;
+pub use changes::{Changes, PackageStamp};
 pub use error::{Result, StoreError};
 pub use log::{LogCheckpoint, LogCommit, LogIdentity, LogStore};
 pub use model::{

@@ -90,6 +90,33 @@ async fn other_replicas_writes_show_after_catching_up() {
     assert_eq!(head(&db, other).await, Some(third.event_id));
 }
 
+/// A change is counted once for its package: when made through the handle
+/// (catch-up then skips it), when found by catch-up otherwise; other
+/// packages' stamps hold throughout.
+#[tokio::test]
+async fn changes_are_counted_once_for_their_package() {
+    let inner: Arc<dyn RegistryDb> = Arc::new(MemoryDb::new());
+    let db = CachedDb::open(inner.clone(), 1 << 20).await.unwrap();
+    let changes = db.changes().unwrap();
+    let (mine, other) = (id("mine").to_string(), id("other").to_string());
+    db.commit_publish(&sample_publish("mine", "1.0.0", 1))
+        .await
+        .unwrap();
+    let kept = changes.package(&mine);
+    let others = changes.package(&other);
+    assert_eq!(db.catch_up().await.unwrap(), 1);
+    assert!(changes.holds(kept), "catch-up skips the handle's own event");
+    // Another replica's write is counted when catch-up finds it.
+    inner
+        .commit_publish(&sample_publish("mine", "2.0.0", 2))
+        .await
+        .unwrap();
+    assert!(changes.holds(kept), "not known before catch-up");
+    assert_eq!(db.catch_up().await.unwrap(), 1);
+    assert!(!changes.holds(kept));
+    assert!(changes.holds(others), "another package's stamp holds");
+}
+
 #[tokio::test]
 async fn immutable_reads_are_served_from_memory() {
     let inner: Arc<dyn RegistryDb> = Arc::new(MemoryDb::new());

@@ -12,6 +12,7 @@ mod concurrency;
 mod disk_full;
 mod durability;
 mod go_modules;
+mod hot_scope;
 mod log;
 mod log_crash;
 mod migrate;

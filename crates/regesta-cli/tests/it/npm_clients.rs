@@ -135,10 +135,16 @@ impl Registry {
 
     /// See [`Server::assert_kept`].
     pub(crate) fn assert_kept(&self, path: &str) {
-        self.server
-            .as_ref()
-            .expect("the registry is running")
-            .assert_kept(path);
+        self.running().assert_kept(path);
+    }
+
+    /// See [`Server::fetch_use`].
+    pub(crate) fn fetch_use(&self, path: &str) -> String {
+        self.running().fetch_use(path)
+    }
+
+    fn running(&self) -> &Server {
+        self.server.as_ref().expect("the registry is running")
     }
 
     pub(crate) fn key(&self, domain: &str) -> String {

@@ -34,9 +34,7 @@ impl Server {
             .filter_map(|value| value["fields"]["path"].as_str().map(str::to_owned))
             .collect()
     }
-}
 
-impl Server {
     /// The `cache` field of each request the server logged for `path`, in
     /// order (`hit`, `stored` or `passed`).
     pub(crate) fn cache_uses(&self, path: &str) -> Vec<String> {
@@ -49,33 +47,35 @@ impl Server {
             .collect()
     }
 
-    /// GETs `path` twice and checks the second answer came from the
-    /// prepared-response cache, so the route's answer is kept instead of
-    /// being looked up and rendered for every request. The log is written
-    /// by a thread of its own, so its lines are waited for.
-    pub(crate) fn assert_kept(&self, path: &str) {
-        let before = self.cache_uses(path).len();
-        for _ in 0..2 {
-            let (status, body) = get(&format!("{}{path}", self.base));
-            assert_eq!(status, 200, "{path}: {body}");
-        }
+    /// GETs `path` (which must answer `200`) and returns what the server's
+    /// prepared-response cache did for it, by its request log line (written
+    /// by a thread of its own, so waited for).
+    pub(crate) fn fetch_use(&self, path: &str) -> String {
+        // The log names the path without its query.
+        let logged = path.split('?').next().unwrap_or(path);
+        let before = self.cache_uses(logged).len();
+        let (status, body) = get(&format!("{}{path}", self.base));
+        assert_eq!(status, 200, "{path}: {body}");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let uses = self.cache_uses(path);
-            if uses.len() >= before + 2 {
-                assert_eq!(
-                    uses.last().map(String::as_str),
-                    Some("hit"),
-                    "{path} was not answered from memory: {uses:?}"
-                );
-                return;
+            if let Some(used) = self.cache_uses(logged).get(before) {
+                return used.clone();
             }
-            assert!(
-                Instant::now() < deadline,
-                "{path}: the server logged {uses:?}"
-            );
+            assert!(Instant::now() < deadline, "{path} was never logged");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// GETs `path` twice and checks the second answer came from the
+    /// prepared-response cache, so the route's answer is kept instead of
+    /// being looked up and rendered for every request.
+    pub(crate) fn assert_kept(&self, path: &str) {
+        self.fetch_use(path);
+        assert_eq!(
+            self.fetch_use(path),
+            "hit",
+            "{path} was not answered from memory"
+        );
     }
 }
 

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use regesta_core::{CoreError, ErrorCode, Registry};
+use regesta_core::{CoreError, Document, ErrorCode, Registry};
 use regesta_http::response::{
     IMMUTABLE, JSON_UTF8, bytes_response, http_date, is_head, matches_if_none_match, not_modified,
     not_modified_since, prepared_conditional, prepared_redirect, redirect,
@@ -189,12 +189,11 @@ async fn rendered(
     state: &NpmProjection,
     id: &PackageId,
     kind: &'static str,
-) -> Result<(Digest, Timestamp, Bytes), ApiError> {
-    let document = state
+) -> Result<Document, ApiError> {
+    Ok(state
         .registry()
         .package_document(id, kind, &state.inner.documents)
-        .await?;
-    Ok((document.head, document.time, document.bytes))
+        .await?)
 }
 
 /// Whether the client's copy is current: `If-None-Match` matches, or —
@@ -221,7 +220,12 @@ async fn serve_packument(
 ) -> Result<Response, ApiError> {
     let abbreviated = wants_abbreviated(headers);
     let kind = if abbreviated { SHORT } else { FULL };
-    let (head, time, body) = rendered(state, id, kind).await?;
+    let Document {
+        head,
+        time,
+        bytes: body,
+        stamp,
+    } = rendered(state, id, kind).await?;
     let content_type = if abbreviated {
         npm::ABBREVIATED_MEDIA_TYPE
     } else {
@@ -246,7 +250,7 @@ async fn serve_packument(
     Ok(regesta_http::prepare(
         response,
         body,
-        Validity::UntilNextEvent,
+        Validity::of_package(stamp),
     ))
 }
 
@@ -295,7 +299,7 @@ async fn release_for(
     id: &PackageId,
     spec: &str,
 ) -> Result<(regesta_core::ReleaseView, bool), ApiError> {
-    let (_, _, tags) = rendered(state, id, TAGS).await?;
+    let tags = rendered(state, id, TAGS).await?.bytes;
     let tags: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&tags).unwrap_or_default();
     let tagged = tags.get(spec).and_then(|v| v.as_str());
@@ -404,14 +408,16 @@ async fn dist_tags(
     };
     let local = async {
         let id = local_id(&name)?;
-        let (_, _, body) = rendered(&state, &id, TAGS).await?;
+        let Document {
+            bytes: body, stamp, ..
+        } = rendered(&state, &id, TAGS).await?;
         let etag = format!("W/\"regesta.npm-dist-tags:{}\"", Digest::of(&body));
         let response_headers = vec![
             (CACHE_CONTROL, "no-cache".to_owned()),
             (CONTENT_TYPE, JSON_UTF8.to_owned()),
             (ETAG, etag.clone()),
         ];
-        let validity = Validity::UntilNextEvent;
+        let validity = Validity::of_package(stamp);
         Ok(prepared_conditional(
             &method,
             &headers,

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use regesta_http::{Prepared, Validity};
+use regesta_store::{Changes, PackageStamp};
 
 /// Longest request key kept (host, `Accept` and path with query); longer
 /// requests go the slow way every time rather than grow the cache's keys.
@@ -80,11 +81,21 @@ impl Key {
     }
 }
 
+/// How long a kept response may be served.
+#[derive(Debug, Clone, Copy)]
+enum Until {
+    /// It never expires.
+    Forever,
+    /// While the change count is the one it was rendered at.
+    Count(u64),
+    /// While its package's changes stand where they did.
+    Package(PackageStamp),
+}
+
 /// One kept response: everything but the request id.
 #[derive(Debug)]
 pub struct Entry {
-    /// The change count it was rendered at; `None` when it never expires.
-    changes: Option<u64>,
+    until: Until,
     /// A `200`, or a download's `302`.
     status: StatusCode,
     headers: HeaderMap,
@@ -174,24 +185,28 @@ impl PreparedCache {
         }
     }
 
-    /// The entry for `key` if it is still true at change count `changes`.
-    pub fn get(&self, key: &Key, changes: Option<u64>) -> Option<Arc<Entry>> {
+    /// The entry for `key` if it is still true by `changes` (the database
+    /// handle's counts; `None` when it keeps none, so only what never
+    /// expires is served).
+    pub fn get(&self, key: &Key, changes: Option<&Changes>) -> Option<Arc<Entry>> {
         let entry = self.entries.get(key)?;
-        match entry.changes {
-            None => Some(entry),
-            Some(at) if Some(at) == changes => Some(entry),
-            Some(_) => {
-                self.entries.remove(key);
-                None
-            }
+        let holds = match entry.until {
+            Until::Forever => true,
+            Until::Count(at) => changes.is_some_and(|c| c.current() == at),
+            Until::Package(stamp) => changes.is_some_and(|c| c.holds(stamp)),
+        };
+        if holds {
+            return Some(entry);
         }
+        self.entries.remove(key);
+        None
     }
 
-    /// Keeps `response` (the answer to a GET at change count `changes`)
-    /// when its handler marked it [`Prepared`] and it is small enough;
-    /// answers that expire with the next change are kept only when changes
-    /// are counted. Whether it was handed to the cache (which may still
-    /// evict it for a heavier or more used entry).
+    /// Keeps `response` (the answer to a GET begun at change count
+    /// `changes`) when its handler marked it [`Prepared`] and it is small
+    /// enough; answers that expire with the next change are kept only when
+    /// changes are counted. Whether it was handed to the cache (which may
+    /// still evict it for a heavier or more used entry).
     pub fn keep(&self, key: Key, changes: Option<u64>, response: &mut Response) -> bool {
         let Some(prepared) = response.extensions_mut().remove::<Prepared>() else {
             return false;
@@ -199,15 +214,16 @@ impl PreparedCache {
         if !regesta_http::keepable(response.status()) || prepared.body.len() > self.max_entry {
             return false;
         }
-        let changes = match prepared.validity {
-            Validity::Immutable => None,
+        let until = match prepared.validity {
+            Validity::Immutable => Until::Forever,
+            Validity::UntilPackageChanges(stamp) => Until::Package(stamp),
             Validity::UntilNextEvent => match changes {
-                Some(at) => Some(at),
+                Some(at) => Until::Count(at),
                 None => return false,
             },
         };
         let entry = Entry {
-            changes,
+            until,
             status: response.status(),
             headers: response.headers().clone(),
             body: prepared.body,

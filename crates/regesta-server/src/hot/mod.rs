@@ -6,9 +6,12 @@
 //! Handlers opt in by marking a response [`regesta_http::Prepared`]; what
 //! expires with the registry's next change is kept with the database
 //! handle's change count ([`regesta_store::Changes`]) read before the
-//! handler ran, and served only while the count is unchanged. The count
-//! moves after every local commit (so a replica reads its own writes) and
-//! after every change a replica's catch-up finds (so other replicas' writes
+//! handler ran, and served only while the count is unchanged; what is
+//! about one package (its state, packument, index file, project page,
+//! module list) is kept with that package's stamp, taken by the handler
+//! before it read, and outlives writes to other packages. The counts move
+//! after every local commit (so a replica reads its own writes) and after
+//! every change a replica's catch-up finds (so other replicas' writes
 //! show within `REGESTA_CACHE_REFRESH_MS`). `/ready` is answered from the
 //! background probe.
 
@@ -104,7 +107,7 @@ impl Shared {
                 .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
             return Some(response);
         }
-        let entry = self.cache.get(key?, self.changes())?;
+        let entry = self.cache.get(key?, self.changes.as_ref())?;
         Some(entry.respond(request.method(), request.headers()))
     }
 }
@@ -147,7 +150,7 @@ where
             // A wait ended, or another request's answer was kept between
             // the first look and joining the flight.
             if let Some(key) = &keep
-                && let Some(entry) = shared.cache.get(key, shared.changes())
+                && let Some(entry) = shared.cache.get(key, shared.changes.as_ref())
             {
                 let response = entry.respond(request.method(), request.headers());
                 return Ok(line.finish(response, id, started, CacheUse::Hit));

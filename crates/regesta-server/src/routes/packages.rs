@@ -41,6 +41,7 @@ pub(super) async fn package_state(
     if unchanged {
         return Ok(not_modified(&mutable_headers(&etag, Some(head_time))));
     }
+    let stamp = state.registry().package_stamp(&id);
     let view = state.registry().package_state(&id).await?;
     let etag = format!("W/\"{}\"", view.head_event);
     let response = bytes_response(
@@ -49,7 +50,7 @@ pub(super) async fn package_state(
         mutable_headers(&etag, Some(view.head_time)),
         !is_head(&method),
     );
-    Ok(prepare(response, view.body, Validity::UntilNextEvent))
+    Ok(prepare(response, view.body, Validity::of_package(stamp)))
 }
 
 /// `GET|HEAD /packages/{id}/releases/{version}`: canonical, immutable.

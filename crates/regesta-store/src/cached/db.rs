@@ -1,7 +1,8 @@
 //! Registry metadata kept in memory, invalidated per package.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -98,7 +99,15 @@ pub struct CachedDb {
     changes: crate::Changes,
     /// The next event sequence number [`CachedDb::catch_up`] reads.
     next_seq: AtomicU64,
+    /// Events committed through this handle, invalidated as they were
+    /// made: [`CachedDb::catch_up`] skips them, since invalidating their
+    /// packages again a refresh later would only drop answers still true.
+    own: Mutex<BTreeSet<u64>>,
 }
+
+/// Most own events remembered; past it they are forgotten, and catch-up
+/// invalidates their packages a second time, which is only wasteful.
+const MAX_OWN: usize = 65_536;
 
 impl std::fmt::Debug for CachedDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,6 +144,7 @@ impl CachedDb {
             epoch: RwLock::new(0),
             changes: crate::Changes::default(),
             next_seq: AtomicU64::new(next),
+            own: Mutex::default(),
         })
     }
 
@@ -162,7 +172,7 @@ impl CachedDb {
         } else {
             self.cache.clear();
         }
-        self.changes.bump();
+        self.changes.bump_package(id.as_str());
     }
 
     /// Reads the events committed since the last call (by any replica) and
@@ -177,17 +187,40 @@ impl CachedDb {
             let from = self.next_seq.load(Ordering::Acquire);
             let events = self.inner.events_from(from, CATCH_UP_PAGE).await?;
             for event in &events {
-                self.invalidate(&event.package);
+                if !self.own_event(event.seq) {
+                    self.invalidate(&event.package);
+                }
             }
             seen += events.len();
             let Some(last) = events.last() else {
                 return Ok(seen);
             };
             self.next_seq.store(last.seq + 1, Ordering::Release);
+            // What was remembered after catch-up had passed it.
+            let mut own = self.own.lock().unwrap_or_else(PoisonError::into_inner);
+            *own = own.split_off(&(last.seq + 1));
             if events.len() < CATCH_UP_PAGE {
                 return Ok(seen);
             }
         }
+    }
+
+    /// Remembers that event `seq` was committed through this handle (call
+    /// before invalidating its package).
+    fn remember_own(&self, seq: u64) {
+        let mut own = self.own.lock().unwrap_or_else(PoisonError::into_inner);
+        if own.len() >= MAX_OWN {
+            own.clear();
+        }
+        own.insert(seq);
+    }
+
+    /// Whether event `seq` was committed through this handle, forgetting it.
+    fn own_event(&self, seq: u64) -> bool {
+        self.own
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&seq)
     }
 
     async fn head(&self, id: &PackageId) -> Result<Option<(Digest, Timestamp)>> {
@@ -206,6 +239,9 @@ impl CachedDb {
 impl RegistryDb for CachedDb {
     async fn commit_publish(&self, commit: &PublishCommit) -> Result<u64> {
         let result = self.inner.commit_publish(commit).await;
+        if let Ok(seq) = result {
+            self.remember_own(seq);
+        }
         // Also on error: a failed acknowledgement may still have committed.
         self.invalidate(&commit.package);
         result
@@ -213,6 +249,9 @@ impl RegistryDb for CachedDb {
 
     async fn commit_channel(&self, commit: &ChannelCommit) -> Result<u64> {
         let result = self.inner.commit_channel(commit).await;
+        if let Ok(seq) = result {
+            self.remember_own(seq);
+        }
         self.invalidate(&commit.package);
         result
     }
