@@ -190,8 +190,21 @@ pub fn prepared_conditional(
 /// Serves a mutable JSON view with 304 support; a view of the registry's
 /// data, so it stays true until the next event.
 pub fn mutable_json(method: &Method, request: &HeaderMap, body: Bytes, etag: &str) -> Response {
+    package_json(method, request, body, etag, None)
+}
+
+/// As [`mutable_json`], for a view of one package: with the package's
+/// stamp (taken before the view was read) it stays true until that
+/// package's next event, not every package's.
+pub fn package_json(
+    method: &Method,
+    request: &HeaderMap,
+    body: Bytes,
+    etag: &str,
+    stamp: Option<regesta_core::PackageStamp>,
+) -> Response {
     let headers = mutable_headers(etag, None);
-    let validity = crate::Validity::UntilNextEvent;
+    let validity = crate::Validity::of_package(stamp);
     prepared_conditional(method, request, body, headers, etag, validity)
 }
 

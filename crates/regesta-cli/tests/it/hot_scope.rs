@@ -25,21 +25,22 @@ fn a_package_answer_outlives_writes_to_other_packages() {
     publish_then_fetch(&registry, first, &[]);
     let packument = "/npm/@b.localhost/lib";
     let state = "/packages/npm%3Ab.localhost%2Flib";
+    let channel = "/packages/npm%3Ab.localhost%2Flib/channels/latest";
     let events = "/events?limit=10";
-    for path in [packument, state, events] {
+    for path in [packument, state, channel, events] {
         registry.assert_kept(path);
     }
 
     let other = ("other", "@a.localhost/other", "1.0.0", "a.localhost");
     assert_eq!(
-        publish_then_fetch(&registry, other, &[packument, state, events]),
-        ["hit", "hit", "stored"],
+        publish_then_fetch(&registry, other, &[packument, state, channel, events]),
+        ["hit", "hit", "hit", "stored"],
         "another package moved: only the event list is rendered again"
     );
     let own = ("lib", "@b.localhost/lib", "1.1.0", "b.localhost");
     assert_eq!(
-        publish_then_fetch(&registry, own, &[packument, state]),
-        ["stored", "stored"],
+        publish_then_fetch(&registry, own, &[packument, state, channel]),
+        ["stored", "stored", "stored"],
         "its own package moved"
     );
     let (status, body) = crate::support::get(&format!("{}{packument}", registry.base));

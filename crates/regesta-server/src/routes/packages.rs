@@ -13,7 +13,7 @@ use super::{ApiResult, channel, package_id, version};
 use crate::error::ApiError;
 use crate::http::{
     bytes_response, immutable_json, is_head, json_response, matches_if_none_match, mutable_headers,
-    mutable_json, not_modified, not_modified_since,
+    not_modified, not_modified_since, package_json,
 };
 use crate::middleware::too_large;
 use crate::state::AppState;
@@ -121,12 +121,14 @@ pub(super) async fn channel_get(
 ) -> ApiResult {
     let id = package_id(&params)?;
     let channel = channel(&params)?;
+    let stamp = state.registry().package_stamp(&id);
     let view = state.registry().channel_view(&id, &channel).await?;
-    Ok(mutable_json(
+    Ok(package_json(
         &method,
         &headers,
         view.documents.listing,
         &view.etag,
+        stamp,
     ))
 }
 
