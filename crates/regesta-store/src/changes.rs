@@ -25,12 +25,21 @@ const STRIPES: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Changes(Arc<Counts>);
 
-#[derive(Debug)]
 struct Counts {
     total: AtomicU64,
     /// Changes of no known package: they move every package's stamp.
     unscoped: AtomicU64,
     packages: Box<[AtomicU64]>,
+}
+
+impl std::fmt::Debug for Counts {
+    /// The totals, not the 4,096 stripes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counts")
+            .field("total", &self.total)
+            .field("unscoped", &self.unscoped)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where one package's changes stood when an answer about it was begun.
