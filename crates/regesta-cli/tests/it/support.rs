@@ -24,26 +24,32 @@ impl Server {
             .map(|value| value["fields"].clone())
     }
 
-    /// The paths of the requests the server has logged so far, in order.
-    pub(crate) fn request_paths(&self) -> Vec<String> {
+    /// The fields of each `regesta.request` line logged so far, in order.
+    fn request_fields(&self) -> Vec<serde_json::Value> {
         let lines = self.log.lock().unwrap().clone();
         lines
             .iter()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|value| value["target"] == "regesta.request")
-            .filter_map(|value| value["fields"]["path"].as_str().map(str::to_owned))
+            .map(|mut value| value["fields"].take())
+            .collect()
+    }
+
+    /// The paths of the requests the server has logged so far, in order.
+    pub(crate) fn request_paths(&self) -> Vec<String> {
+        self.request_fields()
+            .iter()
+            .filter_map(|fields| fields["path"].as_str().map(str::to_owned))
             .collect()
     }
 
     /// The `cache` field of each request the server logged for `path`, in
     /// order (`hit`, `stored` or `passed`).
     pub(crate) fn cache_uses(&self, path: &str) -> Vec<String> {
-        let lines = self.log.lock().unwrap().clone();
-        lines
+        self.request_fields()
             .iter()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|value| value["target"] == "regesta.request" && value["fields"]["path"] == path)
-            .filter_map(|value| value["fields"]["cache"].as_str().map(str::to_owned))
+            .filter(|fields| fields["path"] == path)
+            .filter_map(|fields| fields["cache"].as_str().map(str::to_owned))
             .collect()
     }
 
