@@ -16,6 +16,7 @@ import json, os, shutil, subprocess, sys, tempfile, threading, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import services  # noqa: E402
+import workloads  # noqa: E402
 
 LUA = os.path.join(HERE, "wrk_report.lua")
 PUBLISHERS, READERS, PACKAGES = 4, 28, 500
@@ -59,13 +60,9 @@ def main():
             time.sleep(max(seconds / 20, 0.5))
         for t in threads:
             t.join()
-        # Every publish moves the change count that packuments are kept
-        # against, so this says how many reads a publish sent back to the
-        # handlers.
-        with open(server.log_path, "rb") as f:
-            text = f.read()
-        cache = {use: text.count(b'"cache":"' + use.encode() + b'"')
-                 for use in ("hit", "stored", "passed")}
+        # How many reads came from prepared bytes: a publish sends back to
+        # the handlers only the reads of its own package's answers.
+        cache = workloads.cache_uses(server, 0)
     finally:
         server.stop()
         # Its data and request log are ~150 MB a run.
